@@ -1,0 +1,45 @@
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The only place secrets are generated, hashed and compared. Nothing else in the library calls
+ * `Math.random` or compares secrets with `===`.
+ */
+
+/** A random token of `bytes` bytes (default 32 = 256 bits) as base64url. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** SHA-256 of a high-entropy token, hex encoded: what is stored instead of the token. */
+export function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** HMAC-SHA-256 under `key`, hex encoded: what is stored for low-entropy secrets (OTP codes). */
+export function hmacSha256(key: string, value: string): string {
+  return createHmac('sha256', key).update(value).digest('hex');
+}
+
+/** Constant-time string equality (lengths may differ; that alone is not secret). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    // Still spend a comparison so the early exit does not depend on content.
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+/** A numeric code of `length` digits from `crypto.randomInt` (uniform, no modulo bias). */
+export function randomDigits(length: number): string {
+  let code = '';
+  for (let i = 0; i < length; i++) code += String(randomInt(0, 10));
+  return code;
+}
+
+/** A random identifier for rows (not a secret). */
+export function randomId(): string {
+  return crypto.randomUUID();
+}

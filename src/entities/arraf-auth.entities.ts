@@ -1,0 +1,19 @@
+import { Account } from './account.entity.js';
+import { Session } from './session.entity.js';
+import { User } from './user.entity.js';
+import { Verification } from './verification.entity.js';
+
+export { Account, Session, User, Verification };
+
+/**
+ * The entities to list in TypeORM's `entities`, with an application's own subclass of `User`
+ * in place of `User` when it has one.
+ *
+ * @example entities: arrafAuthEntities({ user: AppUser })
+ */
+export function arrafAuthEntities(custom: { user?: typeof User } = {}): Function[] {
+  return [custom.user ?? User, Session, Account, Verification];
+}
+
+/** The library's entities, for TypeORM's `entities` option. */
+export const ARRAF_AUTH_ENTITIES: Function[] = arrafAuthEntities();

@@ -1,0 +1,30 @@
+import { HttpException } from '@nestjs/common';
+import { ARRAF_AUTH_ERRORS, type ArrafAuthErrorBody, type ArrafAuthErrorCode } from './error-codes.js';
+
+/**
+ * An error with a stable code whose response body is the SPEC's `{ error: { code, en, ar } }`.
+ * Nest's default exception handling already answers with that body, so it works on any route.
+ *
+ * @example throw new ArrafAuthException('UNAUTHENTICATED');
+ */
+export class ArrafAuthException extends HttpException {
+  /** Extra response headers, e.g. `Retry-After` on 429. */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ArrafAuthErrorCode,
+    options: {
+      headers?: Record<string, string>;
+      cause?: unknown;
+      /** Overrides the catalogue's status (e.g. 405 answered as `INVALID_INPUT`). */
+      status?: number;
+    } = {},
+  ) {
+    const entry = ARRAF_AUTH_ERRORS[code];
+    const body: ArrafAuthErrorBody = {
+      error: { code, en: entry.en, ar: entry.ar },
+    };
+    super(body, options.status ?? entry.status, { cause: options.cause });
+    this.headers = options.headers ?? {};
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Every error the library answers with: HTTP status and the English and Arabic texts, keyed by
+ * a stable upper-snake code. Applications match on `code`; texts may be shown to people.
+ */
+export const ARRAF_AUTH_ERRORS = {
+  INVALID_INPUT: { status: 400, en: 'The request is invalid.', ar: 'الطلب غير صالح.' },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    en: 'Invalid credentials.',
+    ar: 'بيانات الدخول غير صحيحة.',
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    en: 'You need to sign in.',
+    ar: 'يجب عليك تسجيل الدخول.',
+  },
+  SESSION_NOT_FRESH: {
+    status: 403,
+    en: 'Please sign in again to continue.',
+    ar: 'يرجى تسجيل الدخول مرة أخرى للمتابعة.',
+  },
+  INVALID_ORIGIN: {
+    status: 403,
+    en: 'This request came from an untrusted origin.',
+    ar: 'صدر هذا الطلب من مصدر غير موثوق.',
+  },
+  SESSION_NOT_FOUND: {
+    status: 404,
+    en: 'Session not found.',
+    ar: 'الجلسة غير موجودة.',
+  },
+  OTP_INVALID: { status: 400, en: 'The code is incorrect.', ar: 'الرمز غير صحيح.' },
+  OTP_EXPIRED: {
+    status: 400,
+    en: 'The code has expired. Request a new one.',
+    ar: 'انتهت صلاحية الرمز. اطلب رمزًا جديدًا.',
+  },
+  OTP_TOO_MANY_ATTEMPTS: {
+    status: 429,
+    en: 'Too many incorrect attempts. Request a new code later.',
+    ar: 'محاولات خاطئة كثيرة. اطلب رمزًا جديدًا لاحقًا.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    en: 'Too many requests. Try again later.',
+    ar: 'طلبات كثيرة. حاول مرة أخرى لاحقًا.',
+  },
+  SMS_FAILED: {
+    status: 502,
+    en: 'We could not send the SMS. Try again.',
+    ar: 'تعذر إرسال الرسالة النصية. حاول مرة أخرى.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    en: 'The service is temporarily unavailable. Try again shortly.',
+    ar: 'الخدمة غير متاحة مؤقتًا. حاول مرة أخرى بعد قليل.',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    en: 'Something went wrong.',
+    ar: 'حدث خطأ ما.',
+  },
+} as const satisfies Record<string, { status: number; en: string; ar: string }>;
+
+export type ArrafAuthErrorCode = keyof typeof ARRAF_AUTH_ERRORS;
+
+/** The JSON body of every error: `{ error: { code, en, ar } }`. */
+export interface ArrafAuthErrorBody {
+  error: { code: string; en: string; ar: string };
+}

@@ -1,0 +1,198 @@
+import { parseDuration } from '../utils/duration.js';
+import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
+
+/** Thrown at boot when the configuration is unusable; the message names the option. */
+export class ArrafAuthConfigError extends Error {
+  constructor(path: string, message: string) {
+    super(`ArrafAuthModule: invalid option ${path}: ${message}`);
+    this.name = 'ArrafAuthConfigError';
+  }
+}
+
+const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+const ROUTE_PATH = /^[A-Za-z0-9\-_.~]+(\/[A-Za-z0-9\-_.~]+)*$/;
+const MIN_SECRET_LENGTH = 32;
+const MIN_DISTINCT_SECRET_CHARS = 10;
+
+function fail(path: string, message: string): never {
+  throw new ArrafAuthConfigError(path, message);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectAt(path: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) fail(path, 'must be an object');
+  return value;
+}
+
+function duration(path: string, value: unknown, fallback: string | number | undefined, min = 1): number | undefined {
+  const raw = value ?? fallback;
+  if (raw === undefined) return undefined;
+  const seconds = parseDuration(raw);
+  if (seconds === undefined) {
+    fail(path, `must be a whole number of seconds or a string like '15m', '12h', '30d' (got ${JSON.stringify(raw)})`);
+  }
+  if (seconds < min) fail(path, `must be at least ${min} second${min === 1 ? '' : 's'}`);
+  return seconds;
+}
+
+function boolean(path: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(path, 'must be true or false');
+  return value;
+}
+
+function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    fail(path, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value)})`);
+  }
+  return value as T;
+}
+
+function origin(path: string, value: unknown): string {
+  if (typeof value !== 'string') fail(path, 'must be a URL string such as https://example.com');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(path, `is not a valid URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(path, 'must use http or https');
+  return url.origin;
+}
+
+function resolveSecrets(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') {
+    fail('secret', `is required: at least ${MIN_SECRET_LENGTH} random characters (npx arraf-auth secret prints one)`);
+  }
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) fail('secret', 'must contain at least one secret');
+  list.forEach((secret, i) => {
+    const path = Array.isArray(value) ? `secret[${i}]` : 'secret';
+    if (typeof secret !== 'string') fail(path, 'must be a string');
+    if ([...secret].length < MIN_SECRET_LENGTH) {
+      fail(path, `must be at least ${MIN_SECRET_LENGTH} characters (npx arraf-auth secret prints one)`);
+    }
+    if (new Set(secret).size < MIN_DISTINCT_SECRET_CHARS) {
+      fail(path, 'looks like a placeholder, not a random secret (npx arraf-auth secret prints one)');
+    }
+  });
+  return list as string[];
+}
+
+function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
+  const session = objectAt('session', value);
+  const cookieOptions = objectAt('session.cookieOptions', session.cookieOptions);
+
+  const strategy = oneOf('session.strategy', session.strategy, ['jwt', 'database'] as const, 'jwt');
+  const expiresIn = duration('session.expiresIn', session.expiresIn, '30d')!;
+  const updateAge = duration('session.updateAge', session.updateAge, '1d', 0)!;
+  const idleTimeout = duration('session.idleTimeout', session.idleTimeout, undefined, 60);
+  const freshAge = duration('session.freshAge', session.freshAge, '1d')!;
+  if (updateAge >= expiresIn) fail('session.updateAge', 'must be shorter than session.expiresIn');
+
+  const baseName = session.cookieName ?? 'auth_session';
+  if (typeof baseName !== 'string' || !COOKIE_NAME.test(baseName)) {
+    fail('session.cookieName', 'must be a non-empty cookie token (letters, digits, - _ . and similar)');
+  }
+  if (/^__(host|secure)-/i.test(baseName)) {
+    fail('session.cookieName', 'must not carry a __Host- or __Secure- prefix; the library adds __Host- itself');
+  }
+
+  const secure = boolean('session.cookieOptions.secure', cookieOptions.secure, true);
+  const httpOnly = boolean('session.cookieOptions.httpOnly', cookieOptions.httpOnly, true);
+  const sameSite = oneOf('session.cookieOptions.sameSite', cookieOptions.sameSite, ['strict', 'lax', 'none'] as const, 'lax');
+  if (sameSite === 'none' && !secure) {
+    fail('session.cookieOptions.sameSite', "'none' requires session.cookieOptions.secure: true (browsers drop it otherwise)");
+  }
+  const domain = cookieOptions.domain;
+  if (domain !== undefined && (typeof domain !== 'string' || !/^\.?[A-Za-z0-9.-]+$/.test(domain))) {
+    fail('session.cookieOptions.domain', 'must be a host name such as example.com');
+  }
+  const path = cookieOptions.path ?? '/';
+  if (typeof path !== 'string' || !path.startsWith('/') || /[;\s]/.test(path)) {
+    fail('session.cookieOptions.path', "must start with '/' and contain no ';' or spaces");
+  }
+  const hostPrefixOption = cookieOptions.hostPrefix;
+  if (hostPrefixOption !== undefined && typeof hostPrefixOption !== 'boolean') {
+    fail('session.cookieOptions.hostPrefix', 'must be true or false');
+  }
+  const hostPrefixPossible = secure && domain === undefined && path === '/';
+  if (hostPrefixOption === true && !hostPrefixPossible) {
+    fail('session.cookieOptions.hostPrefix', 'a __Host- cookie must be secure, have no domain and path /');
+  }
+  const cookieName = hostPrefixOption !== false && hostPrefixPossible ? `__Host-${baseName}` : baseName;
+
+  return {
+    strategy,
+    expiresIn,
+    updateAge,
+    cookieName,
+    cookie: { secure, httpOnly, sameSite, domain: domain as string | undefined, path },
+    bearer: boolean('session.bearer', session.bearer, false),
+    idleTimeout,
+    freshAge,
+  };
+}
+
+function resolveRoutes(value: unknown): ResolvedArrafAuthOptions['routes'] {
+  if (value === undefined || value === true) return { enabled: true, path: 'auth' };
+  if (value === false) return { enabled: false, path: 'auth' };
+  const routes = objectAt('routes', value);
+  const path = routes.path ?? 'auth';
+  if (typeof path !== 'string') fail('routes.path', 'must be a string such as "auth"');
+  const trimmed = path.replace(/^\/+|\/+$/g, '');
+  if (!ROUTE_PATH.test(trimmed)) fail('routes.path', `must be a URL path such as "auth" or "api/auth" (got ${JSON.stringify(path)})`);
+  return { enabled: true, path: trimmed };
+}
+
+const KNOWN_KEYS = ['secret', 'session', 'hooks', 'trustedOrigins', 'routes', 'appName', 'appUrl'];
+const KNOWN_SESSION_KEYS = ['strategy', 'expiresIn', 'updateAge', 'cookieName', 'cookieOptions', 'bearer', 'idleTimeout', 'freshAge'];
+const KNOWN_COOKIE_KEYS = ['secure', 'httpOnly', 'sameSite', 'domain', 'path', 'hostPrefix'];
+const KNOWN_HOOKS = ['beforeSignOut'];
+
+function rejectUnknown(path: string, value: Record<string, unknown>, known: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) fail(path ? `${path}.${key}` : key, 'is not a known option');
+  }
+}
+
+/**
+ * Validates the options once at boot and returns them with every default applied.
+ * Throws {@link ArrafAuthConfigError} naming the first bad option.
+ */
+export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafAuthOptions {
+  if (!isPlainObject(input)) fail('options', 'must be an object');
+  rejectUnknown('', input, KNOWN_KEYS);
+  rejectUnknown('session', objectAt('session', input.session), KNOWN_SESSION_KEYS);
+  rejectUnknown('session.cookieOptions', objectAt('session.cookieOptions', input.session?.cookieOptions), KNOWN_COOKIE_KEYS);
+
+  const hooks = objectAt('hooks', input.hooks);
+  rejectUnknown('hooks', hooks, KNOWN_HOOKS);
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (hook !== undefined && typeof hook !== 'function') fail(`hooks.${name}`, 'must be a function');
+  }
+
+  const appUrl = input.appUrl === undefined ? undefined : origin('appUrl', input.appUrl);
+  if (input.trustedOrigins !== undefined && !Array.isArray(input.trustedOrigins)) {
+    fail('trustedOrigins', 'must be an array of origins');
+  }
+  const trusted = (input.trustedOrigins ?? []).map((o, i) => origin(`trustedOrigins[${i}]`, o));
+  if (input.appName !== undefined && (typeof input.appName !== 'string' || input.appName.trim() === '')) {
+    fail('appName', 'must be a non-empty string');
+  }
+
+  return {
+    secrets: resolveSecrets(input.secret),
+    session: resolveSession(input.session),
+    hooks: hooks as ResolvedArrafAuthOptions['hooks'],
+    trustedOrigins: [...new Set([...(appUrl ? [appUrl] : []), ...trusted])],
+    routes: resolveRoutes(input.routes),
+    appName: input.appName ?? 'Arraf',
+    appUrl,
+  };
+}
