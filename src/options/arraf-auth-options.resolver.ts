@@ -139,7 +139,7 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
   };
 }
 
-function resolveRoutes(value: unknown): ResolvedArrafAuthOptions['routes'] {
+export function resolveRoutes(value: unknown): ResolvedArrafAuthOptions['routes'] {
   if (value === undefined || value === true) return { enabled: true, path: 'auth' };
   if (value === false) return { enabled: false, path: 'auth' };
   const routes = objectAt('routes', value);

@@ -1,0 +1,66 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ARRAF_AUTH_OPTIONS } from './arraf-auth.constants.js';
+import {
+  ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
+  ARRAF_AUTH_MODULE_OPTIONS,
+  ARRAF_AUTH_OPTIONS_TYPE,
+  ArrafAuthConfigurableModule,
+} from './arraf-auth.module-definition.js';
+import { createAuthController } from './controllers/auth.controller.js';
+import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
+import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
+import type { ArrafAuthOptions } from './options/arraf-auth-options.interface.js';
+import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
+import { SessionGuard } from './session/session.guard.js';
+import { SessionService } from './session/session.service.js';
+
+/** `forRootAsync` options; `routes` sits beside the factory because controllers are registered first. */
+export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { routes?: ArrafAuthOptions['routes'] };
+
+/**
+ * Authentication for the application: import once with `forRoot` or `forRootAsync` (global).
+ * The application owns the TypeORM connection and lists `ARRAF_AUTH_ENTITIES` (or uses
+ * `autoLoadEntities`).
+ *
+ * @example ArrafAuthModule.forRoot({ secret: process.env.AUTH_SECRET! })
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature(ARRAF_AUTH_ENTITIES), JwtModule.register({})],
+  providers: [SessionService, SessionGuard, ArrafAuthExceptionFilter],
+  exports: [ARRAF_AUTH_OPTIONS, SessionService, SessionGuard],
+})
+export class ArrafAuthModule extends ArrafAuthConfigurableModule {
+  static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {
+    return withRoutes(super.forRoot(options), options.routes);
+  }
+
+  static forRootAsync(options: ArrafAuthAsyncOptions): DynamicModule {
+    const { routes, ...asyncOptions } = options;
+    return withRoutes(super.forRootAsync(asyncOptions), routes);
+  }
+}
+
+/** Adds the validated options provider and, unless disabled, the controllers under the route prefix. */
+function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['routes']): DynamicModule {
+  const routes = resolveRoutes(routesOption);
+  return {
+    ...definition,
+    controllers: routes.enabled ? [createAuthController(routes.path)] : [],
+    providers: [
+      ...(definition.providers ?? []),
+      {
+        provide: ARRAF_AUTH_OPTIONS,
+        inject: [ARRAF_AUTH_MODULE_OPTIONS],
+        useFactory: (raw: ArrafAuthOptions) => {
+          const resolved = resolveArrafAuthOptions(raw);
+          if (raw.routes !== undefined && JSON.stringify(resolved.routes) !== JSON.stringify(routes)) {
+            throw new ArrafAuthConfigError('routes', 'with forRootAsync, pass `routes` next to useFactory, not from it');
+          }
+          return { ...resolved, routes };
+        },
+      },
+    ],
+  };
+}

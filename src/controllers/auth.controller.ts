@@ -1,0 +1,99 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { CurrentSession } from '../decorators/current-session.decorator.js';
+import { CurrentUser } from '../decorators/current-user.decorator.js';
+import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
+import type { Session } from '../entities/session.entity.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { appendSetCookie, type HttpRequestLike, readSessionCredential, serializeSessionCookie } from '../session/cookie.util.js';
+import { isTrustedOrigin } from '../session/origin.util.js';
+import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { SessionGuard } from '../session/session.guard.js';
+import { SessionService } from '../session/session.service.js';
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Builds the session routes under `path` (the `routes.path` option): `GET session`,
+ * `POST sign-out`, `GET sessions`, `DELETE sessions/:id`, `POST sessions/revoke-others`.
+ */
+export function createAuthController(path: string): Type<unknown> {
+  @Controller(path)
+  @UseFilters(ArrafAuthExceptionFilter)
+  class AuthController {
+    constructor(
+      readonly sessions: SessionService,
+      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+    ) {}
+
+    /** The current user and session, or nulls; never 401. Clears a cookie that no longer works. */
+    @Get('session')
+    async getSession(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
+      const { credential, fromCookie } = readSessionCredential(request, this.options.session);
+      const active = await this.sessions.getSession(credential);
+      if (!active) {
+        if (fromCookie) appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+        return { user: null, session: null };
+      }
+      if (active.cookieValue !== undefined && fromCookie) {
+        const cookie = serializeSessionCookie(this.options.session, active.cookieValue, this.sessions.cookieMaxAge(active.session));
+        appendSetCookie(response, cookie);
+      }
+      return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
+    }
+
+    /** Revokes the current session (if any) and clears the cookie. */
+    @Post('sign-out')
+    @HttpCode(200)
+    async signOut(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
+      const { credential, fromCookie } = readSessionCredential(request, this.options.session);
+      if (fromCookie && !isTrustedOrigin(request, this.options.trustedOrigins)) {
+        throw new ArrafAuthException('INVALID_ORIGIN');
+      }
+      const active = await this.sessions.getSession(credential);
+      if (active) {
+        await this.options.hooks.beforeSignOut?.({ user: active.user, session: active.session });
+        await this.sessions.revokeSession(active.session.id);
+      }
+      appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+      return { success: true };
+    }
+
+    /** The signed-in user's active sessions, with the current one marked. */
+    @Get('sessions')
+    @UseGuards(SessionGuard)
+    async listSessions(@CurrentUser() user: User, @CurrentSession() session: Session) {
+      return { sessions: await this.sessions.listSessions(user.id, session.id) };
+    }
+
+    /** Revokes one of the user's sessions; another device's needs a fresh sign-in. */
+    @Delete('sessions/:id')
+    @UseGuards(SessionGuard)
+    async revokeSession(
+      @Param('id') id: string,
+      @CurrentUser() user: User,
+      @CurrentSession() session: Session,
+      @Res({ passthrough: true }) response: unknown,
+    ) {
+      if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT');
+      const current = id === session.id;
+      if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
+      if (!(await this.sessions.revokeSession(id, user.id))) throw new ArrafAuthException('SESSION_NOT_FOUND');
+      if (current) appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+      return { success: true };
+    }
+
+    /** Revokes every other session of the user ("sign out other devices"). */
+    @Post('sessions/revoke-others')
+    @HttpCode(200)
+    @UseGuards(SessionGuard)
+    @RequireFreshSession()
+    async revokeOthers(@CurrentUser() user: User, @CurrentSession() session: Session) {
+      return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id) };
+    }
+  }
+  return AuthController;
+}

@@ -1,0 +1,38 @@
+/** `@arraf-auth/nestjs`: authentication for NestJS. Everything public is exported here. */
+export { ArrafAuthModule, type ArrafAuthAsyncOptions } from './arraf-auth.module.js';
+export { ARRAF_AUTH_OPTIONS, SMS_PROVIDER } from './arraf-auth.constants.js';
+export type {
+  ArrafAuthCookieOptions,
+  ArrafAuthHooks,
+  ArrafAuthOptions,
+  ArrafAuthSessionOptions,
+  ResolvedArrafAuthOptions,
+} from './options/arraf-auth-options.interface.js';
+export { ArrafAuthConfigError } from './options/arraf-auth-options.resolver.js';
+
+export { Account } from './entities/account.entity.js';
+export { Session } from './entities/session.entity.js';
+export { User } from './entities/user.entity.js';
+export { Verification } from './entities/verification.entity.js';
+export { ARRAF_AUTH_ENTITIES, arrafAuthEntities } from './entities/arraf-auth.entities.js';
+
+export {
+  SessionService,
+  type ActiveSession,
+  type CreatedSession,
+  type SessionContext,
+  type SessionSummary,
+} from './session/session.service.js';
+export { SessionGuard } from './session/session.guard.js';
+export type { PublicSession, PublicUser } from './session/session.serializer.js';
+
+export { CurrentUser } from './decorators/current-user.decorator.js';
+export { CurrentSession } from './decorators/current-session.decorator.js';
+export { Public } from './decorators/public.decorator.js';
+export { RequireFreshSession } from './decorators/require-fresh-session.decorator.js';
+
+export { ArrafAuthException } from './errors/arraf-auth.exception.js';
+export { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
+export { ARRAF_AUTH_ERRORS, type ArrafAuthErrorBody, type ArrafAuthErrorCode } from './errors/error-codes.js';
+
+export type { SmsMessage, SmsProvider, SmsSendResult } from './sms/sms-provider.interface.js';
