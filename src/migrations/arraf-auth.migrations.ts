@@ -1,0 +1,9 @@
+import { ArrafAuthInit1732700000000 } from './1732700000000-ArrafAuthInit.js';
+
+export { ArrafAuthInit1732700000000 };
+
+/**
+ * The library's migrations, oldest first, for TypeORM's `migrations` option. They are written with
+ * TypeORM's Table API and run unchanged on PostgreSQL, MySQL/MariaDB and SQLite.
+ */
+export const ARRAF_AUTH_MIGRATIONS: Function[] = [ArrafAuthInit1732700000000];
