@@ -15,6 +15,7 @@ export { Session } from './entities/session.entity.js';
 export { User } from './entities/user.entity.js';
 export { Verification } from './entities/verification.entity.js';
 export { ARRAF_AUTH_ENTITIES, arrafAuthEntities } from './entities/arraf-auth.entities.js';
+export { ARRAF_AUTH_MIGRATIONS } from './migrations/arraf-auth.migrations.js';
 
 export {
   SessionService,

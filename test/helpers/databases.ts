@@ -61,11 +61,14 @@ function mysql(url: string): TestDatabase {
       const admin = await mysql2.createConnection(url);
       // The server's usual accent- and case-insensitive default, on purpose: lookups must still be exact.
       await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      const [rows] = await admin.query('SELECT VERSION() AS version');
       await admin.end();
+      // TypeORM reads MariaDB's column defaults correctly only when told it is MariaDB.
+      const type = /mariadb/i.test((rows as { version: string }[])[0].version) ? 'mariadb' : 'mysql';
       const dbUrl = new URL(url);
       dbUrl.pathname = `/${name}`;
       return {
-        options: { type: 'mysql', url: dbUrl.toString() },
+        options: { type, url: dbUrl.toString() },
         async drop() {
           const conn = await mysql2.createConnection(url);
           await conn.query(`DROP DATABASE IF EXISTS ${name}`);
