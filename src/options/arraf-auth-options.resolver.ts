@@ -93,7 +93,11 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
   const updateAge = duration('session.updateAge', session.updateAge, '1d', 0)!;
   const idleTimeout = duration('session.idleTimeout', session.idleTimeout, undefined, 60);
   const freshAge = duration('session.freshAge', session.freshAge, '1d')!;
-  if (updateAge >= expiresIn) fail('session.updateAge', 'must be shorter than session.expiresIn');
+  if (updateAge >= expiresIn) {
+    // A short expiresIn alone trips the '1d' default: say so, or the user hunts for an option they never set.
+    const which = session.updateAge === undefined ? "(default '1d') " : '';
+    fail('session.updateAge', `${which}must be shorter than session.expiresIn; set session.updateAge below it`);
+  }
 
   const baseName = session.cookieName ?? 'auth_session';
   if (typeof baseName !== 'string' || !COOKIE_NAME.test(baseName)) {
@@ -146,7 +150,10 @@ export function resolveRoutes(value: unknown): ResolvedArrafAuthOptions['routes'
   const path = routes.path ?? 'auth';
   if (typeof path !== 'string') fail('routes.path', 'must be a string such as "auth"');
   const trimmed = path.replace(/^\/+|\/+$/g, '');
-  if (!ROUTE_PATH.test(trimmed)) fail('routes.path', `must be a URL path such as "auth" or "api/auth" (got ${JSON.stringify(path)})`);
+  // `.` and `..` segments pass the character check but would be resolved away by clients and proxies.
+  if (!ROUTE_PATH.test(trimmed) || trimmed.split('/').some((segment) => segment === '.' || segment === '..')) {
+    fail('routes.path', `must be a URL path such as "auth" or "api/auth" (got ${JSON.stringify(path)})`);
+  }
   return { enabled: true, path: trimmed };
 }
 
