@@ -16,6 +16,11 @@ import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
 
+/** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
+export interface ArrafAuthOptionsFactory {
+  createArrafAuthOptions(): ArrafAuthOptions | Promise<ArrafAuthOptions>;
+}
+
 /** `forRootAsync` options; `routes` sits beside the factory because controllers are registered first. */
 export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { routes?: ArrafAuthOptions['routes'] };
 

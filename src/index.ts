@@ -1,9 +1,15 @@
 /** `@arraf-auth/nestjs`: authentication for NestJS. Everything public is exported here. */
-export { ArrafAuthModule, type ArrafAuthAsyncOptions } from './arraf-auth.module.js';
+export { ArrafAuthModule, type ArrafAuthAsyncOptions, type ArrafAuthOptionsFactory } from './arraf-auth.module.js';
 export { ARRAF_AUTH_OPTIONS, SMS_PROVIDER } from './arraf-auth.constants.js';
 export type {
+  ArrafAuthCallbacks,
   ArrafAuthCookieOptions,
   ArrafAuthHooks,
+  ArrafAuthOtpOptions,
+  ArrafAuthPasswordOptions,
+  ArrafAuthPhoneOptions,
+  SignInMethod,
+  VerificationDelivery,
   ArrafAuthOptions,
   ArrafAuthSessionOptions,
   ResolvedArrafAuthOptions,

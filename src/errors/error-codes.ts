@@ -29,6 +29,56 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'Session not found.',
     ar: 'الجلسة غير موجودة.',
   },
+  INVALID_PHONE: {
+    status: 400,
+    en: 'The phone number is not valid.',
+    ar: 'رقم الجوال غير صالح.',
+  },
+  PHONE_NOT_ALLOWED: {
+    status: 400,
+    en: 'Phone numbers from this country are not supported.',
+    ar: 'أرقام الجوال من هذه الدولة غير مدعومة.',
+  },
+  INVALID_EMAIL: {
+    status: 400,
+    en: 'The email address is not valid.',
+    ar: 'البريد الإلكتروني غير صالح.',
+  },
+  PASSWORD_TOO_SHORT: {
+    status: 400,
+    en: 'The password is too short.',
+    ar: 'كلمة المرور قصيرة جدًا.',
+  },
+  PASSWORD_TOO_LONG: {
+    status: 400,
+    en: 'The password is too long.',
+    ar: 'كلمة المرور طويلة جدًا.',
+  },
+  PASSWORD_TOO_COMMON: {
+    status: 400,
+    en: 'This password is too common. Choose one that is harder to guess.',
+    ar: 'كلمة المرور هذه شائعة جدًا. اختر كلمة مرور يصعب تخمينها.',
+  },
+  USER_ALREADY_EXISTS: {
+    status: 409,
+    en: 'An account with these details already exists. Sign in instead.',
+    ar: 'يوجد حساب بهذه البيانات. سجّل الدخول بدلًا من ذلك.',
+  },
+  INVALID_TOKEN: {
+    status: 400,
+    en: 'The link or code is invalid or has expired.',
+    ar: 'الرابط أو الرمز غير صالح أو منتهي الصلاحية.',
+  },
+  HOOK_REJECTED: {
+    status: 403,
+    en: 'This sign-in was not allowed.',
+    ar: 'لم يُسمح بتسجيل الدخول هذا.',
+  },
+  DELIVERY_FAILED: {
+    status: 502,
+    en: 'We could not send the message. Try again.',
+    ar: 'تعذر إرسال الرسالة. حاول مرة أخرى.',
+  },
   OTP_INVALID: { status: 400, en: 'The code is incorrect.', ar: 'الرمز غير صحيح.' },
   OTP_EXPIRED: {
     status: 400,

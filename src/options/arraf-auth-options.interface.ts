@@ -1,5 +1,6 @@
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
+import type { SmsProvider } from '../sms/sms-provider.interface.js';
 
 /** How the session cookie is written. */
 export interface ArrafAuthCookieOptions {
@@ -43,10 +44,89 @@ export interface ArrafAuthSessionOptions {
   freshAge?: string | number;
 }
 
-/** Hooks the library calls around its flows; a hook that throws stops the flow. */
+type Hook<T> = (context: T) => void | Promise<void>;
+
+/**
+ * Hooks the library calls around its flows, in this order on a first sign-in: `beforeSignUp`,
+ * `afterSignUp`, `beforeSignIn`, `afterSignIn` (then `afterOtpVerified` for phone codes).
+ * A hook that throws stops the flow and no session is left: an `HttpException` it throws is
+ * answered as is, anything else as 403 `HOOK_REJECTED`.
+ */
 export interface ArrafAuthHooks {
-  /** Called before a session is revoked by `POST /auth/sign-out`. */
-  beforeSignOut?: (context: { user: User; session: Session }) => void | Promise<void>;
+  /** Before a new user is stored; `user` is not saved yet. */
+  beforeSignUp?: Hook<{ user: Partial<User>; method: SignInMethod }>;
+  /** After a new user is stored, before its first session. */
+  afterSignUp?: Hook<{ user: User; method: SignInMethod }>;
+  /** Before a session is created for a successful sign-in. */
+  beforeSignIn?: Hook<{ user: User; method: SignInMethod }>;
+  /** After the session is created; throwing revokes it. */
+  afterSignIn?: Hook<{ user: User; session: Session; method: SignInMethod }>;
+  /** Before a session is revoked by `POST /auth/sign-out`. */
+  beforeSignOut?: Hook<{ user: User; session: Session }>;
+  /** After a phone code was verified and the session created; throwing revokes it. */
+  afterOtpVerified?: Hook<{ user: User; session: Session; phone: string; isNewUser: boolean }>;
+}
+
+/** How a user signed in. */
+export type SignInMethod = 'phone' | 'email' | 'oauth';
+
+/** What the application needs to deliver a code or link by email (or SMS) itself. */
+export interface VerificationDelivery {
+  user: User;
+  /** The email address or E.164 phone number the secret is bound to. */
+  identifier: string;
+  /** `'otp'`: a numeric `code` to type; `'link'`: a `token` to put in a URL (`url` when `appUrl` is set). */
+  mode: 'otp' | 'link';
+  code?: string;
+  token?: string;
+  url?: string;
+  expiresAt: Date;
+}
+
+/** Callbacks that deliver messages the library cannot send itself (email). A throw fails the request cleanly. */
+export interface ArrafAuthCallbacks {
+  /** Send the email verification code or link. */
+  onVerifyEmail?: (delivery: VerificationDelivery) => void | Promise<void>;
+  /** Send the password reset code or link (email method; the phone method uses SMS). */
+  onForgotPassword?: (delivery: VerificationDelivery) => void | Promise<void>;
+  /** Tell the user their password changed (after a change or a reset). */
+  onPasswordChanged?: (context: { user: User; reason: 'change' | 'reset' }) => void | Promise<void>;
+}
+
+/** One-time SMS codes. Durations in seconds. */
+export interface ArrafAuthOtpOptions {
+  /** Digits per code (6 to 10). @default 6 */
+  length?: number;
+  /** Lifetime of a code in seconds (at most 600). @default 300 */
+  expiresIn?: number;
+  /** Wrong guesses allowed per code. A number gets at most 3 × this many per hour across resends. @default 5 */
+  maxAttempts?: number;
+  /** Seconds before another code can be sent to the same number. @default 60 */
+  resendCooldown?: number;
+  /** Codes per number per hour. @default 5 */
+  maxSendsPerHour?: number;
+  /**
+   * SMS text per language, chosen by the request's `Accept-Language` (Arabic by default).
+   * Placeholders: `{code}`, `{appName}`, `{minutes}`.
+   * @default { ar: 'رمز التحقق لـ {appName}: {code} ...', en: 'Your {appName} code is {code} ...' }
+   */
+  messages?: { ar?: string; en?: string };
+}
+
+/** Phone number handling. */
+export interface ArrafAuthPhoneOptions {
+  /** Country assumed for numbers without a country code (ISO 3166 alpha-2). @default 'SA' */
+  defaultCountry?: string;
+  /** Only numbers of these countries get codes (SMS-pumping defence). @default undefined (all) */
+  allowedCountries?: string[];
+}
+
+/** Password rules, counted in Unicode code points after NFKC. */
+export interface ArrafAuthPasswordOptions {
+  /** @default 8 */
+  minLength?: number;
+  /** @default 128 */
+  maxLength?: number;
 }
 
 /** Options of {@link ArrafAuthModule.forRoot}. Validated once at boot. */
@@ -60,6 +140,16 @@ export interface ArrafAuthOptions {
   session?: ArrafAuthSessionOptions;
   /** Hooks around the flows. */
   hooks?: ArrafAuthHooks;
+  /** Delivery callbacks for email verification, password reset and change notices. */
+  callbacks?: ArrafAuthCallbacks;
+  /** One-time SMS codes. */
+  otp?: ArrafAuthOtpOptions;
+  /** Phone number handling. */
+  phone?: ArrafAuthPhoneOptions;
+  /** SMS provider; or provide the `SMS_PROVIDER` token. @default ConsoleSmsProvider */
+  sms?: SmsProvider;
+  /** Password rules. */
+  password?: ArrafAuthPasswordOptions;
   /**
    * Origins (scheme://host[:port]) allowed to make state-changing requests with the session cookie,
    * besides `appUrl`. @default []
@@ -98,6 +188,11 @@ export interface ResolvedArrafAuthOptions {
     freshAge: number;
   };
   hooks: ArrafAuthHooks;
+  callbacks: ArrafAuthCallbacks;
+  otp: Required<Omit<ArrafAuthOtpOptions, 'messages'>> & { messages: { ar: string; en: string } };
+  phone: { defaultCountry: string; allowedCountries: readonly string[] | undefined };
+  sms: SmsProvider | undefined;
+  password: Required<ArrafAuthPasswordOptions>;
   /** `appUrl`'s origin and `trustedOrigins`, normalised. */
   trustedOrigins: readonly string[];
   routes: { enabled: boolean; path: string };

@@ -157,10 +157,93 @@ export function resolveRoutes(value: unknown): ResolvedArrafAuthOptions['routes'
   return { enabled: true, path: trimmed };
 }
 
-const KNOWN_KEYS = ['secret', 'session', 'hooks', 'trustedOrigins', 'routes', 'appName', 'appUrl'];
+function integer(path: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(path, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+const COUNTRY = /^[A-Z]{2}$/;
+const DEFAULT_OTP_MESSAGES = {
+  ar: 'رمز التحقق لـ {appName}: {code}\nصالح لمدة {minutes} دقائق. لا تشاركه مع أحد.',
+  en: 'Your {appName} verification code is {code}. It expires in {minutes} minutes. Do not share it.',
+};
+
+function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
+  const otp = objectAt('otp', value);
+  rejectUnknown('otp', otp, ['length', 'expiresIn', 'maxAttempts', 'resendCooldown', 'maxSendsPerHour', 'messages']);
+  const messages = objectAt('otp.messages', otp.messages);
+  rejectUnknown('otp.messages', messages, ['ar', 'en']);
+  for (const [lang, text] of Object.entries(messages)) {
+    if (typeof text !== 'string' || !text.includes('{code}')) fail(`otp.messages.${lang}`, 'must be a string containing {code}');
+  }
+  return {
+    length: integer('otp.length', otp.length, 6, 6, 10),
+    expiresIn: integer('otp.expiresIn', otp.expiresIn, 300, 30, 600),
+    maxAttempts: integer('otp.maxAttempts', otp.maxAttempts, 5, 1, 10),
+    resendCooldown: integer('otp.resendCooldown', otp.resendCooldown, 60, 0, 3600),
+    maxSendsPerHour: integer('otp.maxSendsPerHour', otp.maxSendsPerHour, 5, 1, 100),
+    messages: { ...DEFAULT_OTP_MESSAGES, ...(messages as { ar?: string; en?: string }) },
+  };
+}
+
+function resolvePhone(value: unknown): ResolvedArrafAuthOptions['phone'] {
+  const phone = objectAt('phone', value);
+  rejectUnknown('phone', phone, ['defaultCountry', 'allowedCountries']);
+  const defaultCountry = phone.defaultCountry ?? 'SA';
+  if (typeof defaultCountry !== 'string' || !COUNTRY.test(defaultCountry)) {
+    fail('phone.defaultCountry', 'must be an ISO 3166 alpha-2 country code such as "SA"');
+  }
+  let allowed: string[] | undefined;
+  if (phone.allowedCountries !== undefined) {
+    if (!Array.isArray(phone.allowedCountries) || phone.allowedCountries.length === 0) {
+      fail('phone.allowedCountries', 'must be a non-empty array of country codes such as ["SA", "AE"]');
+    }
+    allowed = phone.allowedCountries.map((c, i) => {
+      if (typeof c !== 'string' || !COUNTRY.test(c)) fail(`phone.allowedCountries[${i}]`, 'must be a country code such as "SA"');
+      return c;
+    });
+  }
+  return { defaultCountry, allowedCountries: allowed };
+}
+
+function resolvePassword(value: unknown): ResolvedArrafAuthOptions['password'] {
+  const password = objectAt('password', value);
+  rejectUnknown('password', password, ['minLength', 'maxLength']);
+  const minLength = integer('password.minLength', password.minLength, 8, 8, 256);
+  const maxLength = integer('password.maxLength', password.maxLength, 128, 64, 1024);
+  if (minLength > maxLength) fail('password.minLength', 'must not exceed password.maxLength');
+  return { minLength, maxLength };
+}
+
+function functionsAt<T>(path: string, value: unknown, known: string[]): T {
+  const record = objectAt(path, value);
+  rejectUnknown(path, record, known);
+  for (const [name, fn] of Object.entries(record)) {
+    if (fn !== undefined && typeof fn !== 'function') fail(`${path}.${name}`, 'must be a function');
+  }
+  return record as T;
+}
+
+const KNOWN_KEYS = [
+  'secret',
+  'session',
+  'hooks',
+  'callbacks',
+  'otp',
+  'phone',
+  'sms',
+  'password',
+  'trustedOrigins',
+  'routes',
+  'appName',
+  'appUrl',
+];
 const KNOWN_SESSION_KEYS = ['strategy', 'expiresIn', 'updateAge', 'cookieName', 'cookieOptions', 'bearer', 'idleTimeout', 'freshAge'];
 const KNOWN_COOKIE_KEYS = ['secure', 'httpOnly', 'sameSite', 'domain', 'path', 'hostPrefix'];
-const KNOWN_HOOKS = ['beforeSignOut'];
+const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];
 
 function rejectUnknown(path: string, value: Record<string, unknown>, known: string[]): void {
   for (const key of Object.keys(value)) {
@@ -178,10 +261,14 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
   rejectUnknown('session', objectAt('session', input.session), KNOWN_SESSION_KEYS);
   rejectUnknown('session.cookieOptions', objectAt('session.cookieOptions', input.session?.cookieOptions), KNOWN_COOKIE_KEYS);
 
-  const hooks = objectAt('hooks', input.hooks);
-  rejectUnknown('hooks', hooks, KNOWN_HOOKS);
-  for (const [name, hook] of Object.entries(hooks)) {
-    if (hook !== undefined && typeof hook !== 'function') fail(`hooks.${name}`, 'must be a function');
+  const hooks = functionsAt<ResolvedArrafAuthOptions['hooks']>('hooks', input.hooks, KNOWN_HOOKS);
+  const callbacks = functionsAt<ResolvedArrafAuthOptions['callbacks']>('callbacks', input.callbacks, [
+    'onVerifyEmail',
+    'onForgotPassword',
+    'onPasswordChanged',
+  ]);
+  if (input.sms !== undefined && typeof (input.sms as { send?: unknown } | null)?.send !== 'function') {
+    fail('sms', 'must be an SmsProvider: an object with a send({ to, code, message }) method');
   }
 
   const appUrl = input.appUrl === undefined ? undefined : origin('appUrl', input.appUrl);
@@ -196,7 +283,12 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
   return {
     secrets: resolveSecrets(input.secret),
     session: resolveSession(input.session),
-    hooks: hooks as ResolvedArrafAuthOptions['hooks'],
+    hooks,
+    callbacks,
+    otp: resolveOtp(input.otp),
+    phone: resolvePhone(input.phone),
+    sms: input.sms,
+    password: resolvePassword(input.password),
     trustedOrigins: [...new Set([...(appUrl ? [appUrl] : []), ...trusted])],
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',

@@ -1,0 +1,129 @@
+import { HttpException, Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
+import { randomId } from '../crypto/crypto.util.js';
+import type { Session } from '../entities/session.entity.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
+import { appendSetCookie, type HttpRequestLike, serializeSessionCookie } from '../session/cookie.util.js';
+import { type PublicSession, type PublicUser, toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { SessionService } from '../session/session.service.js';
+
+/** What every successful sign-in answers with. */
+export interface SignInResult {
+  user: PublicUser;
+  session: PublicSession;
+}
+
+const MAX_USER_AGENT = 512;
+
+/** Whether a database error is a unique-constraint violation (PostgreSQL, MySQL/MariaDB, SQLite). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; errno?: unknown; driverError?: { code?: unknown; errno?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  const errno = e?.driverError?.errno ?? e?.errno;
+  return code === '23505' || code === 'ER_DUP_ENTRY' || errno === 1062 || code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * What all sign-in flows share: finding and creating users, running the hooks in order, and
+ * ending a successful flow in a new session and cookie. A hook that throws stops the flow and
+ * leaves no session.
+ */
+@Injectable()
+export class AuthService {
+  constructor(
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly dataSource: DataSource,
+    private readonly sessions: SessionService,
+  ) {}
+
+  /** The user repository, for the application's `User` subclass when it has one. */
+  users(manager: EntityManager = this.dataSource.manager) {
+    return manager.getRepository<User>(USER_TABLE);
+  }
+
+  /** Exact lookup by normalised email. */
+  async findUserByEmail(email: string): Promise<User | null> {
+    const user = await this.users().findOneBy({ email });
+    // Defence in depth against accent- or case-insensitive collations.
+    return user && user.email === email ? user : null;
+  }
+
+  /** Exact lookup by E.164 phone. */
+  async findUserByPhone(phone: string): Promise<User | null> {
+    const user = await this.users().findOneBy({ phone });
+    return user && user.phone === phone ? user : null;
+  }
+
+  /**
+   * Stores a new user after `beforeSignUp`, then calls `afterSignUp`. Throws 409
+   * `USER_ALREADY_EXISTS` when the email or phone is taken.
+   */
+  async createUser(
+    fields: Partial<User>,
+    method: SignInMethod,
+    manager: EntityManager = this.dataSource.manager,
+    afterInsert?: (user: User, manager: EntityManager) => Promise<void>,
+  ): Promise<User> {
+    const draft: Partial<User> = { emailVerified: false, phoneVerified: false, email: null, phone: null, name: null, image: null, ...fields };
+    await this.runHook(this.options.hooks.beforeSignUp, { user: draft, method });
+    const repository = this.users(manager);
+    const user = repository.create({ ...draft, id: randomId() });
+    try {
+      await manager.transaction(async (tx) => {
+        await this.users(tx).insert(user);
+        await afterInsert?.(user, tx);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ArrafAuthException('USER_ALREADY_EXISTS');
+      throw error;
+    }
+    const saved = (await repository.findOneBy({ id: user.id })) ?? user;
+    await this.runHook(this.options.hooks.afterSignUp, { user: saved, method });
+    return saved;
+  }
+
+  /**
+   * Ends a successful sign-in: `beforeSignIn`, a new session (a fresh token every time),
+   * `afterSignIn` and `after` (both revoke the session if they throw), then the cookie.
+   */
+  async completeSignIn(
+    user: User,
+    method: SignInMethod,
+    request: HttpRequestLike,
+    response: unknown,
+    after?: (session: Session) => Promise<void>,
+  ): Promise<SignInResult> {
+    await this.runHook(this.options.hooks.beforeSignIn, { user, method });
+    const { session, cookieValue } = await this.sessions.createSession(user, {
+      ipAddress: request.ip ?? null,
+      userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, MAX_USER_AGENT) : null,
+    });
+    try {
+      await this.runHook(this.options.hooks.afterSignIn, { user, session, method });
+      await after?.(session);
+    } catch (error) {
+      await this.sessions.revokeSession(session.id);
+      throw error;
+    }
+    appendSetCookie(response, serializeSessionCookie(this.options.session, cookieValue, this.sessions.cookieMaxAge(session)));
+    return {
+      user: toPublicUser(user),
+      session: toPublicSession(session, this.options.session.bearer ? cookieValue : undefined),
+    };
+  }
+
+  /** Runs a hook; an `HttpException` it throws is answered as is, anything else as 403 `HOOK_REJECTED`. */
+  async runHook<T>(hook: ((context: T) => void | Promise<void>) | undefined, context: T): Promise<void> {
+    if (!hook) return;
+    try {
+      await hook(context);
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      throw new ArrafAuthException('HOOK_REJECTED', { cause: error });
+    }
+  }
+}
