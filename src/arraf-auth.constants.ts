@@ -4,6 +4,9 @@ export const ARRAF_AUTH_OPTIONS = Symbol('ARRAF_AUTH:OPTIONS');
 /** Injection token of the {@link SmsProvider} used to send one-time codes. */
 export const SMS_PROVIDER = Symbol('ARRAF_AUTH:SMS_PROVIDER');
 
+/** Injection token of the {@link RateLimitStore} that holds OTP and sign-in counters. */
+export const RATE_LIMIT_STORE = Symbol('ARRAF_AUTH:RATE_LIMIT_STORE');
+
 /** Metadata key set by {@link Public} to let a route skip a global {@link SessionGuard}. */
 export const IS_PUBLIC_KEY = 'ARRAF_AUTH:IS_PUBLIC';
 

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ARRAF_AUTH_OPTIONS } from './arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
+import { AuthService } from './auth/auth.service.js';
 import {
   ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
   ARRAF_AUTH_MODULE_OPTIONS,
@@ -11,7 +12,13 @@ import {
 import { createAuthController } from './controllers/auth.controller.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
-import type { ArrafAuthOptions } from './options/arraf-auth-options.interface.js';
+import { createOtpController } from './otp/otp.controller.js';
+import { OtpService } from './otp/otp.service.js';
+import { createPasswordController } from './password/password.controller.js';
+import { PasswordService } from './password/password.service.js';
+import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
+import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
+import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
@@ -33,8 +40,21 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
  */
 @Module({
   imports: [TypeOrmModule.forFeature(ARRAF_AUTH_ENTITIES), JwtModule.register({})],
-  providers: [SessionService, SessionGuard, ArrafAuthExceptionFilter],
-  exports: [ARRAF_AUTH_OPTIONS, SessionService, SessionGuard],
+  providers: [
+    SessionService,
+    SessionGuard,
+    AuthService,
+    OtpService,
+    PasswordService,
+    ArrafAuthExceptionFilter,
+    { provide: RATE_LIMIT_STORE, useClass: MemoryRateLimitStore },
+    {
+      provide: SMS_PROVIDER,
+      inject: [ARRAF_AUTH_OPTIONS],
+      useFactory: (options: ResolvedArrafAuthOptions) => options.sms ?? new ConsoleSmsProvider(),
+    },
+  ],
+  exports: [ARRAF_AUTH_OPTIONS, SMS_PROVIDER, SessionService, SessionGuard, AuthService, OtpService, PasswordService],
 })
 export class ArrafAuthModule extends ArrafAuthConfigurableModule {
   static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {
@@ -52,7 +72,9 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
   const routes = resolveRoutes(routesOption);
   return {
     ...definition,
-    controllers: routes.enabled ? [createAuthController(routes.path)] : [],
+    controllers: routes.enabled
+      ? [createAuthController(routes.path), createOtpController(routes.path), createPasswordController(routes.path)]
+      : [],
     providers: [
       ...(definition.providers ?? []),
       {

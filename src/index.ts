@@ -1,6 +1,13 @@
 /** `@arraf-auth/nestjs`: authentication for NestJS. Everything public is exported here. */
 export { ArrafAuthModule, type ArrafAuthAsyncOptions, type ArrafAuthOptionsFactory } from './arraf-auth.module.js';
-export { ARRAF_AUTH_OPTIONS, SMS_PROVIDER } from './arraf-auth.constants.js';
+export { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
+export { AuthService, type SignInResult } from './auth/auth.service.js';
+export { OtpService } from './otp/otp.service.js';
+export type { OtpPurpose } from './otp/otp.constants.js';
+export { PasswordService } from './password/password.service.js';
+export { normalizePhone, maskPhone } from './phone/normalize-phone.js';
+export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
+export { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
 export type {
   ArrafAuthCallbacks,
   ArrafAuthCookieOptions,
@@ -43,3 +50,4 @@ export { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.j
 export { ARRAF_AUTH_ERRORS, type ArrafAuthErrorBody, type ArrafAuthErrorCode } from './errors/error-codes.js';
 
 export type { SmsMessage, SmsProvider, SmsSendResult } from './sms/sms-provider.interface.js';
+export { ConsoleSmsProvider } from './sms/console.sms-provider.js';

@@ -1,0 +1,5 @@
+import { Injectable } from '@nestjs/common';
+
+/** Sends and verifies one-time SMS codes. */
+@Injectable()
+export class OtpService {}

@@ -1,0 +1,5 @@
+import { Injectable } from '@nestjs/common';
+
+/** Hashes and verifies passwords. */
+@Injectable()
+export class PasswordService {}
