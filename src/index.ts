@@ -5,7 +5,7 @@ export { AuthService, type SignInResult } from './auth/auth.service.js';
 export { OtpService } from './otp/otp.service.js';
 export type { OtpPurpose } from './otp/otp.constants.js';
 export { PasswordService } from './password/password.service.js';
-export { normalizePhone, maskPhone } from './phone/normalize-phone.js';
+export { normalizePhone, maskPhone, parsePhone, type ParsedPhone } from './phone/normalize-phone.js';
 export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
 export type {
@@ -51,3 +51,8 @@ export { ARRAF_AUTH_ERRORS, type ArrafAuthErrorBody, type ArrafAuthErrorCode } f
 
 export type { SmsMessage, SmsProvider, SmsSendResult } from './sms/sms-provider.interface.js';
 export { ConsoleSmsProvider } from './sms/console.sms-provider.js';
+export { UnifonicSmsProvider, type UnifonicSmsProviderOptions } from './sms/unifonic.sms-provider.js';
+export { TaqnyatSmsProvider, type TaqnyatSmsProviderOptions } from './sms/taqnyat.sms-provider.js';
+export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.sms-provider.js';
+export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
+export type { HttpSmsProviderOptions } from './sms/http-sms.util.js';
