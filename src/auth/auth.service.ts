@@ -60,13 +60,15 @@ export class AuthService {
 
   /**
    * Stores a new user after `beforeSignUp`, then calls `afterSignUp`. Throws 409
-   * `USER_ALREADY_EXISTS` when the email or phone is taken.
+   * `USER_ALREADY_EXISTS` when the email or phone is taken. `beforeInsert` and `afterInsert` run
+   * in the insert's transaction (e.g. releasing another account's unverified claim on the phone).
    */
   async createUser(
     fields: Partial<User>,
     method: SignInMethod,
     manager: EntityManager = this.dataSource.manager,
     afterInsert?: (user: User, manager: EntityManager) => Promise<void>,
+    beforeInsert?: (user: User, manager: EntityManager) => Promise<void>,
   ): Promise<User> {
     const draft: Partial<User> = { emailVerified: false, phoneVerified: false, email: null, phone: null, name: null, image: null, ...fields };
     await this.runHook(this.options.hooks.beforeSignUp, { user: draft, method });
@@ -74,6 +76,7 @@ export class AuthService {
     const user = repository.create({ ...draft, id: randomId() });
     try {
       await manager.transaction(async (tx) => {
+        await beforeInsert?.(user, tx);
         await this.users(tx).insert(user);
         await afterInsert?.(user, tx);
       });

@@ -1,2 +1,35 @@
 /** What a one-time code may be used for; a code only works for the purpose it was sent for. */
 export type OtpPurpose = 'sign-in' | 'reset-password';
+
+export const OTP_PURPOSES: readonly OtpPurpose[] = ['sign-in', 'reset-password'];
+
+/** Name of the phone + code Passport strategy, for `AuthGuard(OTP_STRATEGY_NAME)`. */
+export const OTP_STRATEGY_NAME = 'arraf-otp';
+
+/** A number gets at most this many times `otp.maxAttempts` wrong codes per hour, across resends. */
+export const OTP_FAILURE_BUDGET_FACTOR = 3;
+export const OTP_FAILURE_WINDOW_SECONDS = 3600;
+export const OTP_SEND_WINDOW_SECONDS = 3600;
+
+/**
+ * Per-client-IP limits of the OTP routes (IPv6 counted per /64). Generous on purpose: mobile
+ * carriers put many subscribers behind one address (CGNAT); the per-number limits do the real work.
+ */
+export const OTP_IP_LIMITS = {
+  send: { limit: 30, windowSeconds: 600 },
+  verify: { limit: 60, windowSeconds: 600 },
+} as const;
+
+/** Longest `name` accepted on a first phone sign-in. */
+export const OTP_MAX_NAME_LENGTH = 100;
+
+/** Rate-limit store keys. Per number across purposes: an SMS costs the same whatever it is for. */
+export const otpKeys = {
+  cooldown: (phone: string) => `otp-cooldown:${phone}`,
+  sends: (phone: string) => `otp-sends:${phone}`,
+  failures: (phone: string) => `otp-fail:${phone}`,
+  ip: (route: keyof typeof OTP_IP_LIMITS, ip: string) => `otp-${route}-ip:${ip}`,
+};
+
+/** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */
+export const REQUEST_OTP_SIGN_IN_KEY = 'arrafOtpSignIn';
