@@ -3,7 +3,8 @@ export { ArrafAuthModule, type ArrafAuthAsyncOptions, type ArrafAuthOptionsFacto
 export { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 export { AuthService, type SignInResult } from './auth/auth.service.js';
 export { OtpService } from './otp/otp.service.js';
-export type { OtpPurpose } from './otp/otp.constants.js';
+export { OTP_STRATEGY_NAME, REQUEST_OTP_SIGN_IN_KEY, type OtpPurpose } from './otp/otp.constants.js';
+export { OtpAuthGuard, OtpStrategy, type OtpSignIn } from './otp/otp.strategy.js';
 export { PasswordService } from './password/password.service.js';
 export { normalizePhone, maskPhone, parsePhone, type ParsedPhone } from './phone/normalize-phone.js';
 export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
