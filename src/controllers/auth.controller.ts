@@ -1,14 +1,33 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Req,
+  Res,
+  type Type,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { CurrentSession } from '../decorators/current-session.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
+import { Public } from '../decorators/public.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { appendSetCookie, type HttpRequestLike, readSessionCredential, serializeSessionCookie } from '../session/cookie.util.js';
+import {
+  appendSetCookie,
+  type HttpRequestLike,
+  readSessionCredential,
+  serializeSessionCookie,
+} from '../session/cookie.util.js';
 import { isTrustedOrigin } from '../session/origin.util.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
 import { SessionGuard } from '../session/session.guard.js';
@@ -29,8 +48,12 @@ export function createAuthController(path: string): Type<unknown> {
       @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
     ) {}
 
-    /** The current user and session, or nulls; never 401. Clears a cookie that no longer works. */
+    /**
+     * The current user and session, or nulls; never 401. Clears a cookie that no longer works.
+     * `@Public()`: an application's global `SessionGuard` must not turn "signed out" into a 401 here.
+     */
     @Get('session')
+    @Public()
     async getSession(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
       const { credential, fromCookie } = readSessionCredential(request, this.options.session);
       const active = await this.sessions.getSession(credential);
@@ -39,14 +62,19 @@ export function createAuthController(path: string): Type<unknown> {
         return { user: null, session: null };
       }
       if (active.cookieValue !== undefined && fromCookie) {
-        const cookie = serializeSessionCookie(this.options.session, active.cookieValue, this.sessions.cookieMaxAge(active.session));
+        const cookie = serializeSessionCookie(
+          this.options.session,
+          active.cookieValue,
+          this.sessions.cookieMaxAge(active.session),
+        );
         appendSetCookie(response, cookie);
       }
       return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
     }
 
-    /** Revokes the current session (if any) and clears the cookie. */
+    /** Revokes the current session (if any) and clears the cookie. `@Public()`: works with a dead session too. */
     @Post('sign-out')
+    @Public()
     @HttpCode(200)
     async signOut(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
       const { credential, fromCookie } = readSessionCredential(request, this.options.session);

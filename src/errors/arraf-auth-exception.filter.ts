@@ -6,7 +6,8 @@ import type { ArrafAuthErrorCode } from './error-codes.js';
 const STATUS_TO_CODE: Record<number, ArrafAuthErrorCode> = {
   400: 'INVALID_INPUT',
   401: 'UNAUTHENTICATED',
-  403: 'INVALID_ORIGIN',
+  // A guard that returns false (the application's or an overridden one): not an origin problem.
+  403: 'FORBIDDEN',
   404: 'SESSION_NOT_FOUND',
   413: 'INVALID_INPUT',
   415: 'INVALID_INPUT',
@@ -42,12 +43,13 @@ export class ArrafAuthExceptionFilter implements ExceptionFilter {
       if (status >= 400 && status < 500) return new ArrafAuthException('INVALID_INPUT', { status });
     }
     // Body-parser errors carry a 4xx `status` without being HttpExceptions.
-    const status = (exception as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    const status =
+      (exception as { status?: unknown; statusCode?: unknown } | null)?.status ??
       (exception as { statusCode?: unknown } | null)?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return new ArrafAuthException(status === 429 ? 'RATE_LIMITED' : 'INVALID_INPUT');
     }
-    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return new ArrafAuthException('INTERNAL_ERROR');
   }
 }

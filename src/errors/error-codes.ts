@@ -24,6 +24,11 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'This request came from an untrusted origin.',
     ar: 'صدر هذا الطلب من مصدر غير موثوق.',
   },
+  FORBIDDEN: {
+    status: 403,
+    en: 'You are not allowed to do this.',
+    ar: 'لا يُسمح لك بتنفيذ هذا الإجراء.',
+  },
   SESSION_NOT_FOUND: {
     status: 404,
     en: 'Session not found.',

@@ -7,6 +7,9 @@ import { appendSetCookie, type HttpRequestLike, readSessionCredential, serialize
 import { isStateChanging, isTrustedOrigin } from './origin.util.js';
 import { type ActiveSession, SessionService } from './session.service.js';
 
+/** Where a SessionGuard leaves the session it resolved, so a second SessionGuard on the request reuses it. */
+const CHECKED_SESSION = Symbol('arraf-auth:checked-session');
+
 /**
  * Lets a request through only with a valid session: sets `request.user` (the `User`) and the
  * session for `@CurrentSession()`, re-issues the cookie on sliding renewal, and answers 401
@@ -25,32 +28,40 @@ export class SessionGuard implements CanActivate {
     if (this.shouldSkip(context)) return true;
     if (context.getType() !== 'http') this.throwUnauthenticated(context);
     const http = context.switchToHttp();
-    const request = http.getRequest<HttpRequestLike & Record<string, unknown>>();
+    const request = http.getRequest<HttpRequestLike & Record<string | symbol, unknown>>();
     const { credential, fromCookie } = readSessionCredential(request, this.options.session);
     if (!credential) this.throwUnauthenticated(context);
     // Before the lookup: a cross-site request costs no database work.
     if (fromCookie && isStateChanging(request.method) && !isTrustedOrigin(request, this.options.trustedOrigins)) {
       throw new ArrafAuthException('INVALID_ORIGIN');
     }
-    const active = await this.sessions.getSession(credential);
+    // A global SessionGuard and a route-level one both run on the same request: look up once.
+    const checked = request[CHECKED_SESSION] as ActiveSession | undefined;
+    const active = checked ?? (await this.sessions.getSession(credential));
     if (!active) this.throwUnauthenticated(context);
     if (this.requiresFreshSession(context) && !this.sessions.isFresh(active.session)) {
       throw new ArrafAuthException('SESSION_NOT_FRESH');
     }
     request.user = active.user;
     request[REQUEST_SESSION_KEY] = active.session;
+    if (checked) return true;
+    request[CHECKED_SESSION] = active;
     if (active.cookieValue !== undefined && fromCookie) this.reissueCookie(http.getResponse(), active);
     return true;
   }
 
   /** Routes marked `@Public()` skip the guard. */
   protected shouldSkip(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true
+    );
   }
 
   /** Routes marked `@RequireFreshSession()` need a recent sign-in. */
   protected requiresFreshSession(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(REQUIRE_FRESH_KEY, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean>(REQUIRE_FRESH_KEY, [context.getHandler(), context.getClass()]) === true
+    );
   }
 
   /** Throws the 401. Override to redirect or to answer differently. */
@@ -59,7 +70,11 @@ export class SessionGuard implements CanActivate {
   }
 
   private reissueCookie(response: unknown, active: ActiveSession): void {
-    const cookie = serializeSessionCookie(this.options.session, active.cookieValue!, this.sessions.cookieMaxAge(active.session));
+    const cookie = serializeSessionCookie(
+      this.options.session,
+      active.cookieValue!,
+      this.sessions.cookieMaxAge(active.session),
+    );
     appendSetCookie(response, cookie);
   }
 }
