@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
+import { Public } from '../decorators/public.decorator.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -34,6 +35,7 @@ export function createOtpController(path: string): Type<unknown> {
      * Browsers on untrusted origins may not trigger texts (403 `INVALID_ORIGIN`).
      */
     @Post('otp/send')
+    @Public()
     @HttpCode(200)
     async send(@Req() request: HttpRequestLike, @Body() body: unknown) {
       if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
@@ -48,6 +50,7 @@ export function createOtpController(path: string): Type<unknown> {
      * isNewUser }` and the session cookie. `name` is used only when the account is created.
      */
     @Post('otp/verify')
+    @Public()
     @HttpCode(200)
     @UseGuards(OtpAuthGuard)
     async verify(
