@@ -8,7 +8,7 @@ const STATUS_TO_CODE: Record<number, ArrafAuthErrorCode> = {
   401: 'UNAUTHENTICATED',
   // A guard that returns false (the application's or an overridden one): not an origin problem.
   403: 'FORBIDDEN',
-  404: 'SESSION_NOT_FOUND',
+  404: 'NOT_FOUND',
   413: 'INVALID_INPUT',
   415: 'INVALID_INPUT',
   429: 'RATE_LIMITED',
