@@ -29,6 +29,11 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'You are not allowed to do this.',
     ar: 'لا يُسمح لك بتنفيذ هذا الإجراء.',
   },
+  NOT_FOUND: {
+    status: 404,
+    en: 'Not found.',
+    ar: 'غير موجود.',
+  },
   SESSION_NOT_FOUND: {
     status: 404,
     en: 'Session not found.',
@@ -64,6 +69,11 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'This password is too common. Choose one that is harder to guess.',
     ar: 'كلمة المرور هذه شائعة جدًا. اختر كلمة مرور يصعب تخمينها.',
   },
+  PASSWORD_TOO_PREDICTABLE: {
+    status: 400,
+    en: 'This password is easy to guess: it repeats characters, follows a sequence, or is built on your email address, your name or the app name. Choose another.',
+    ar: 'كلمة المرور هذه سهلة التخمين: فيها تكرار أو تسلسل، أو مبنية على بريدك الإلكتروني أو اسمك أو اسم التطبيق. اختر كلمة مرور أخرى.',
+  },
   USER_ALREADY_EXISTS: {
     status: 409,
     en: 'An account with these details already exists. Sign in instead.',
@@ -73,6 +83,11 @@ export const ARRAF_AUTH_ERRORS = {
     status: 400,
     en: 'The link or code is invalid or has expired.',
     ar: 'الرابط أو الرمز غير صالح أو منتهي الصلاحية.',
+  },
+  EMAIL_REQUIRED: {
+    status: 400,
+    en: 'Add an email address to your account first.',
+    ar: 'أضف بريدًا إلكترونيًا إلى حسابك أولًا.',
   },
   HOOK_REJECTED: {
     status: 403,
@@ -114,6 +129,31 @@ export const ARRAF_AUTH_ERRORS = {
     status: 500,
     en: 'Something went wrong.',
     ar: 'حدث خطأ ما.',
+  },
+  UNKNOWN_PROVIDER: {
+    status: 404,
+    en: 'This sign-in provider is not available.',
+    ar: 'مزوّد تسجيل الدخول هذا غير متاح.',
+  },
+  OAUTH_STATE_MISMATCH: {
+    status: 400,
+    en: 'This sign-in attempt is invalid or has expired. Start again.',
+    ar: 'محاولة تسجيل الدخول هذه غير صالحة أو منتهية الصلاحية. ابدأ من جديد.',
+  },
+  OAUTH_PROVIDER_ERROR: {
+    status: 400,
+    en: 'The sign-in provider did not complete the sign-in. Try again.',
+    ar: 'لم يُكمل مزوّد تسجيل الدخول العملية. حاول مرة أخرى.',
+  },
+  OAUTH_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    en: 'The sign-in provider could not be reached. Try again shortly.',
+    ar: 'تعذّر الوصول إلى مزوّد تسجيل الدخول. حاول مرة أخرى بعد قليل.',
+  },
+  OAUTH_ACCOUNT_NOT_LINKED: {
+    status: 409,
+    en: 'An account with this email already exists. Sign in with the method you used before.',
+    ar: 'يوجد حساب بهذا البريد الإلكتروني. سجّل الدخول بالطريقة التي استخدمتها من قبل.',
   },
 } as const satisfies Record<string, { status: number; en: string; ar: string }>;
 
