@@ -12,6 +12,9 @@ import {
 import { createAuthController } from './controllers/auth.controller.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
+import { createOAuthController } from './oauth/oauth.controller.js';
+import { OAuthService } from './oauth/oauth.service.js';
+import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
 import { createPasswordController } from './password/password.controller.js';
@@ -46,6 +49,9 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     AuthService,
     OtpService,
     PasswordService,
+    OAuthService,
+    OAuthStrategy,
+    OAuthAuthGuard,
     ArrafAuthExceptionFilter,
     { provide: RATE_LIMIT_STORE, useClass: MemoryRateLimitStore },
     {
@@ -54,7 +60,18 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
       useFactory: (options: ResolvedArrafAuthOptions) => options.sms ?? new ConsoleSmsProvider(),
     },
   ],
-  exports: [ARRAF_AUTH_OPTIONS, SMS_PROVIDER, SessionService, SessionGuard, AuthService, OtpService, PasswordService],
+  exports: [
+    ARRAF_AUTH_OPTIONS,
+    SMS_PROVIDER,
+    SessionService,
+    SessionGuard,
+    AuthService,
+    OtpService,
+    PasswordService,
+    OAuthService,
+    OAuthStrategy,
+    OAuthAuthGuard,
+  ],
 })
 export class ArrafAuthModule extends ArrafAuthConfigurableModule {
   static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {
@@ -73,7 +90,12 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
   return {
     ...definition,
     controllers: routes.enabled
-      ? [createAuthController(routes.path), createOtpController(routes.path), createPasswordController(routes.path)]
+      ? [
+          createAuthController(routes.path),
+          createOtpController(routes.path),
+          createPasswordController(routes.path),
+          createOAuthController(routes.path),
+        ]
       : [],
     providers: [
       ...(definition.providers ?? []),

@@ -1,5 +1,6 @@
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
+import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
 
 /** How the session cookie is written. */
@@ -151,6 +152,13 @@ export interface ArrafAuthOptions {
   /** Password rules. */
   password?: ArrafAuthPasswordOptions;
   /**
+   * OAuth / OpenID Connect sign-in providers, each served at `GET /auth/sign-in/<id>` and
+   * `GET /auth/callback/<id>`. Validated at boot.
+   * @example providers: [google({ clientId, clientSecret, redirectUri: 'https://app.example/auth/callback/google' })]
+   * @default []
+   */
+  providers?: OAuthProviderConfig[];
+  /**
    * Origins (scheme://host[:port]) allowed to make state-changing requests with the session cookie,
    * besides `appUrl`. @default []
    */
@@ -193,6 +201,8 @@ export interface ResolvedArrafAuthOptions {
   phone: { defaultCountry: string; allowedCountries: readonly string[] | undefined };
   sms: SmsProvider | undefined;
   password: Required<ArrafAuthPasswordOptions>;
+  /** Validated OAuth providers, every default applied. */
+  providers: readonly OAuthProviderConfig[];
   /** `appUrl`'s origin and `trustedOrigins`, normalised. */
   trustedOrigins: readonly string[];
   routes: { enabled: boolean; path: string };

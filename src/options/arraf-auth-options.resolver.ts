@@ -1,3 +1,4 @@
+import { resolveOAuthProviders } from '../oauth/oauth-providers.resolver.js';
 import { parseDuration } from '../utils/duration.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
@@ -236,6 +237,7 @@ const KNOWN_KEYS = [
   'phone',
   'sms',
   'password',
+  'providers',
   'trustedOrigins',
   'routes',
   'appName',
@@ -289,6 +291,7 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     phone: resolvePhone(input.phone),
     sms: input.sms,
     password: resolvePassword(input.password),
+    providers: resolveOAuthProviders(input.providers, fail),
     trustedOrigins: [...new Set([...(appUrl ? [appUrl] : []), ...trusted])],
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',
