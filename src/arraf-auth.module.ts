@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
@@ -12,11 +13,13 @@ import {
 import { createAuthController } from './controllers/auth.controller.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
+import { ArrafAuthRoutesExceptionFilter } from './errors/arraf-auth-routes-exception.filter.js';
 import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
+import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { createPasswordController } from './password/password.controller.js';
 import { PasswordService } from './password/password.service.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
@@ -48,6 +51,8 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     SessionGuard,
     AuthService,
     OtpService,
+    OtpStrategy,
+    OtpAuthGuard,
     PasswordService,
     OAuthService,
     OAuthStrategy,
@@ -67,6 +72,8 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     SessionGuard,
     AuthService,
     OtpService,
+    OtpStrategy,
+    OtpAuthGuard,
     PasswordService,
     OAuthService,
     OAuthStrategy,
@@ -99,6 +106,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
       : [],
     providers: [
       ...(definition.providers ?? []),
+      ...(routes.enabled ? [{ provide: APP_FILTER, useClass: ArrafAuthRoutesExceptionFilter }] : []),
       {
         provide: ARRAF_AUTH_OPTIONS,
         inject: [ARRAF_AUTH_MODULE_OPTIONS],

@@ -6,6 +6,17 @@ export { OtpService } from './otp/otp.service.js';
 export { OTP_STRATEGY_NAME, REQUEST_OTP_SIGN_IN_KEY, type OtpPurpose } from './otp/otp.constants.js';
 export { OtpAuthGuard, OtpStrategy, type OtpSignIn } from './otp/otp.strategy.js';
 export { PasswordService } from './password/password.service.js';
+export { OAuthStrategy, OAuthAuthGuard, OAUTH_STRATEGY_NAME, type OAuthAuthInfo, type OAuthCallbackRequest } from './oauth/oauth.strategy.js';
+export { OAuthService, type OAuthSignInResult, type OAuthCallbackQuery } from './oauth/oauth.service.js';
+export { google, GOOGLE_ISSUER, type GoogleProviderOptions } from './oauth/google.provider.js';
+export { github, type GitHubProviderOptions } from './oauth/github.provider.js';
+export { oidc, type OidcProviderOptions } from './oauth/oidc.provider.js';
+export type {
+  OAuthProviderConfig,
+  OAuthProviderOptions,
+  OAuthProfile,
+  OAuthProfileContext,
+} from './oauth/oauth-provider.interface.js';
 export { normalizePhone, maskPhone, parsePhone, type ParsedPhone } from './phone/normalize-phone.js';
 export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
