@@ -1,5 +1,417 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import argon2 from 'argon2';
+import { DataSource, type EntityManager, Not } from 'typeorm';
+import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../arraf-auth.constants.js';
+import { normalizeEmail } from '../auth/email.util.js';
+import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
+import { randomId, randomToken } from '../crypto/crypto.util.js';
+import { Account } from '../entities/account.entity.js';
+import { Session } from '../entities/session.entity.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions, VerificationDelivery } from '../options/arraf-auth-options.interface.js';
+import { OtpService } from '../otp/otp.service.js';
+import { parsePhone } from '../phone/normalize-phone.js';
+import type { RateLimitStore } from '../rate-limit/rate-limit-store.interface.js';
+import { EmailTokenStore, type EmailTokenPurpose, type IssuedEmailToken } from './email-token.store.js';
+import type {
+  ChangePasswordInput,
+  DeliveryMode,
+  ForgotPasswordInput,
+  ResetPasswordInput,
+  SignUpInput,
+  VerifyEmailInput,
+} from './password-input.js';
+import { contextWords, findPasswordProblem, maxPasswordBytes } from './password-policy.js';
+import { TimingEqualizer } from './timing-equalizer.js';
 
-/** Hashes and verifies passwords. */
+/** argon2id with the OWASP parameters: 19 MiB of memory, 2 iterations, 1 lane. */
+export const PASSWORD_HASH_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+/** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
+export const CREDENTIAL_PROVIDER_ID = 'credential';
+
+/** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
+const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS']);
+
+/** Languages an SMS can be written in. */
+export type MessageLocale = 'ar' | 'en';
+
+/** The `$argon2…$v=…$m=…,t=…,p=…$` head of a PHC string, parameters in any order. */
+const PHC_HEAD = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$/;
+
+/**
+ * Email + password accounts: argon2id hashing (in libuv's thread pool, off the event loop) of the
+ * NFKC form of a password, the password rules, and the flows behind the routes (sign-up, sign-in,
+ * change, forgot and reset, email verification). Every password is checked against the rules
+ * before any hashing, and its raw size is capped so a huge input costs nothing.
+ *
+ * @example const hash = await passwords.hash('correct horse battery staple');
+ *          await passwords.verify(hash, 'correct horse battery staple'); // true
+ */
 @Injectable()
-export class PasswordService {}
+export class PasswordService {
+  private readonly logger = new Logger('ArrafAuth');
+  private readonly tokens: EmailTokenStore;
+  private readonly emailResetTiming = new TimingEqualizer();
+  private readonly phoneResetTiming = new TimingEqualizer();
+  private dummyHash?: Promise<string>;
+  /** Longest raw password (UTF-8 bytes) that is ever normalised or hashed. */
+  readonly maxPasswordBytes: number;
+
+  constructor(
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly dataSource: DataSource,
+    private readonly auth: AuthService,
+    private readonly otp: OtpService,
+    @Inject(RATE_LIMIT_STORE) limits: RateLimitStore,
+  ) {
+    this.maxPasswordBytes = maxPasswordBytes(options.password.maxLength);
+    this.tokens = new EmailTokenStore(dataSource, options, limits);
+  }
+
+  /** Hashes the NFKC form of `password` with argon2id (19 MiB, t=2, p=1) into a PHC string. */
+  async hash(password: string): Promise<string> {
+    return argon2.hash(this.normalize(password), PASSWORD_HASH_OPTIONS);
+  }
+
+  /**
+   * Whether `password` (NFKC) matches the PHC string `hash`, in constant time. A malformed hash
+   * is `false`, never an exception.
+   */
+  async verify(hash: string, password: string): Promise<boolean> {
+    const normalized = this.normalize(password);
+    try {
+      return await argon2.verify(hash, normalized);
+    } catch (error) {
+      this.logger.error(
+        `A stored password hash could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * Whether `hash` is weaker than the current parameters (not argon2id, an older version, or less
+   * memory × iterations) and should be replaced at the next successful sign-in. Stronger hashes
+   * are kept as they are.
+   */
+  needsRehash(hash: string): boolean {
+    const head = PHC_HEAD.exec(hash);
+    if (!head || head[1] !== 'argon2id' || Number(head[2]) < 0x13) return true;
+    const params = Object.fromEntries(head[3].split(',').map((pair) => pair.split('=')));
+    const memory = Number(params.m);
+    const iterations = Number(params.t);
+    if (!(memory > 0 && iterations > 0)) return true;
+    return memory * iterations < PASSWORD_HASH_OPTIONS.memoryCost * PASSWORD_HASH_OPTIONS.timeCost;
+  }
+
+  /**
+   * The NFKC form of a new password, or a 400 naming the rule it breaks: `PASSWORD_TOO_SHORT` /
+   * `PASSWORD_TOO_LONG` (code points, `password.minLength`–`maxLength`), `PASSWORD_TOO_COMMON`
+   * (a common password, also with digits or symbols around it), `PASSWORD_TOO_PREDICTABLE`
+   * (repetition, a sequence, or built on the email, name or app name).
+   */
+  checkNewPassword(password: unknown, context: { email?: string | null; name?: string | null } = {}): string {
+    if (typeof password !== 'string' || password.length === 0) throw new ArrafAuthException('INVALID_INPUT');
+    if (Buffer.byteLength(password, 'utf8') > this.maxPasswordBytes) throw new ArrafAuthException('PASSWORD_TOO_LONG');
+    const normalized = password.normalize('NFKC');
+    const words = contextWords({ appName: this.options.appName, ...context });
+    const problem = findPasswordProblem(normalized, this.options.password, words);
+    if (problem) throw new ArrafAuthException(problem);
+    return normalized;
+  }
+
+  /**
+   * Creates a user from a sign-up (`emailVerified`/`phoneVerified` false) with a credential
+   * account when a password is given. 409 `USER_ALREADY_EXISTS` when the email or phone is taken.
+   */
+  async signUp(input: SignUpInput): Promise<User> {
+    const email = input.email === undefined ? null : normalizeEmail(input.email);
+    const phone = input.phone === undefined ? null : this.allowedPhone(input.phone);
+    const password =
+      input.password === undefined ? undefined : this.checkNewPassword(input.password, { email, name: input.name });
+    const passwordHash = password === undefined ? undefined : await this.hash(password);
+    return this.auth.createUser(
+      { email, phone, name: input.name },
+      email ? 'email' : 'phone',
+      undefined,
+      passwordHash === undefined ? undefined : (user, tx) => this.saveCredential(user.id, passwordHash, tx),
+    );
+  }
+
+  /**
+   * The user whose email and password these are, or 401 `INVALID_CREDENTIALS`: the same error
+   * and the same work (one argon2 verification, against a dummy hash when there is no account or
+   * no password) for an unknown email, an account without a password, and a wrong password.
+   * A hash with weaker parameters is replaced after a successful check.
+   */
+  async authenticate(email: unknown, password: string): Promise<User> {
+    const address = normalizeEmail(email);
+    const user = await this.auth.findUserByEmail(address);
+    const account = user ? await this.findCredential(user.id) : null;
+    const stored = account?.password ?? null;
+    const matches = await this.verify(stored ?? (await this.getDummyHash()), password);
+    if (!user || !account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    if (this.needsRehash(stored)) await this.upgradeHash(account.id, stored, password);
+    return user;
+  }
+
+  /**
+   * Changes the password of the signed-in `user` after checking the current one (401
+   * `INVALID_CREDENTIALS` otherwise). Unless `revokeOtherSessions` is false, every other session
+   * of the user is revoked, in the same transaction; the current one stays. Outstanding reset
+   * codes and links stop working. Returns how many sessions were revoked.
+   */
+  async changePassword(user: User, currentSessionId: string, input: ChangePasswordInput): Promise<number> {
+    const next = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
+    const account = await this.findCredential(user.id);
+    const stored = account?.password ?? null;
+    const matches = await this.verify(stored ?? (await this.getDummyHash()), input.currentPassword);
+    if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    const hash = await this.hash(next);
+    let revoked = 0;
+    await this.dataSource.transaction(async (tx) => {
+      // Only over the hash that was checked: a concurrent change wins, this one fails.
+      const updated = await tx.getRepository(Account).update({ id: account.id, password: stored }, { password: hash });
+      if (updated.affected !== 1) throw new ArrafAuthException('INVALID_CREDENTIALS');
+      await this.tokens.revokeAll(user.id, 'reset-password', tx);
+      if (input.revokeOtherSessions) {
+        revoked =
+          (await tx.getRepository(Session).delete({ userId: user.id, id: Not(currentSessionId) })).affected ?? 0;
+      }
+    });
+    await this.notifyPasswordChanged(user, 'change');
+    return revoked;
+  }
+
+  /**
+   * Starts a password reset. Email: a 6-digit code (`otp`) or a link token (`link`) valid 15
+   * minutes goes to `callbacks.onForgotPassword`. Phone: an SMS code through OtpService, only to a
+   * verified number. An unknown account gets the same answer, nothing is sent, and the call takes
+   * about as long as a real delivery. A delivery failure is 502 (`DELIVERY_FAILED` /
+   * `SMS_FAILED`) and leaves no usable code.
+   */
+  async requestPasswordReset(input: ForgotPasswordInput, locale?: MessageLocale): Promise<void> {
+    if (input.method === 'phone') {
+      const phone = this.allowedPhone(input.phone);
+      const user = await this.auth.findUserByPhone(phone);
+      // An unverified number is only a claim: its owner must not be able to take the account.
+      if (!user?.phoneVerified) return this.phoneResetTiming.pad();
+      try {
+        await this.phoneResetTiming.measure(() => this.otp.send(phone, 'reset-password', locale));
+      } catch (error) {
+        // A resend limit only ever shows for existing accounts: answering it would tell them apart.
+        if (error instanceof ArrafAuthException && error.code === 'RATE_LIMITED') return;
+        throw error;
+      }
+      return;
+    }
+
+    const email = normalizeEmail(input.email);
+    const user = await this.auth.findUserByEmail(email);
+    const deliver = this.options.callbacks.onForgotPassword;
+    if (!user) return this.emailResetTiming.pad();
+    if (!deliver) {
+      this.logger.error('A password reset was requested but callbacks.onForgotPassword is not set: nothing was sent');
+      return this.emailResetTiming.pad();
+    }
+    await this.emailResetTiming.measure(() =>
+      this.tokens.issue(user, email, 'reset-password', input.mode, (issued) =>
+        deliver(this.delivery(user, email, issued, 'reset-password')),
+      ),
+    );
+  }
+
+  /**
+   * Sets a new password with a reset code or link (single use; 400 `INVALID_TOKEN` when wrong,
+   * expired or used). The new password is checked before the code is spent. The credential
+   * account is created when the user had none; the email (or phone) the code went to is marked
+   * verified; every session of the user is revoked.
+   */
+  async resetPassword(input: ResetPasswordInput): Promise<void> {
+    if (input.method === 'phone') {
+      const phone = this.allowedPhone(input.phone);
+      const user = await this.auth.findUserByPhone(phone);
+      const password = this.checkNewPassword(input.newPassword, { email: user?.email, name: user?.name });
+      try {
+        await this.otp.verify(phone, 'reset-password', input.otp);
+      } catch (error) {
+        // One answer for wrong, expired and used-up codes: a number without an account never has a
+        // code to use up, so a distinct "too many attempts" would tell the two apart.
+        if (error instanceof ArrafAuthException && OTP_FAILURES.has(error.code))
+          throw new ArrafAuthException('INVALID_TOKEN');
+        throw error;
+      }
+      if (!user?.phoneVerified || user.phone !== phone) throw new ArrafAuthException('INVALID_TOKEN');
+      return this.finishReset(user, password, { phoneVerified: true });
+    }
+
+    if ('token' in input) {
+      const match = await this.tokens.findLink(input.token, 'reset-password');
+      if (!match) throw new ArrafAuthException('INVALID_TOKEN');
+      if (input.email !== undefined && normalizeEmail(input.email) !== match.user.email)
+        throw new ArrafAuthException('INVALID_TOKEN');
+      const password = this.checkNewPassword(input.newPassword, { email: match.user.email, name: match.user.name });
+      if (!(await this.tokens.consume(match.row))) throw new ArrafAuthException('INVALID_TOKEN');
+      return this.finishReset(match.user, password, { emailVerified: true });
+    }
+
+    const email = normalizeEmail(input.email);
+    const user = await this.auth.findUserByEmail(email);
+    const password = this.checkNewPassword(input.newPassword, { email, name: user?.name });
+    await this.tokens.redeemCode(user, email, 'reset-password', input.otp);
+    return this.finishReset(user!, password, { emailVerified: true });
+  }
+
+  /**
+   * Sends the signed-in user's email address a verification code or link through
+   * `callbacks.onVerifyEmail`. Nothing is sent when it is already verified. 400 `EMAIL_REQUIRED`
+   * without an address; 502 `DELIVERY_FAILED` when the callback fails or is not configured.
+   */
+  async sendEmailVerification(user: User, mode: DeliveryMode): Promise<void> {
+    const email = user.email;
+    if (!email) throw new ArrafAuthException('EMAIL_REQUIRED');
+    if (user.emailVerified) return;
+    const deliver = this.options.callbacks.onVerifyEmail;
+    if (!deliver) {
+      this.logger.error('An email verification was requested but callbacks.onVerifyEmail is not set');
+      throw new ArrafAuthException('DELIVERY_FAILED');
+    }
+    await this.tokens.issue(user, email, 'verify-email', mode, (issued) =>
+      deliver(this.delivery(user, email, issued, 'verify-email')),
+    );
+  }
+
+  /** Marks an email verified with its code or link (single use; 400 `INVALID_TOKEN` otherwise). */
+  async verifyEmail(input: VerifyEmailInput): Promise<void> {
+    let user: User;
+    let email: string;
+    if ('token' in input) {
+      const match = await this.tokens.findLink(input.token, 'verify-email');
+      if (!match || !(await this.tokens.consume(match.row))) throw new ArrafAuthException('INVALID_TOKEN');
+      user = match.user;
+      email = match.user.email!;
+    } else {
+      email = normalizeEmail(input.email);
+      const found = await this.auth.findUserByEmail(email);
+      await this.tokens.redeemCode(found, email, 'verify-email', input.otp);
+      user = found!;
+    }
+    await this.auth.users().update({ id: user.id, email }, { emailVerified: true });
+  }
+
+  /** The argon2id hash compared against when there is no real one: created once, on first use. */
+  private getDummyHash(): Promise<string> {
+    this.dummyHash ??= this.hash(randomToken(32)).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
+    return this.dummyHash;
+  }
+
+  /** NFKC form of a password, refusing inputs over the byte cap before any work. */
+  private normalize(password: string): string {
+    if (typeof password !== 'string' || Buffer.byteLength(password, 'utf8') > this.maxPasswordBytes) {
+      throw new ArrafAuthException('INVALID_INPUT');
+    }
+    return password.normalize('NFKC');
+  }
+
+  private async findCredential(userId: string): Promise<Pick<Account, 'id' | 'password'> | null> {
+    return this.dataSource.getRepository(Account).findOne({
+      select: { id: true, password: true },
+      where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },
+    });
+  }
+
+  /** Sets the user's password hash, creating the credential account when there is none. */
+  private async saveCredential(userId: string, hash: string, manager: EntityManager): Promise<void> {
+    const accounts = manager.getRepository(Account);
+    const where = { providerId: CREDENTIAL_PROVIDER_ID, accountId: userId };
+    if ((await accounts.update(where, { password: hash })).affected) return;
+    try {
+      await accounts.insert(
+        accounts.create({
+          id: randomId(),
+          userId,
+          ...where,
+          password: hash,
+          accessToken: null,
+          refreshToken: null,
+          idToken: null,
+          accessTokenExpiresAt: null,
+          scope: null,
+        }),
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      await accounts.update(where, { password: hash });
+    }
+  }
+
+  /** Replaces a weaker hash after a successful sign-in; a failure is logged, never fatal. */
+  private async upgradeHash(accountId: string, stored: string, password: string): Promise<void> {
+    try {
+      const upgraded = await this.hash(password);
+      // Only over the hash that was checked, so a password changed meanwhile is not overwritten.
+      await this.dataSource.getRepository(Account).update({ id: accountId, password: stored }, { password: upgraded });
+    } catch (error) {
+      this.logger.warn(`Upgrading a password hash failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async finishReset(
+    user: User,
+    password: string,
+    verified: Partial<Pick<User, 'emailVerified' | 'phoneVerified'>>,
+  ): Promise<void> {
+    const hash = await this.hash(password);
+    await this.dataSource.transaction(async (tx) => {
+      await this.saveCredential(user.id, hash, tx);
+      await this.auth.users(tx).update({ id: user.id }, verified);
+      await tx.getRepository(Session).delete({ userId: user.id });
+      await this.tokens.revokeAll(user.id, 'reset-password', tx);
+    });
+    Object.assign(user, verified);
+    await this.notifyPasswordChanged(user, 'reset');
+  }
+
+  /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
+  private async notifyPasswordChanged(user: User, reason: 'change' | 'reset'): Promise<void> {
+    try {
+      await this.options.callbacks.onPasswordChanged?.({ user, reason });
+    } catch (error) {
+      this.logger.error(
+        `callbacks.onPasswordChanged failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private delivery(
+    user: User,
+    email: string,
+    issued: IssuedEmailToken,
+    purpose: EmailTokenPurpose,
+  ): VerificationDelivery {
+    const delivery: VerificationDelivery = { user, identifier: email, ...issued };
+    if (issued.token !== undefined && this.options.appUrl !== undefined) {
+      delivery.url = `${this.options.appUrl}/${purpose}?token=${issued.token}`;
+    }
+    return delivery;
+  }
+
+  /** E.164 of a phone number of an allowed country, or 400 (`INVALID_PHONE` / `PHONE_NOT_ALLOWED`). */
+  private allowedPhone(input: string): string {
+    const { e164, country } = parsePhone(input, this.options.phone.defaultCountry);
+    const allowed = this.options.phone.allowedCountries;
+    if (allowed && (country === undefined || !allowed.includes(country)))
+      throw new ArrafAuthException('PHONE_NOT_ALLOWED');
+    return e164;
+  }
+}
