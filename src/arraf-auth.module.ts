@@ -22,6 +22,7 @@ import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { createPasswordController } from './password/password.controller.js';
 import { PasswordService } from './password/password.service.js';
+import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
@@ -54,6 +55,8 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     OtpStrategy,
     OtpAuthGuard,
     PasswordService,
+    PasswordStrategy,
+    PasswordAuthGuard,
     OAuthService,
     OAuthStrategy,
     OAuthAuthGuard,
@@ -75,6 +78,8 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     OtpStrategy,
     OtpAuthGuard,
     PasswordService,
+    PasswordStrategy,
+    PasswordAuthGuard,
     OAuthService,
     OAuthStrategy,
     OAuthAuthGuard,

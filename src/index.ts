@@ -5,7 +5,23 @@ export { AuthService, type SignInResult } from './auth/auth.service.js';
 export { OtpService } from './otp/otp.service.js';
 export { OTP_STRATEGY_NAME, REQUEST_OTP_SIGN_IN_KEY, type OtpPurpose } from './otp/otp.constants.js';
 export { OtpAuthGuard, OtpStrategy, type OtpSignIn } from './otp/otp.strategy.js';
-export { PasswordService } from './password/password.service.js';
+export {
+  PasswordService,
+  PASSWORD_HASH_OPTIONS,
+  CREDENTIAL_PROVIDER_ID,
+  type MessageLocale,
+} from './password/password.service.js';
+export { PasswordStrategy, PasswordAuthGuard, SignInGuard, PASSWORD_STRATEGY_NAME } from './password/password.strategy.js';
+export type {
+  ChangePasswordInput,
+  DeliveryMode,
+  ForgotPasswordInput,
+  ResetPasswordInput,
+  SignUpInput,
+  VerifyEmailInput,
+} from './password/password-input.js';
+export { EMAIL_TOKEN_TTL_SECONDS, type EmailTokenPurpose } from './password/email-token.store.js';
+export { normalizeEmail } from './auth/email.util.js';
 export { OAuthStrategy, OAuthAuthGuard, OAUTH_STRATEGY_NAME, type OAuthAuthInfo, type OAuthCallbackRequest } from './oauth/oauth.strategy.js';
 export { OAuthService, type OAuthSignInResult, type OAuthCallbackQuery } from './oauth/oauth.service.js';
 export { google, GOOGLE_ISSUER, type GoogleProviderOptions } from './oauth/google.provider.js';
