@@ -118,7 +118,10 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
         useFactory: (raw: ArrafAuthOptions) => {
           const resolved = resolveArrafAuthOptions(raw);
           if (raw.routes !== undefined && JSON.stringify(resolved.routes) !== JSON.stringify(routes)) {
-            throw new ArrafAuthConfigError('routes', 'with forRootAsync, pass `routes` next to useFactory, not from it');
+            throw new ArrafAuthConfigError(
+              'routes',
+              'with forRootAsync, pass `routes` next to useFactory, not from it',
+            );
           }
           return { ...resolved, routes };
         },

@@ -23,8 +23,13 @@ export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown; errno?: unknown; driverError?: { code?: unknown; errno?: unknown } } | null;
   const code = e?.driverError?.code ?? e?.code;
   const errno = e?.driverError?.errno ?? e?.errno;
-  return code === '23505' || code === 'ER_DUP_ENTRY' || errno === 1062 || code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    code === '23505' ||
+    code === 'ER_DUP_ENTRY' ||
+    errno === 1062 ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 /**
@@ -70,7 +75,15 @@ export class AuthService {
     afterInsert?: (user: User, manager: EntityManager) => Promise<void>,
     beforeInsert?: (user: User, manager: EntityManager) => Promise<void>,
   ): Promise<User> {
-    const draft: Partial<User> = { emailVerified: false, phoneVerified: false, email: null, phone: null, name: null, image: null, ...fields };
+    const draft: Partial<User> = {
+      emailVerified: false,
+      phoneVerified: false,
+      email: null,
+      phone: null,
+      name: null,
+      image: null,
+      ...fields,
+    };
     await this.runHook(this.options.hooks.beforeSignUp, { user: draft, method });
     const repository = this.users(manager);
     const user = repository.create({ ...draft, id: randomId() });
@@ -103,7 +116,10 @@ export class AuthService {
     await this.runHook(this.options.hooks.beforeSignIn, { user, method });
     const { session, cookieValue } = await this.sessions.createSession(user, {
       ipAddress: request.ip ?? null,
-      userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, MAX_USER_AGENT) : null,
+      userAgent:
+        typeof request.headers['user-agent'] === 'string'
+          ? request.headers['user-agent'].slice(0, MAX_USER_AGENT)
+          : null,
     });
     try {
       await this.runHook(this.options.hooks.afterSignIn, { user, session, method });
@@ -112,7 +128,10 @@ export class AuthService {
       await this.sessions.revokeSession(session.id);
       throw error;
     }
-    appendSetCookie(response, serializeSessionCookie(this.options.session, cookieValue, this.sessions.cookieMaxAge(session)));
+    appendSetCookie(
+      response,
+      serializeSessionCookie(this.options.session, cookieValue, this.sessions.cookieMaxAge(session)),
+    );
     return {
       user: toPublicUser(user),
       session: toPublicSession(session, this.options.session.bearer ? cookieValue : undefined),

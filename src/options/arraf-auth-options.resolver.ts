@@ -110,9 +110,17 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
 
   const secure = boolean('session.cookieOptions.secure', cookieOptions.secure, true);
   const httpOnly = boolean('session.cookieOptions.httpOnly', cookieOptions.httpOnly, true);
-  const sameSite = oneOf('session.cookieOptions.sameSite', cookieOptions.sameSite, ['strict', 'lax', 'none'] as const, 'lax');
+  const sameSite = oneOf(
+    'session.cookieOptions.sameSite',
+    cookieOptions.sameSite,
+    ['strict', 'lax', 'none'] as const,
+    'lax',
+  );
   if (sameSite === 'none' && !secure) {
-    fail('session.cookieOptions.sameSite', "'none' requires session.cookieOptions.secure: true (browsers drop it otherwise)");
+    fail(
+      'session.cookieOptions.sameSite',
+      "'none' requires session.cookieOptions.secure: true (browsers drop it otherwise)",
+    );
   }
   const domain = cookieOptions.domain;
   if (domain !== undefined && (typeof domain !== 'string' || !/^\.?[A-Za-z0-9.-]+$/.test(domain))) {
@@ -178,7 +186,8 @@ function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
   const messages = objectAt('otp.messages', otp.messages);
   rejectUnknown('otp.messages', messages, ['ar', 'en']);
   for (const [lang, text] of Object.entries(messages)) {
-    if (typeof text !== 'string' || !text.includes('{code}')) fail(`otp.messages.${lang}`, 'must be a string containing {code}');
+    if (typeof text !== 'string' || !text.includes('{code}'))
+      fail(`otp.messages.${lang}`, 'must be a string containing {code}');
   }
   return {
     length: integer('otp.length', otp.length, 6, 6, 10),
@@ -203,7 +212,8 @@ function resolvePhone(value: unknown): ResolvedArrafAuthOptions['phone'] {
       fail('phone.allowedCountries', 'must be a non-empty array of country codes such as ["SA", "AE"]');
     }
     allowed = phone.allowedCountries.map((c, i) => {
-      if (typeof c !== 'string' || !COUNTRY.test(c)) fail(`phone.allowedCountries[${i}]`, 'must be a country code such as "SA"');
+      if (typeof c !== 'string' || !COUNTRY.test(c))
+        fail(`phone.allowedCountries[${i}]`, 'must be a country code such as "SA"');
       return c;
     });
   }
@@ -243,7 +253,16 @@ const KNOWN_KEYS = [
   'appName',
   'appUrl',
 ];
-const KNOWN_SESSION_KEYS = ['strategy', 'expiresIn', 'updateAge', 'cookieName', 'cookieOptions', 'bearer', 'idleTimeout', 'freshAge'];
+const KNOWN_SESSION_KEYS = [
+  'strategy',
+  'expiresIn',
+  'updateAge',
+  'cookieName',
+  'cookieOptions',
+  'bearer',
+  'idleTimeout',
+  'freshAge',
+];
 const KNOWN_COOKIE_KEYS = ['secure', 'httpOnly', 'sameSite', 'domain', 'path', 'hostPrefix'];
 const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];
 
@@ -261,7 +280,11 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
   if (!isPlainObject(input)) fail('options', 'must be an object');
   rejectUnknown('', input, KNOWN_KEYS);
   rejectUnknown('session', objectAt('session', input.session), KNOWN_SESSION_KEYS);
-  rejectUnknown('session.cookieOptions', objectAt('session.cookieOptions', input.session?.cookieOptions), KNOWN_COOKIE_KEYS);
+  rejectUnknown(
+    'session.cookieOptions',
+    objectAt('session.cookieOptions', input.session?.cookieOptions),
+    KNOWN_COOKIE_KEYS,
+  );
 
   const hooks = functionsAt<ResolvedArrafAuthOptions['hooks']>('hooks', input.hooks, KNOWN_HOOKS);
   const callbacks = functionsAt<ResolvedArrafAuthOptions['callbacks']>('callbacks', input.callbacks, [

@@ -40,6 +40,9 @@ export async function createTestSession(
   }
   const sessions = app.get(SessionService);
   const options = app.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS);
-  const { session, cookieValue } = await sessions.createSession(entity, { ipAddress: '127.0.0.1', userAgent: 'arraf-auth-testing' });
+  const { session, cookieValue } = await sessions.createSession(entity, {
+    ipAddress: '127.0.0.1',
+    userAgent: 'arraf-auth-testing',
+  });
   return { user: entity, session, cookie: `${options.session.cookieName}=${cookieValue}`, token: cookieValue };
 }

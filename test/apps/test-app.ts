@@ -113,7 +113,9 @@ export async function createTestApp(options: TestAppOptions): Promise<INestAppli
   const moduleRef = await builder.compile();
   let app: INestApplication;
   if (options.platform === 'fastify') {
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter({ trustProxy: options.trustProxy ?? false }));
+    app = moduleRef.createNestApplication<NestFastifyApplication>(
+      new FastifyAdapter({ trustProxy: options.trustProxy ?? false }),
+    );
     await app.init();
     await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   } else {

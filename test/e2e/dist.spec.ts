@@ -30,7 +30,13 @@ describe('built package under plain node', () => {
         forRootAsync: typeof lib.ArrafAuthModule.forRootAsync, entities: lib.ARRAF_AUTH_ENTITIES.length,
         migrations: lib.ARRAF_AUTH_MIGRATIONS.length }));
     `);
-    expect(JSON.parse(out)).toEqual({ missing: [], forRoot: 'function', forRootAsync: 'function', entities: 4, migrations: 1 });
+    expect(JSON.parse(out)).toEqual({
+      missing: [],
+      forRoot: 'function',
+      forRootAsync: 'function',
+      entities: 4,
+      migrations: 1,
+    });
   });
 
   it('exports the testing kit from @arraf-auth/nestjs/testing', () => {
@@ -44,8 +50,14 @@ describe('built package under plain node', () => {
   });
 
   it('prints a new 256-bit secret with the arraf-auth bin', () => {
-    const first = execFileSync(process.execPath, ['dist/cli/arraf-auth.cli.js', 'secret'], { cwd: root, encoding: 'utf8' });
-    const second = execFileSync(process.execPath, ['dist/cli/arraf-auth.cli.js', 'secret'], { cwd: root, encoding: 'utf8' });
+    const first = execFileSync(process.execPath, ['dist/cli/arraf-auth.cli.js', 'secret'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const second = execFileSync(process.execPath, ['dist/cli/arraf-auth.cli.js', 'secret'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(first.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(first.trim(), 'base64url')).toHaveLength(32);
     expect(first).not.toBe(second);
@@ -83,7 +95,9 @@ describe('sample app under plain node', () => {
     expect(health.status).toBe(200);
     const me = await fetch(`http://127.0.0.1:${port}/me`);
     expect(me.status).toBe(401);
-    expect(await me.json()).toEqual({ error: { code: 'UNAUTHENTICATED', en: expect.any(String), ar: expect.any(String) } });
+    expect(await me.json()).toEqual({
+      error: { code: 'UNAUTHENTICATED', en: expect.any(String), ar: expect.any(String) },
+    });
   });
 
   it('applied the migrations at start', async () => {
@@ -94,6 +108,8 @@ describe('sample app under plain node', () => {
       const db = new Database(${JSON.stringify(dbFile)}, { readonly: true });
       console.log(db.prepare("select name from sqlite_master where type = 'table' order by name").all().map((r) => r.name).join(','));
     `);
-    expect(out.trim().split(',')).toEqual(expect.arrayContaining(['users', 'sessions', 'accounts', 'verifications', 'migrations']));
+    expect(out.trim().split(',')).toEqual(
+      expect.arrayContaining(['users', 'sessions', 'accounts', 'verifications', 'migrations']),
+    );
   });
 });
