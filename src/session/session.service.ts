@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import { DataSource, type EntityMetadata, In, LessThan, MoreThan, Not } from 'typeorm';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { DataSource, type EntityMetadata, In, LessThan, MoreThan, Not, QueryFailedError } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
-import { randomId, randomToken, sha256 } from '../crypto/crypto.util.js';
+import { randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { Verification } from '../entities/verification.entity.js';
@@ -16,6 +16,14 @@ const SESSION_AUDIENCE = 'arraf-auth:session';
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
 const MAX_USER_AGENT = 512;
 const MAX_CREDENTIAL_LENGTH = 4096;
+/**
+ * PostgreSQL errors meaning named prepared statements do not survive between queries on this
+ * connection path (a transaction-pooling proxy such as PgBouncer without prepared-statement
+ * support): `prepared statement "…" does not exist` and `… already exists`.
+ */
+const PREPARED_STATEMENT_UNSUPPORTED = new Set(['26000', '42P05']);
+/** A compact JWS as jsonwebtoken/jws accept it: base64url header and payload, optional signature. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** Where a session is created from: the platform's `request.ip` and the user agent. */
 export interface SessionContext {
@@ -52,9 +60,16 @@ interface SessionJwtPayload {
   email: string | null;
 }
 
+/** The part of a node-postgres client the lookup uses. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
 interface LookupQueries {
   byTokenHash: string;
   byId: string;
+  /** Names of the lookups as PostgreSQL prepared statements, derived from their text. */
+  statementNames: Map<string, string>;
   touch: string;
   renew: string;
   userColumns: EntityMetadata['columns'];
@@ -74,6 +89,8 @@ export class SessionService {
   /** Signing key first; all keys by id for verification (rotation). */
   private readonly keys: { id: string; key: KeyObject }[];
   private queries?: LookupQueries;
+  /** Whether lookups run as named prepared statements (PostgreSQL); decided on first use. */
+  private preparedStatements?: boolean;
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
@@ -121,16 +138,18 @@ export class SessionService {
 
     try {
       const queries = this.lookupQueries();
-      const rows: Record<string, unknown>[] = await this.dataSource.query(
-        payload ? queries.byId : queries.byTokenHash,
-        [payload ? payload.sid : sha256(credential)],
-      );
+      const rows = await this.lookup(queries, payload ? queries.byId : queries.byTokenHash, [
+        payload ? payload.sid : sha256(credential),
+      ]);
       if (rows.length === 0) return null;
       const { user, session } = this.hydrate(rows[0], queries);
       if (payload && payload.sub !== session.userId) return null;
       const now = Date.now();
       const idle = this.settings.idleTimeout;
-      if (session.expiresAt.getTime() <= now || (idle !== undefined && now - session.lastActiveAt.getTime() >= idle * 1000)) {
+      if (
+        session.expiresAt.getTime() <= now ||
+        (idle !== undefined && now - session.lastActiveAt.getTime() >= idle * 1000)
+      ) {
         await this.dataSource.getRepository(Session).delete({ id: session.id });
         return null;
       }
@@ -198,11 +217,19 @@ export class SessionService {
     return Math.floor((session.expiresAt.getTime() - Date.now()) / 1000);
   }
 
-  private async deleteInBatches(entity: typeof Session | typeof Verification, now: Date, batchSize: number): Promise<number> {
+  private async deleteInBatches(
+    entity: typeof Session | typeof Verification,
+    now: Date,
+    batchSize: number,
+  ): Promise<number> {
     const repository = this.dataSource.getRepository<Session | Verification>(entity);
     let total = 0;
     for (;;) {
-      const batch = await repository.find({ select: { id: true }, where: { expiresAt: LessThan(now) }, take: batchSize });
+      const batch = await repository.find({
+        select: { id: true },
+        where: { expiresAt: LessThan(now) },
+        take: batchSize,
+      });
       if (batch.length === 0) return total;
       const result = await repository.delete({ id: In(batch.map((row) => row.id)) });
       total += result.affected ?? batch.length;
@@ -227,28 +254,33 @@ export class SessionService {
     });
   }
 
-  /** Verifies signature (HS256 only, key chosen by `kid` from the local keyring), `exp` and audience. */
+  /**
+   * Verifies a session JWT: HS256 only, the key chosen by `kid` from the local keyring, a
+   * constant-time signature comparison, then `nbf`, `exp` and the audience. The same checks, in the
+   * same order, as `jsonwebtoken.verify(token, key, { algorithms: ['HS256'], audience })`, without
+   * its per-call option handling, which cost more than the HMAC itself on the hot path
+   * (bench/results.md). `exp` is also required: every session JWT carries one.
+   */
   private verifyJwt(token: string): SessionJwtPayload | null {
-    const dot = token.indexOf('.');
-    if (dot <= 0) return null;
-    let kid: unknown;
-    try {
-      kid = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))?.kid;
-    } catch {
-      return null;
-    }
-    const entry = this.keys.find((k) => k.id === kid);
+    if (!COMPACT_JWS.test(token)) return null;
+    const headerEnd = token.indexOf('.');
+    const payloadEnd = token.indexOf('.', headerEnd + 1);
+    const header = parseJsonPart(token.slice(0, headerEnd));
+    if (!header || header.alg !== 'HS256') return null;
+    const entry = this.keys.find((k) => k.id === header.kid);
     if (!entry) return null;
-    try {
-      const payload = this.jwt.verify<SessionJwtPayload>(token, {
-        secret: entry.key as unknown as string,
-        algorithms: ['HS256'],
-        audience: SESSION_AUDIENCE,
-      });
-      return typeof payload.sid === 'string' && typeof payload.sub === 'string' ? payload : null;
-    } catch {
-      return null;
-    }
+    const expected = createHmac('sha256', entry.key).update(token.slice(0, payloadEnd)).digest('base64url');
+    if (!safeEqual(token.slice(payloadEnd + 1), expected)) return null;
+    const payload = parseJsonPart(token.slice(headerEnd + 1, payloadEnd));
+    if (!payload) return null;
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now)) return null;
+    if (typeof payload.exp !== 'number' || now >= payload.exp) return null;
+    const audience = payload.aud;
+    if (!(Array.isArray(audience) ? audience.includes(SESSION_AUDIENCE) : audience === SESSION_AUDIENCE)) return null;
+    return typeof payload.sid === 'string' && typeof payload.sub === 'string'
+      ? (payload as unknown as SessionJwtPayload)
+      : null;
   }
 
   private async renewIfDue(session: Session, user: User, now: number, credential: string): Promise<string | undefined> {
@@ -278,6 +310,47 @@ export class SessionService {
     return undefined;
   }
 
+  /**
+   * Runs a session lookup. On PostgreSQL it is a named prepared statement, so the server parses and
+   * plans the join once per connection instead of on every request (about two thirds of the
+   * database's CPU per lookup; bench/results.md). It goes through TypeORM's query runner and logger
+   * like `dataSource.query` does (logQuery, logQuerySlow, logQueryError, QueryFailedError). Other
+   * databases, DataSources with query subscribers, and connection paths that lose prepared statements
+   * (transaction pooling) use `dataSource.query`.
+   */
+  private async lookup(queries: LookupQueries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+    this.preparedStatements ??=
+      this.dataSource.driver.options.type === 'postgres' &&
+      !this.dataSource.subscribers.some((s) => s.beforeQuery !== undefined || s.afterQuery !== undefined);
+    if (!this.preparedStatements) return this.dataSource.query(sql, parameters);
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PgClient;
+      const logger = this.dataSource.logger;
+      logger.logQuery(sql, parameters, runner);
+      const started = Date.now();
+      try {
+        const { rows } = await client.query({ name: queries.statementNames.get(sql)!, text: sql, values: parameters });
+        const elapsed = Date.now() - started;
+        const slow = this.dataSource.driver.options.maxQueryExecutionTime;
+        if (slow && elapsed > slow) logger.logQuerySlow(elapsed, sql, parameters, runner);
+        return rows;
+      } catch (error) {
+        if (!PREPARED_STATEMENT_UNSUPPORTED.has((error as { code?: string }).code ?? '')) {
+          logger.logQueryError(error as Error, sql, parameters, runner);
+          throw new QueryFailedError(sql, parameters, error as Error);
+        }
+        this.preparedStatements = false;
+        this.logger.warn(
+          'Prepared statements are not kept on this PostgreSQL connection path; session lookups use plain queries',
+        );
+      }
+    } finally {
+      await runner.release();
+    }
+    return this.dataSource.query(sql, parameters);
+  }
+
   private hydrate(row: Record<string, unknown>, queries: LookupQueries): { user: User; session: Session } {
     const driver = this.dataSource.driver;
     const user = Object.create(queries.userPrototype) as Record<string, unknown>;
@@ -299,9 +372,11 @@ export class SessionService {
     const sessionMetadata = this.dataSource.getMetadata(Session);
     const q = (name: string) => driver.escape(name);
     const table = (metadata: EntityMetadata) => metadata.tablePath.split('.').map(q).join('.');
-    const col = (metadata: EntityMetadata, property: string) => metadata.findColumnWithPropertyName(property)!.databaseName;
+    const col = (metadata: EntityMetadata, property: string) =>
+      metadata.findColumnWithPropertyName(property)!.databaseName;
     // Plain columns only; `userId` is both a column and a relation's join column and stays.
-    const plain = (c: EntityMetadata['columns'][number]) => !c.isVirtual && c.relationMetadata?.propertyName !== c.propertyName;
+    const plain = (c: EntityMetadata['columns'][number]) =>
+      !c.isVirtual && c.relationMetadata?.propertyName !== c.propertyName;
     const userColumns = userMetadata.columns.filter(plain);
     const sessionColumns = sessionMetadata.columns.filter(plain);
     const p = (i: number) => driver.createParameter(`p${i}`, i);
@@ -312,9 +387,13 @@ export class SessionService {
       `ON u.${q(col(userMetadata, 'id'))} = s.${q(col(sessionMetadata, 'userId'))}`;
     const sessionTable = table(sessionMetadata);
     const id = q(col(sessionMetadata, 'id'));
+    const byTokenHash = `${select} WHERE s.${q(col(sessionMetadata, 'tokenHash'))} = ${p(0)}`;
+    const byId = `${select} WHERE s.${id} = ${p(0)}`;
     this.queries = {
-      byTokenHash: `${select} WHERE s.${q(col(sessionMetadata, 'tokenHash'))} = ${p(0)}`,
-      byId: `${select} WHERE s.${id} = ${p(0)}`,
+      byTokenHash,
+      byId,
+      // From the text, so a statement name never stands for two different texts on one connection.
+      statementNames: new Map([byTokenHash, byId].map((sql) => [sql, `arraf_auth_${sha256(sql).slice(0, 16)}`])),
       renew:
         `UPDATE ${sessionTable} SET ${q(col(sessionMetadata, 'expiresAt'))} = ${p(0)}, ` +
         `${q(col(sessionMetadata, 'lastActiveAt'))} = ${p(1)} WHERE ${id} = ${p(2)}`,
@@ -330,5 +409,15 @@ export class SessionService {
     if (error instanceof ArrafAuthException) return error;
     this.logger.error(`Session check failed closed: ${error instanceof Error ? error.message : String(error)}`);
     return new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: error });
+  }
+}
+
+/** A base64url JSON object of a JWS, or `null` when it does not decode to one. */
+function parseJsonPart(part: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }

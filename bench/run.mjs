@@ -1,0 +1,86 @@
+// `npm run bench`: builds the library (the npm script does), then measures and writes
+// bench/results.json and bench/results.md. Not part of `npm test`.
+//
+//   npm run bench                      everything (about 10-15 minutes on 2 cores)
+//   npm run bench -- --only=guard      a subset: guard, argon2, scale, cleanup, memory (comma-separated)
+//   npm run bench -- --profile         also CPU-profile every guard case (otherwise only on a missed target)
+//   npm run bench -- --no-profile      never profile
+//
+// Environment: BENCH_SECONDS (5) per measured run, BENCH_ROUNDS (5), BENCH_WARMUP (3) seconds,
+// BENCH_CONNECTIONS (10), BENCH_DATABASES (sqlite,postgres), BENCH_SCALE_ROWS (1000000),
+// BENCH_CLEANUP_ROWS (1000000), BENCH_MEMORY_REQUESTS (100000), BENCH_POSTGRES_URL (an admin URL;
+// the bench creates and drops its own databases arraf_bench_*), BENCH_BASELINE_DIR (another build's
+// dist/ folder inside this package: the SessionGuard cases are measured on it too, for before/after).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { argon2Section } from './lib/argon2.mjs';
+import { guardSection } from './lib/guard.mjs';
+import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs';
+import { environment, writeMarkdown } from './lib/report.mjs';
+
+const BENCH_DIR = new URL('.', import.meta.url).pathname;
+const SECTIONS = ['guard', 'argon2', 'scale', 'cleanup', 'memory'];
+
+const args = process.argv.slice(2);
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const selected = only ? only.split(',').map((s) => s.trim()) : SECTIONS;
+for (const name of selected) if (!SECTIONS.includes(name)) throw new Error(`unknown section ${name} (${SECTIONS})`);
+
+const int = (name, fallback) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+};
+
+const config = {
+  seconds: int('BENCH_SECONDS', 5),
+  rounds: int('BENCH_ROUNDS', 5),
+  warmup: int('BENCH_WARMUP', 3),
+  connections: int('BENCH_CONNECTIONS', 10),
+  pauseMs: 500,
+  databases: (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(','),
+  scaleRows: int('BENCH_SCALE_ROWS', 1_000_000),
+  cleanupRows: int('BENCH_CLEANUP_ROWS', 1_000_000),
+  memoryRequests: int('BENCH_MEMORY_REQUESTS', 100_000),
+  profile: args.includes('--no-profile') ? 'never' : args.includes('--profile') ? 'always' : 'on-miss',
+  tmpDir: join(tmpdir(), `arraf-bench-${process.pid}`),
+  profileDir: join(BENCH_DIR, 'profiles'),
+  benchDir: BENCH_DIR,
+  baselineDir: process.env.BENCH_BASELINE_DIR,
+};
+
+const started = Date.now();
+const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+
+const jsonFile = join(BENCH_DIR, 'results.json');
+// A subset run replaces only its sections; the others keep their earlier figures and dates.
+const previous = only && existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : { sections: {} };
+const env = await environment();
+const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+const results = { ...previous, environment: env, sections: { ...previous.sections } };
+
+const runners = {
+  guard: guardSection,
+  argon2: argon2Section,
+  scale: scaleSection,
+  cleanup: cleanupSection,
+  memory: memorySection,
+};
+for (const name of SECTIONS) {
+  if (!selected.includes(name)) continue;
+  const sectionStarted = Date.now();
+  log(`section ${name}`);
+  const data = await runners[name](config, log);
+  results.sections[name] = {
+    measuredAt: new Date().toISOString(),
+    command,
+    durationSeconds: Math.round((Date.now() - sectionStarted) / 1000),
+    ...data,
+  };
+  // Written after every section, so an interrupted run keeps what it measured.
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeMarkdown(join(BENCH_DIR, 'results.md'), results);
+}
+log(`done: ${join(BENCH_DIR, 'results.md')}`);
+process.exit(0);
