@@ -24,6 +24,9 @@ import { createPasswordController } from './password/password.controller.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
+import { RateLimiter } from './rate-limit/rate-limiter.js';
+import type { RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
+import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
@@ -61,7 +64,18 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
     OAuthStrategy,
     OAuthAuthGuard,
     ArrafAuthExceptionFilter,
-    { provide: RATE_LIMIT_STORE, useClass: MemoryRateLimitStore },
+    {
+      // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
+      provide: RATE_LIMIT_STORE,
+      inject: [ARRAF_AUTH_OPTIONS],
+      useFactory: async (options: ResolvedArrafAuthOptions): Promise<RateLimitStore> => {
+        const { storage } = options.rateLimit;
+        return storage.type === 'redis'
+          ? RedisRateLimitStore.connect({ url: storage.url, commandTimeout: storage.commandTimeout })
+          : new MemoryRateLimitStore();
+      },
+    },
+    RateLimiter,
     {
       provide: SMS_PROVIDER,
       inject: [ARRAF_AUTH_OPTIONS],
@@ -71,6 +85,8 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
   exports: [
     ARRAF_AUTH_OPTIONS,
     SMS_PROVIDER,
+    RATE_LIMIT_STORE,
+    RateLimiter,
     SessionService,
     SessionGuard,
     AuthService,

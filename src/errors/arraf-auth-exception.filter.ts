@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { HttpAdapterHost } from '@nestjs/core';
 import { ArrafAuthException } from './arraf-auth.exception.js';
 import type { ArrafAuthErrorCode } from './error-codes.js';
+import { isServiceUnavailableError } from './service-unavailable.util.js';
 
 const STATUS_TO_CODE: Record<number, ArrafAuthErrorCode> = {
   400: 'INVALID_INPUT',
@@ -17,7 +18,9 @@ const STATUS_TO_CODE: Record<number, ArrafAuthErrorCode> = {
 
 /**
  * Answers every error of the library's routes in the SPEC's shape, with the exception's headers
- * (`Retry-After`). Unknown errors become a generic 500: no stack trace, SQL or token leaves.
+ * (`Retry-After`). A database that cannot be reached (refused, dropped or timed-out connections,
+ * lock timeouts) is a 503 `SERVICE_UNAVAILABLE`; other unknown errors become a generic 500. No stack
+ * trace, SQL or token leaves either way.
  * Applications may also register it globally to give their own routes the same shape.
  */
 @Catch()
@@ -48,6 +51,11 @@ export class ArrafAuthExceptionFilter implements ExceptionFilter {
       (exception as { statusCode?: unknown } | null)?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return new ArrafAuthException(status === 429 ? 'RATE_LIMITED' : 'INVALID_INPUT');
+    }
+    if (isServiceUnavailableError(exception)) {
+      // The database (or another backing service) is down: a retryable 503 in the usual shape.
+      this.logger.error(`Service unavailable: ${exception instanceof Error ? exception.message : String(exception)}`);
+      return new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: exception });
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return new ArrafAuthException('INTERNAL_ERROR');

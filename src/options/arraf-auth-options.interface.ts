@@ -1,6 +1,7 @@
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
+import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit.constants.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
 
 /** How the session cookie is written. */
@@ -130,6 +131,24 @@ export interface ArrafAuthPasswordOptions {
   maxLength?: number;
 }
 
+/** Where rate-limit counters live and how high the limits are. */
+export interface ArrafAuthRateLimitOptions {
+  /**
+   * `'memory'`: counters in this process (one instance only). `{ redis: 'redis://host:6379' }`:
+   * counters in Redis, shared by every instance (needs the `ioredis` package). When Redis is
+   * unreachable, rate-limited routes answer 503 `SERVICE_UNAVAILABLE` (fail closed) after at most
+   * `commandTimeout` milliseconds (default 1000). Or provide the `RATE_LIMIT_STORE` token.
+   * @default 'memory'
+   */
+  storage?: 'memory' | { redis: string; commandTimeout?: number };
+  /**
+   * Overrides of the built-in limits, by rule: `{ 'sign-in:account': { limit: 20, window: '1h' } }`.
+   * `window` is seconds or a duration string. See `DEFAULT_RATE_LIMITS` for every rule.
+   * @default DEFAULT_RATE_LIMITS
+   */
+  limits?: Partial<Record<RateLimitRule, { limit?: number; window?: string | number }>>;
+}
+
 /** Options of {@link ArrafAuthModule.forRoot}. Validated once at boot. */
 export interface ArrafAuthOptions {
   /**
@@ -151,6 +170,8 @@ export interface ArrafAuthOptions {
   sms?: SmsProvider;
   /** Password rules. */
   password?: ArrafAuthPasswordOptions;
+  /** Rate-limit storage and limits. */
+  rateLimit?: ArrafAuthRateLimitOptions;
   /**
    * OAuth / OpenID Connect sign-in providers, each served at `GET /auth/sign-in/<id>` and
    * `GET /auth/callback/<id>`. Validated at boot.
@@ -201,6 +222,10 @@ export interface ResolvedArrafAuthOptions {
   phone: { defaultCountry: string; allowedCountries: readonly string[] | undefined };
   sms: SmsProvider | undefined;
   password: Required<ArrafAuthPasswordOptions>;
+  rateLimit: {
+    storage: { type: 'memory' } | { type: 'redis'; url: string; commandTimeout: number };
+    limits: Readonly<Record<RateLimitRule, RateLimitRuleLimit>>;
+  };
   /** Validated OAuth providers, every default applied. */
   providers: readonly OAuthProviderConfig[];
   /** `appUrl`'s origin and `trustedOrigins`, normalised. */

@@ -1,4 +1,11 @@
 import { resolveOAuthProviders } from '../oauth/oauth-providers.resolver.js';
+import {
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  RATE_LIMIT_RULES,
+  type RateLimitRule,
+  type RateLimitRuleLimit,
+} from '../rate-limit/rate-limit.constants.js';
 import { parseDuration } from '../utils/duration.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
@@ -229,6 +236,49 @@ function resolvePassword(value: unknown): ResolvedArrafAuthOptions['password'] {
   return { minLength, maxLength };
 }
 
+function resolveRateLimit(value: unknown): ResolvedArrafAuthOptions['rateLimit'] {
+  const rateLimit = objectAt('rateLimit', value);
+  rejectUnknown('rateLimit', rateLimit, ['storage', 'limits']);
+  let storage: ResolvedArrafAuthOptions['rateLimit']['storage'] = { type: 'memory' };
+  if (rateLimit.storage !== undefined && rateLimit.storage !== 'memory') {
+    if (!isPlainObject(rateLimit.storage)) {
+      fail('rateLimit.storage', "must be 'memory' or { redis: 'redis://host:6379' }");
+    }
+    rejectUnknown('rateLimit.storage', rateLimit.storage, ['redis', 'commandTimeout']);
+    const url = rateLimit.storage.redis;
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof url === 'string' ? new URL(url) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
+      fail('rateLimit.storage.redis', 'must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS)');
+    }
+    const commandTimeout = integer(
+      'rateLimit.storage.commandTimeout',
+      rateLimit.storage.commandTimeout,
+      DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+      50,
+      60_000,
+    );
+    storage = { type: 'redis', url: url as string, commandTimeout };
+  }
+  const overrides = objectAt('rateLimit.limits', rateLimit.limits);
+  rejectUnknown('rateLimit.limits', overrides, [...RATE_LIMIT_RULES]);
+  const limits = {} as Record<RateLimitRule, RateLimitRuleLimit>;
+  for (const rule of RATE_LIMIT_RULES) {
+    const path = `rateLimit.limits.${rule}`;
+    const override = objectAt(path, overrides[rule]);
+    rejectUnknown(path, override, ['limit', 'window']);
+    limits[rule] = {
+      limit: integer(`${path}.limit`, override.limit, DEFAULT_RATE_LIMITS[rule].limit, 1, 1_000_000),
+      window: duration(`${path}.window`, override.window, DEFAULT_RATE_LIMITS[rule].window)!,
+    };
+  }
+  return { storage, limits };
+}
+
 function functionsAt<T>(path: string, value: unknown, known: string[]): T {
   const record = objectAt(path, value);
   rejectUnknown(path, record, known);
@@ -247,6 +297,7 @@ const KNOWN_KEYS = [
   'phone',
   'sms',
   'password',
+  'rateLimit',
   'providers',
   'trustedOrigins',
   'routes',
@@ -314,6 +365,7 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     phone: resolvePhone(input.phone),
     sms: input.sms,
     password: resolvePassword(input.password),
+    rateLimit: resolveRateLimit(input.rateLimit),
     providers: resolveOAuthProviders(input.providers, fail),
     trustedOrigins: [...new Set([...(appUrl ? [appUrl] : []), ...trusted])],
     routes: resolveRoutes(input.routes),

@@ -11,15 +11,6 @@ export const OTP_FAILURE_BUDGET_FACTOR = 3;
 export const OTP_FAILURE_WINDOW_SECONDS = 3600;
 export const OTP_SEND_WINDOW_SECONDS = 3600;
 
-/**
- * Per-client-IP limits of the OTP routes (IPv6 counted per /64). Generous on purpose: mobile
- * carriers put many subscribers behind one address (CGNAT); the per-number limits do the real work.
- */
-export const OTP_IP_LIMITS = {
-  send: { limit: 30, windowSeconds: 600 },
-  verify: { limit: 60, windowSeconds: 600 },
-} as const;
-
 /** Longest `name` accepted on a first phone sign-in. */
 export const OTP_MAX_NAME_LENGTH = 100;
 
@@ -28,7 +19,6 @@ export const otpKeys = {
   cooldown: (phone: string) => `otp-cooldown:${phone}`,
   sends: (phone: string) => `otp-sends:${phone}`,
   failures: (phone: string) => `otp-fail:${phone}`,
-  ip: (route: keyof typeof OTP_IP_LIMITS, ip: string) => `otp-${route}-ip:${ip}`,
 };
 
 /** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */

@@ -4,31 +4,20 @@ import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from '../arraf-aut
 import { hmacSha256, randomDigits, randomId, safeEqual } from '../crypto/crypto.util.js';
 import { Verification } from '../entities/verification.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { maskPhone, parsePhone, toAsciiDigits } from '../phone/normalize-phone.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit-store.interface.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
 import {
   OTP_FAILURE_BUDGET_FACTOR,
   OTP_FAILURE_WINDOW_SECONDS,
-  OTP_IP_LIMITS,
   OTP_PURPOSES,
   OTP_SEND_WINDOW_SECONDS,
   type OtpPurpose,
   otpKeys,
 } from './otp.constants.js';
-import { clientIpBucket } from './otp.rate-limit.js';
-
-/** Whole seconds until `resetAt` (epoch ms), at least 1: the value of a `Retry-After` header. */
-export function retryAfterSeconds(resetAt: number): number {
-  return Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
-}
-
-/** A 429 with `Retry-After`. */
-export function tooManyRequests(code: ArrafAuthErrorCode, resetAt: number): ArrafAuthException {
-  return new ArrafAuthException(code, { headers: { 'Retry-After': String(retryAfterSeconds(resetAt)) } });
-}
 
 /**
  * Sends and verifies one-time SMS codes bound to a number and a purpose. Codes come from
@@ -39,13 +28,16 @@ export function tooManyRequests(code: ArrafAuthErrorCode, resetAt: number): Arra
 @Injectable()
 export class OtpService {
   private readonly logger = new Logger('ArrafAuth');
+  private readonly limiter: RateLimiter;
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     @Inject(SMS_PROVIDER) private readonly sms: SmsProvider,
     @Inject(RATE_LIMIT_STORE) private readonly limits: RateLimitStore,
     private readonly dataSource: DataSource,
-  ) {}
+  ) {
+    this.limiter = new RateLimiter(limits, options);
+  }
 
   /**
    * Normalises the number, refuses numbers outside phone.allowedCountries (400 PHONE_NOT_ALLOWED)
@@ -175,14 +167,12 @@ export class OtpService {
   }
 
   /**
-   * Counts one request to an OTP route from the client's address (IPv6 per /64) and throws 429
-   * `RATE_LIMITED` with Retry-After past the limit. The per-number limits of `send` and `verify`
-   * apply besides this one.
+   * Counts one request to an OTP route from the client's address (IPv6 per /64) against
+   * `rateLimit.limits['otp-send:ip']` / `['otp-verify:ip']` and throws 429 `RATE_LIMITED` with
+   * Retry-After past the limit. The per-number limits of `send` and `verify` apply besides this one.
    */
-  async limitClient(route: keyof typeof OTP_IP_LIMITS, ip: string | undefined): Promise<void> {
-    const { limit, windowSeconds } = OTP_IP_LIMITS[route];
-    const hit = await this.limits.hit(otpKeys.ip(route, clientIpBucket(ip)), windowSeconds);
-    if (hit.count > limit) throw tooManyRequests('RATE_LIMITED', hit.resetAt);
+  async limitClient(route: 'send' | 'verify', ip: string | undefined): Promise<void> {
+    await this.limiter.consumeClient(route === 'send' ? 'otp-send:ip' : 'otp-verify:ip', ip);
   }
 
   /** The number in E.164, or 400 when it is not a mobile number of an allowed country. */

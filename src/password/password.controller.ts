@@ -10,6 +10,9 @@ import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { OtpService } from '../otp/otp.service.js';
+import { normalizeEmail } from '../auth/email.util.js';
+import { parsePhone } from '../phone/normalize-phone.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { HttpRequestLike } from '../session/cookie.util.js';
 import { isTrustedOrigin } from '../session/origin.util.js';
 import { SessionGuard } from '../session/session.guard.js';
@@ -63,15 +66,32 @@ export function createPasswordController(path: string): Type<unknown> {
       readonly auth: AuthService,
       readonly otp: OtpService,
       @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+      readonly limiter: RateLimiter,
     ) {}
+
+    /**
+     * Login CSRF and cross-site abuse: a browser on an untrusted origin may not sign up, sign in,
+     * reset a password or verify an email, whether or not it carries a session cookie.
+     */
+    checkOrigin(request: PasswordRequest): void {
+      if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
+    }
 
     /**
      * Before anything that sends an SMS, the same gate as `POST otp/send`: browsers on untrusted
      * origins may not trigger texts, and each client address has a budget of sends.
      */
     async smsGate(request: PasswordRequest): Promise<void> {
-      if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
+      this.checkOrigin(request);
       await this.otp.limitClient('send', request.ip);
+    }
+
+    /** The normalised email or E.164 number a per-identifier limit counts, whether an account has it or not. */
+    identifier(input: { email?: string; phone?: string }): string[] {
+      const identifiers: string[] = [];
+      if (input.email !== undefined) identifiers.push(normalizeEmail(input.email));
+      if (input.phone !== undefined) identifiers.push(parsePhone(input.phone, this.options.phone.defaultCountry).e164);
+      return identifiers;
     }
 
     /** Creates an account (email and/or phone, password, name) and signs it in: 201 `{ user, session }`. */
@@ -82,7 +102,10 @@ export function createPasswordController(path: string): Type<unknown> {
       @Req() request: PasswordRequest,
       @Res({ passthrough: true }) response: unknown,
     ): Promise<SignInResult> {
+      this.checkOrigin(request);
       const input = readSignUp(jsonBody(request));
+      await this.limiter.consumeClient('sign-up:ip', request.ip);
+      for (const id of this.identifier(input)) await this.limiter.consume('sign-up:identifier', id);
       const user = await this.passwords.signUp(input);
       return this.auth.completeSignIn(user, user.email ? 'email' : 'phone', request, response);
     }
@@ -128,8 +151,11 @@ export function createPasswordController(path: string): Type<unknown> {
     @Public()
     @HttpCode(200)
     async forgotPassword(@Req() request: PasswordRequest) {
+      this.checkOrigin(request);
       const input = readForgotPassword(jsonBody(request));
-      // Known and unknown numbers alike, so the limit tells nothing about accounts.
+      await this.limiter.consumeClient('forgot-password:ip', request.ip);
+      // Known and unknown identifiers alike, so the limits tell nothing about accounts.
+      for (const id of this.identifier(input)) await this.limiter.consume('forgot-password:identifier', id);
       if (input.method === 'phone') await this.smsGate(request);
       await this.passwords.requestPasswordReset(input, preferredLocale(request));
       return { success: true };
@@ -140,7 +166,10 @@ export function createPasswordController(path: string): Type<unknown> {
     @Public()
     @HttpCode(200)
     async resetPassword(@Req() request: PasswordRequest) {
-      await this.passwords.resetPassword(readResetPassword(jsonBody(request)));
+      this.checkOrigin(request);
+      const input = readResetPassword(jsonBody(request));
+      await this.limiter.consumeClient('reset-password:ip', request.ip);
+      await this.passwords.resetPassword(input);
       return { success: true };
     }
 
@@ -150,6 +179,7 @@ export function createPasswordController(path: string): Type<unknown> {
     @UseGuards(SessionGuard)
     async sendEmailVerification(@Req() request: PasswordRequest, @CurrentUser() user: User) {
       const { mode } = readSendVerification(jsonBody(request, true));
+      await this.limiter.consume('verify-email-send:account', user.id);
       await this.passwords.sendEmailVerification(user, mode);
       return { success: true };
     }
@@ -159,7 +189,10 @@ export function createPasswordController(path: string): Type<unknown> {
     @Public()
     @HttpCode(200)
     async verifyEmail(@Req() request: PasswordRequest) {
-      await this.passwords.verifyEmail(readVerifyEmail(jsonBody(request)));
+      this.checkOrigin(request);
+      const input = readVerifyEmail(jsonBody(request));
+      await this.limiter.consumeClient('verify-email:ip', request.ip);
+      await this.passwords.verifyEmail(input);
       return { success: true };
     }
   }

@@ -12,6 +12,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions, VerificationDelivery } from '../options/arraf-auth-options.interface.js';
 import { OtpService } from '../otp/otp.service.js';
 import { parsePhone } from '../phone/normalize-phone.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { RateLimitStore } from '../rate-limit/rate-limit-store.interface.js';
 import { EmailTokenStore, type EmailTokenPurpose, type IssuedEmailToken } from './email-token.store.js';
 import type {
@@ -61,6 +62,7 @@ export class PasswordService {
   private readonly emailResetTiming = new TimingEqualizer();
   private readonly phoneResetTiming = new TimingEqualizer();
   private dummyHash?: Promise<string>;
+  private readonly limiter: RateLimiter;
   /** Longest raw password (UTF-8 bytes) that is ever normalised or hashed. */
   readonly maxPasswordBytes: number;
 
@@ -73,6 +75,7 @@ export class PasswordService {
   ) {
     this.maxPasswordBytes = maxPasswordBytes(options.password.maxLength);
     this.tokens = new EmailTokenStore(dataSource, options, limits);
+    this.limiter = new RateLimiter(limits, options);
   }
 
   /** Hashes the NFKC form of `password` with argon2id (19 MiB, t=2, p=1) into a PHC string. */
@@ -150,15 +153,27 @@ export class PasswordService {
    * and the same work (one argon2 verification, against a dummy hash when there is no account or
    * no password) for an unknown email, an account without a password, and a wrong password.
    * A hash with weaker parameters is replaced after a successful check.
+   *
+   * Each attempt first takes a slot of the address's `rateLimit.limits['sign-in:account']` window
+   * (100 an hour by default), whatever the client address and whether the account exists: past it,
+   * 429 `RATE_LIMITED` with Retry-After and no password is checked. A successful sign-in or a
+   * password reset clears the window, so the owner is never locked out of recovery.
    */
   async authenticate(email: unknown, password: string): Promise<User> {
     const address = normalizeEmail(email);
+    await this.limiter.consume('sign-in:account', address, (hit) =>
+      this.logger.warn(
+        `Sign-in locked for ${maskEmail(address)} after ${this.limiter.limitOf('sign-in:account')} failed attempts; ` +
+          `it unlocks in ${Math.ceil((hit.resetAt - Date.now()) / 1000)} s or when the password is reset`,
+      ),
+    );
     const user = await this.auth.findUserByEmail(address);
     const account = user ? await this.findCredential(user.id) : null;
     const stored = account?.password ?? null;
     const matches = await this.verify(stored ?? (await this.getDummyHash()), password);
     if (!user || !account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
     if (this.needsRehash(stored)) await this.upgradeHash(account.id, stored, password);
+    await this.limiter.reset('sign-in:account', address);
     return user;
   }
 
@@ -170,6 +185,8 @@ export class PasswordService {
    */
   async changePassword(user: User, currentSessionId: string, input: ChangePasswordInput): Promise<number> {
     const next = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
+    // A stolen session must not become an oracle for the current password.
+    await this.limiter.consume('change-password:account', user.id);
     const account = await this.findCredential(user.id);
     const stored = account?.password ?? null;
     const matches = await this.verify(stored ?? (await this.getDummyHash()), input.currentPassword);
@@ -186,6 +203,7 @@ export class PasswordService {
           (await tx.getRepository(Session).delete({ userId: user.id, id: Not(currentSessionId) })).affected ?? 0;
       }
     });
+    await this.limiter.reset('change-password:account', user.id);
     await this.notifyPasswordChanged(user, 'change');
     return revoked;
   }
@@ -379,6 +397,9 @@ export class PasswordService {
       await this.tokens.revokeAll(user.id, 'reset-password', tx);
     });
     Object.assign(user, verified);
+    // Recovery ends a lockout: the new password works at once, from any address.
+    if (user.email) await this.limiter.reset('sign-in:account', user.email);
+    await this.limiter.reset('change-password:account', user.id);
     await this.notifyPasswordChanged(user, 'reset');
   }
 
@@ -414,4 +435,10 @@ export class PasswordService {
       throw new ArrafAuthException('PHONE_NOT_ALLOWED');
     return e164;
   }
+}
+
+/** `a***@example.com`: enough to recognise an address in a log line, not to harvest it. */
+function maskEmail(address: string): string {
+  const at = address.lastIndexOf('@');
+  return `${[...address.slice(0, at)][0] ?? ''}***${address.slice(at)}`;
 }

@@ -3,8 +3,13 @@ import { ModuleRef } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import passport from 'passport';
 import CustomStrategy from 'passport-custom';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { HttpRequestLike } from '../session/cookie.util.js';
+import { isTrustedOrigin } from '../session/origin.util.js';
 import { jsonBody, readMethod, readSignIn } from './password-input.js';
 import { PasswordService } from './password.service.js';
 
@@ -14,17 +19,25 @@ export const PASSWORD_STRATEGY_NAME = 'arraf-password';
 /**
  * Passport strategy `'arraf-password'`: reads `{ method: 'email', email, password }` from the JSON
  * body (strictly: anything else is 400 `INVALID_INPUT`) and returns the `User`, or fails with 401
- * `INVALID_CREDENTIALS`, the same for an unknown email and a wrong password.
+ * `INVALID_CREDENTIALS`, the same for an unknown email and a wrong password. A browser request
+ * from an untrusted `Origin` is refused (403 `INVALID_ORIGIN`: login CSRF); each client address
+ * has `rateLimit.limits['sign-in:ip']` attempts per window, each account `['sign-in:account']`.
  */
 @Injectable()
 export class PasswordStrategy extends PassportStrategy(CustomStrategy, PASSWORD_STRATEGY_NAME) {
-  constructor(protected readonly passwords: PasswordService) {
+  constructor(
+    protected readonly passwords: PasswordService,
+    protected readonly limiter: RateLimiter,
+    @Inject(ARRAF_AUTH_OPTIONS) protected readonly options: ResolvedArrafAuthOptions,
+  ) {
     super();
   }
 
-  async validate(request: { body?: unknown }): Promise<User> {
+  async validate(request: HttpRequestLike & { body?: unknown }): Promise<User> {
+    if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
     const input = readSignIn(request.body, this.passwords.maxPasswordBytes);
     if (input.method !== 'email') throw new ArrafAuthException('INVALID_INPUT');
+    await this.limiter.consumeClient('sign-in:ip', request.ip);
     return this.passwords.authenticate(input.email, input.password);
   }
 }

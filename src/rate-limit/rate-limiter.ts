@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../arraf-auth.constants.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { clientIpBucket } from './client-ip.js';
+import type { RateLimitRule } from './rate-limit.constants.js';
+import { tooManyRequests } from './rate-limit.errors.js';
+import type { RateLimitHit, RateLimitStore } from './rate-limit-store.interface.js';
+
+/**
+ * Applies the rules of `rateLimit.limits` against the {@link RateLimitStore}: one atomic hit per
+ * request, 429 `RATE_LIMITED` with `Retry-After` past the limit. A store that fails (Redis
+ * unreachable, a timeout) fails closed: 503 `SERVICE_UNAVAILABLE`, never an unlimited route.
+ *
+ * @example await limiter.consumeClient('sign-in:ip', request.ip);
+ */
+@Injectable()
+export class RateLimiter {
+  private readonly logger = new Logger('ArrafAuth');
+
+  constructor(
+    @Inject(RATE_LIMIT_STORE) private readonly store: RateLimitStore,
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+  ) {}
+
+  /**
+   * Counts one request of `rule` for `subject`; throws 429 once the window holds more than the
+   * limit. `onLimitReached` runs for the first refused request of a window only (exactly once
+   * across instances sharing a store): the place to log a lockout.
+   */
+  async consume(
+    rule: RateLimitRule,
+    subject: string,
+    onLimitReached?: (hit: RateLimitHit) => void,
+  ): Promise<RateLimitHit> {
+    const { limit, window } = this.options.rateLimit.limits[rule];
+    const hit = await this.guard(() => this.store.hit(rateLimitKey(rule, subject), window));
+    if (hit.count > limit) {
+      if (hit.count === limit + 1) onLimitReached?.(hit);
+      throw tooManyRequests('RATE_LIMITED', hit.resetAt);
+    }
+    return hit;
+  }
+
+  /** {@link consume} for the client address: IPv4 as is, IPv6 per /64. */
+  consumeClient(rule: RateLimitRule, ip: string | undefined): Promise<RateLimitHit> {
+    return this.consume(rule, clientIpBucket(ip));
+  }
+
+  /** The limit of `rule` after the `rateLimit.limits` overrides. */
+  limitOf(rule: RateLimitRule): number {
+    return this.options.rateLimit.limits[rule].limit;
+  }
+
+  /** Clears the window of `rule` for `subject` (e.g. failed sign-ins after a successful one). */
+  async reset(rule: RateLimitRule, subject: string): Promise<void> {
+    await this.guard(() => this.store.reset(rateLimitKey(rule, subject)));
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof ArrafAuthException) throw error;
+      this.logger.error(
+        `Rate-limit store failed; refusing the request: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: error });
+    }
+  }
+}
+
+/** The store key of a rule and subject. */
+export function rateLimitKey(rule: RateLimitRule, subject: string): string {
+  return `${rule}:${subject}`;
+}
