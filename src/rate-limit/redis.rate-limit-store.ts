@@ -135,6 +135,7 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
 
   async onModuleDestroy(): Promise<void> {
     if (!this.owned) return;
+    if (this.client.status !== 'ready') return this.client.disconnect();
     try {
       await this.client.quit();
     } catch {

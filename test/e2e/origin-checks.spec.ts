@@ -1,0 +1,303 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Test as Request } from 'supertest';
+import { DataSource } from 'typeorm';
+import { github } from '../../src/index.js';
+import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
+import {
+  APP_ORIGIN,
+  createSecurityTestApp,
+  randomIpv4,
+  type SecurityTestApp,
+  uniqueEmail,
+  uniquePhone,
+} from '../apps/security-test-app.js';
+import type { Platform } from '../apps/test-app.js';
+import { type DatabaseSnapshot, snapshotDatabase } from '../helpers/db-snapshot.js';
+import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { expectError } from './otp.helpers.js';
+
+/**
+ * CSRF: every state-changing route, reached with a valid session cookie from another site, is
+ * refused with 403 INVALID_ORIGIN and changes nothing; the same request from the app's own origin
+ * succeeds (so the refusal is the origin's doing, not a bad request). GET routes change nothing,
+ * whoever calls them. The origin check does not touch the database, so SQLite is enough.
+ */
+const EVIL = 'https://evil.example';
+const NEW_PASSWORD = 'a brand new passphrase for 2026';
+
+type Send = (headers: Record<string, string>) => Request;
+
+interface Scenario {
+  /** The route, as the SPEC names it. */
+  route: string;
+  /** Creates what the request needs (a signed-in user, a code) and returns the request, headers aside. */
+  setup(t: SecurityTestApp): Promise<Send>;
+  /** What the same request answers from the app's own origin. */
+  trustedStatus: number;
+}
+
+interface Victim {
+  email: string;
+  cookie: string;
+  sessionId: string;
+}
+
+async function signUp(t: SecurityTestApp, phone?: string): Promise<Victim> {
+  const email = uniqueEmail('victim');
+  const res = await t
+    .http()
+    .post('/auth/sign-up')
+    .set('X-Forwarded-For', randomIpv4())
+    .send({ email, password: GOOD_PASSWORD, ...(phone ? { phone } : {}) });
+  expect(res.status).toBe(201);
+  return { email, cookie: sessionCookie(res), sessionId: res.body.session.id };
+}
+
+async function secondSession(t: SecurityTestApp, v: Victim): Promise<{ cookie: string; sessionId: string }> {
+  const res = await t.http().post('/auth/sign-in').send({ method: 'email', email: v.email, password: GOOD_PASSWORD });
+  expect(res.status).toBe(200);
+  return { cookie: sessionCookie(res), sessionId: res.body.session.id };
+}
+
+const post =
+  (t: SecurityTestApp, path: string, cookie: string, body?: object): Send =>
+  (headers) => {
+    const req = t.http().post(path).set('Cookie', cookie).set('X-Forwarded-For', randomIpv4()).set(headers);
+    return body === undefined ? req : req.send(body);
+  };
+
+const scenarios: Scenario[] = [
+  {
+    route: 'POST /auth/otp/send',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/otp/send', v.cookie, { method: 'phone', phone: uniquePhone().local });
+    },
+  },
+  {
+    route: 'POST /auth/otp/verify',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      const phone = uniquePhone();
+      expect((await t.http().post('/auth/otp/send').send({ method: 'phone', phone: phone.local })).status).toBe(200);
+      return post(t, '/auth/otp/verify', v.cookie, {
+        method: 'phone',
+        phone: phone.local,
+        otp: t.sms.lastCodeFor(phone.e164),
+      });
+    },
+  },
+  {
+    route: 'POST /auth/sign-up',
+    trustedStatus: 201,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/sign-up', v.cookie, { email: uniqueEmail('new'), password: GOOD_PASSWORD });
+    },
+  },
+  {
+    route: 'POST /auth/sign-in (email)',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/sign-in', v.cookie, { method: 'email', email: v.email, password: GOOD_PASSWORD });
+    },
+  },
+  {
+    route: 'POST /auth/sign-in (phone)',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/sign-in', v.cookie, { method: 'phone', phone: uniquePhone().local });
+    },
+  },
+  {
+    route: 'POST /auth/sign-out',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/sign-out', v.cookie);
+    },
+  },
+  {
+    route: 'DELETE /auth/sessions/:id',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      const other = await secondSession(t, v);
+      return (headers) => t.http().delete(`/auth/sessions/${other.sessionId}`).set('Cookie', v.cookie).set(headers);
+    },
+  },
+  {
+    route: 'POST /auth/sessions/revoke-others',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      await secondSession(t, v);
+      return post(t, '/auth/sessions/revoke-others', v.cookie);
+    },
+  },
+  {
+    route: 'POST /auth/change-password',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      await secondSession(t, v);
+      return post(t, '/auth/change-password', v.cookie, { currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD });
+    },
+  },
+  {
+    route: 'POST /auth/forgot-password (email)',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/forgot-password', v.cookie, { method: 'email', email: v.email });
+    },
+  },
+  {
+    route: 'POST /auth/forgot-password (phone)',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/forgot-password', v.cookie, { method: 'phone', phone: uniquePhone().local });
+    },
+  },
+  {
+    route: 'POST /auth/reset-password',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      expect((await t.http().post('/auth/forgot-password').send({ method: 'email', email: v.email })).status).toBe(200);
+      const code = t.mail.filter((m) => m.delivery.identifier === v.email).at(-1)!.delivery.code;
+      return post(t, '/auth/reset-password', v.cookie, {
+        method: 'email',
+        email: v.email,
+        otp: code,
+        newPassword: NEW_PASSWORD,
+      });
+    },
+  },
+  {
+    route: 'POST /auth/verify-email/send',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/verify-email/send', v.cookie, {});
+    },
+  },
+  {
+    route: 'POST /auth/verify-email',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      expect((await t.http().post('/auth/verify-email/send').set('Cookie', v.cookie).send({})).status).toBe(200);
+      const code = t.mail.filter((m) => m.delivery.identifier === v.email).at(-1)!.delivery.code;
+      return post(t, '/auth/verify-email', v.cookie, { email: v.email, otp: code });
+    },
+  },
+  {
+    route: "POST /me/update (the application's own route behind SessionGuard)",
+    trustedStatus: 201,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/me/update', v.cookie);
+    },
+  },
+];
+
+interface Observed {
+  db: DatabaseSnapshot;
+  sms: number;
+  mail: number;
+}
+
+async function observe(t: SecurityTestApp): Promise<Observed> {
+  return { db: await snapshotDatabase(t.app.get(DataSource)), sms: t.sms.messages.length, mail: t.mail.length };
+}
+
+describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform) => {
+  let database: Awaited<ReturnType<TestDatabase['create']>>;
+  let t: SecurityTestApp;
+
+  beforeAll(async () => {
+    database = await testDatabases()[0].create();
+    t = await createSecurityTestApp({
+      database: database.options,
+      platform,
+      auth: {
+        otp: { resendCooldown: 0 },
+        providers: [
+          github({
+            clientId: 'Iv1.origin-test',
+            clientSecret: 'origin-test-secret',
+            redirectUri: `${APP_ORIGIN}/auth/callback/github`,
+          }),
+        ],
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.app.close();
+    await database?.drop();
+  });
+
+  it.each(scenarios.map((s) => [s.route, s] as const))(
+    'refuses %s from another site (Origin, then Referer) with 403 INVALID_ORIGIN and changes nothing; the same request from the app succeeds',
+    async (_route, scenario) => {
+      const send = await scenario.setup(t);
+      const before = await observe(t);
+      expectError(await send({ Origin: EVIL }), 403, 'INVALID_ORIGIN');
+      expectError(await send({ Referer: `${EVIL}/csrf.html` }), 403, 'INVALID_ORIGIN');
+      expectError(await send({ Origin: 'null' }), 403, 'INVALID_ORIGIN');
+      expect(await observe(t)).toEqual(before);
+
+      const trusted = await send({ Origin: APP_ORIGIN });
+      expect({ route: scenario.route, status: trusted.status }).toEqual({
+        route: scenario.route,
+        status: scenario.trustedStatus,
+      });
+    },
+  );
+
+  it('changes nothing on any GET route, called cross-site with a valid session cookie', async () => {
+    const v = await signUp(t);
+    const paths = [
+      '/auth/session',
+      '/auth/sessions',
+      '/me',
+      '/auth/sign-in/github?redirectTo=/home',
+      '/auth/callback/github?code=c&state=s',
+      // GET on every state-changing path: no route answers, nothing happens.
+      '/auth/sign-out',
+      '/auth/sessions/revoke-others',
+      `/auth/sessions/${v.sessionId}`,
+      '/auth/otp/send?method=phone&phone=0551234567',
+      '/auth/otp/verify',
+      '/auth/sign-up?email=x@example.com&password=correct+horse+battery+staple',
+      '/auth/sign-in',
+      '/auth/change-password',
+      '/auth/forgot-password?method=email&email=x@example.com',
+      '/auth/reset-password',
+      '/auth/verify-email/send',
+      '/auth/verify-email',
+    ];
+    const before = await observe(t);
+    const statuses: Record<string, number> = {};
+    for (const path of paths) {
+      const res = await t.http().get(path).set('Cookie', v.cookie).set('Origin', EVIL);
+      statuses[path] = res.status;
+      expect(res.status).toBeLessThan(500);
+    }
+    expect(await observe(t)).toEqual(before);
+    // The reads did run (so "nothing changed" is not "nothing answered").
+    expect(statuses['/auth/session']).toBe(200);
+    expect(statuses['/auth/sessions']).toBe(200);
+    expect(statuses['/me']).toBe(200);
+    expect(statuses['/auth/sign-in/github?redirectTo=/home']).toBe(302);
+    expect(statuses['/auth/sign-out']).toBe(404);
+  });
+});
