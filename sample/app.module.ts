@@ -1,44 +1,63 @@
-import { Logger, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ArrafAuthModule } from '@arraf-auth/nestjs';
-import { randomBytes } from 'node:crypto';
-import { dataSourceOptions } from '../ormconfig.js';
+import { ArrafAuthModule, ConsoleSmsProvider } from '@arraf-auth/nestjs';
+import { AppController } from './app.controller.js';
+import { dataSourceOptions } from './database.js';
 import { ProfileController } from './profile.controller.js';
+import { cookieSecure, type SampleEnv, sampleOAuthProviders, validateSampleEnv } from './sample-env.js';
 
-function authSecret(config: ConfigService): string {
-  const secret = config.get<string>('AUTH_SECRET');
-  if (secret) return secret;
-  if (config.get('NODE_ENV') === 'production') throw new Error('AUTH_SECRET is required when NODE_ENV=production');
-  new Logger('Sample').warn('AUTH_SECRET is not set: using a random development secret (sessions end on restart)');
-  return randomBytes(32).toString('base64url');
+type Config = ConfigService<SampleEnv, true>;
+
+/** Every variable the sample reads, as validated by {@link validateSampleEnv}. */
+function sampleEnv(config: Config): SampleEnv {
+  const names: (keyof SampleEnv)[] = [
+    'NODE_ENV',
+    'PORT',
+    'DATABASE_URL',
+    'AUTH_SECRET',
+    'APP_URL',
+    'OIDC_ISSUER',
+    'OIDC_CLIENT_ID',
+    'OIDC_CLIENT_SECRET',
+    'GOOGLE_CLIENT_ID',
+    'GOOGLE_CLIENT_SECRET',
+    'GITHUB_CLIENT_ID',
+    'GITHUB_CLIENT_SECRET',
+  ];
+  return Object.fromEntries(names.map((name) => [name, config.get(name, { infer: true })])) as SampleEnv;
 }
 
 @Module({
   imports: [
-    ConfigModule.forRoot({ isGlobal: true }),
+    ConfigModule.forRoot({ isGlobal: true, validate: validateSampleEnv }),
+    // The application owns the connection: the module's entities, and its migrations applied at start.
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({
-        ...dataSourceOptions(config.get('DATABASE_URL')),
+      useFactory: (config: Config) => ({
+        ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
         migrationsRun: true,
+        // Fail fast with the driver's message when the database is unreachable.
+        retryAttempts: 2,
+        retryDelay: 1000,
       }),
     }),
     ArrafAuthModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => {
-        const port = config.get('PORT') ?? '3000';
-        const appUrl = config.get<string>('APP_URL') ?? `http://localhost:${port}`;
+      useFactory: (config: Config) => {
+        const env = sampleEnv(config);
         return {
-          secret: authSecret(config),
-          appUrl,
+          secret: config.getOrThrow('AUTH_SECRET', { infer: true }),
+          appUrl: env.APP_URL,
           appName: 'Arraf Sample',
-          // Browsers accept Secure cookies on http://localhost; elsewhere plain HTTP needs secure off.
-          session: { cookieOptions: { secure: appUrl.startsWith('https://') || new URL(appUrl).hostname === 'localhost' } },
+          // Development: each code is printed in the server log. Use UnifonicSmsProvider, TaqnyatSmsProvider, … in production.
+          sms: new ConsoleSmsProvider(),
+          providers: sampleOAuthProviders(env),
+          session: { cookieOptions: { secure: cookieSecure(env.APP_URL) } },
         };
       },
     }),
   ],
-  controllers: [ProfileController],
+  controllers: [AppController, ProfileController],
 })
 export class AppModule {}

@@ -1,14 +1,68 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { existsSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { redactDatabaseUrl } from './database.js';
+import { setupOpenApi } from './openapi.js';
+import { type SampleEnv, validateSampleEnv } from './sample-env.js';
 
-async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
-  app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, '127.0.0.1');
-  new Logger('Sample').log(`Arraf Auth sample listening on http://localhost:${port} (GET /health, GET /me, /auth/*)`);
+/** sample/public, from sample/ (ts) or dist-sample/sample/ (built). */
+const PUBLIC_DIR = fileURLToPath(
+  new URL(import.meta.url.includes('/dist-sample/') ? '../../sample/public/' : './public/', import.meta.url),
+);
+
+/** The sign-in page loads nothing from elsewhere; only provider avatars (https) are shown. */
+const PAGE_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'Cache-Control': 'no-cache',
+};
+
+/** Prints one line a person can act on (not a stack) and exits with status 1. */
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`\nThe sample could not start: ${message}\n`);
+  process.exit(1);
 }
 
-void bootstrap();
+async function bootstrap(): Promise<void> {
+  // Check the environment before the application module is loaded: ConfigModule.forRoot validates
+  // it again while the module is imported, where an error would end the process with a stack trace.
+  // The development secret generated here is kept in process.env, so both checks see the same one;
+  // `.env` is read first (variables already set win, as with ConfigModule) so the check sees it too.
+  try {
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    process.env.AUTH_SECRET = validateSampleEnv(process.env).AUTH_SECRET;
+  } catch (error) {
+    fail(error);
+  }
+  const { AppModule } = await import('./app.module.js');
+
+  // abortOnError: false, so an error while starting (database unreachable, bad auth option) reaches `fail`.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { abortOnError: false });
+  app.enableShutdownHooks();
+  app.useStaticAssets(PUBLIC_DIR, {
+    index: 'index.html',
+    setHeaders: (res: ServerResponse) => {
+      for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
+    },
+  });
+  setupOpenApi(app, AppModule);
+
+  const config = app.get<ConfigService<SampleEnv, true>>(ConfigService);
+  const port = config.get('PORT', { infer: true });
+  const appUrl = config.get('APP_URL', { infer: true });
+  await app.listen(port, '127.0.0.1');
+  const logger = new Logger('Sample');
+  const database = redactDatabaseUrl(config.get('DATABASE_URL', { infer: true }));
+  logger.log(`Arraf Auth sample listening on http://localhost:${port} (database ${database}, migrations applied)`);
+  logger.log(`Sign-in page: ${appUrl}/   API docs: ${appUrl}/docs   Health: ${appUrl}/health`);
+}
+
+bootstrap().catch(fail);

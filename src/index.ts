@@ -84,3 +84,4 @@ export { TaqnyatSmsProvider, type TaqnyatSmsProviderOptions } from './sms/taqnya
 export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.sms-provider.js';
 export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
 export type { HttpSmsProviderOptions } from './sms/http-sms.util.js';
+export { arrafAuthOpenApi, type ArrafAuthOpenApi, type ArrafAuthOpenApiOptions } from './openapi/arraf-auth.openapi.js';
