@@ -161,30 +161,36 @@ export class SessionService {
 
   /** Revokes one session. With `userId`, only if it belongs to that user. Returns whether it existed. */
   async revokeSession(sessionId: string, userId?: string): Promise<boolean> {
-    const result = await this.dataSource
-      .getRepository(Session)
-      .delete(userId === undefined ? { id: sessionId } : { id: sessionId, userId });
+    const result = await this.failClosed(() =>
+      this.dataSource
+        .getRepository(Session)
+        .delete(userId === undefined ? { id: sessionId } : { id: sessionId, userId }),
+    );
     return (result.affected ?? 0) > 0;
   }
 
   /** Revokes every session of a user ("log out everywhere", password reset). Returns the count. */
   async revokeUserSessions(userId: string): Promise<number> {
-    const result = await this.dataSource.getRepository(Session).delete({ userId });
+    const result = await this.failClosed(() => this.dataSource.getRepository(Session).delete({ userId }));
     return result.affected ?? 0;
   }
 
   /** Revokes every session of a user except `currentSessionId`. Returns the count. */
   async revokeOtherSessions(userId: string, currentSessionId: string): Promise<number> {
-    const result = await this.dataSource.getRepository(Session).delete({ userId, id: Not(currentSessionId) });
+    const result = await this.failClosed(() =>
+      this.dataSource.getRepository(Session).delete({ userId, id: Not(currentSessionId) }),
+    );
     return result.affected ?? 0;
   }
 
   /** The user's unexpired sessions, newest first, without secrets. */
   async listSessions(userId: string, currentSessionId?: string): Promise<SessionSummary[]> {
-    const sessions = await this.dataSource.getRepository(Session).find({
-      where: { userId, expiresAt: MoreThan(new Date()) },
-      order: { createdAt: 'DESC' },
-    });
+    const sessions = await this.failClosed(() =>
+      this.dataSource.getRepository(Session).find({
+        where: { userId, expiresAt: MoreThan(new Date()) },
+        order: { createdAt: 'DESC' },
+      }),
+    );
     return sessions.map((s) => ({
       id: s.id,
       ipAddress: s.ipAddress,
@@ -403,6 +409,15 @@ export class SessionService {
       sessionColumns,
     };
     return this.queries;
+  }
+
+  /** Runs a database operation; any failure is 503 `SERVICE_UNAVAILABLE`, on any route, never a 500. */
+  private async failClosed<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
   }
 
   private unavailable(error: unknown): ArrafAuthException {

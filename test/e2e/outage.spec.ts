@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { Account, Session, User } from '../../src/index.js';
+import { Account, Session, SessionService, User } from '../../src/index.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
   createSecurityTestApp,
@@ -135,6 +135,18 @@ afterAll(() => {
       );
       await expectUnavailable(() => withCookie(t.http().post('/auth/sessions/revoke-others')), 'POST revoke-others');
       await expectUnavailable(() => withCookie(t.http().post('/auth/sign-out')), 'POST /auth/sign-out');
+      // SessionService called from the application's own code fails the same way: 503, not a 500.
+      const service = t.app.get(SessionService);
+      const userId = other.body.user.id as string;
+      const calls = await Promise.allSettled([
+        service.listSessions(userId),
+        service.revokeSession(otherId),
+        service.revokeOtherSessions(userId, user.sessionId),
+        service.revokeUserSessions(userId),
+      ]);
+      for (const call of calls) {
+        expect(call).toMatchObject({ status: 'rejected', reason: { code: 'SERVICE_UNAVAILABLE' } });
+      }
       proxy.restore();
 
       const recoveredIn = await eventually(async () => (await me(user.cookie)).status === 200);
