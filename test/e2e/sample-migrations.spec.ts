@@ -151,5 +151,7 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         await db.drop();
       }
     },
+    // Five CLI runs per database, in parallel with the other suites on a small CI machine.
+    180_000,
   );
 });
