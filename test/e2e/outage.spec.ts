@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Response } from 'supertest';
+import type { Response, Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Account, Session, SessionService, User } from '../../src/index.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
@@ -36,7 +36,7 @@ const RESPONSE_BOUND_MS = 4000;
 const MODES: CutMode[] = ['reset', 'blackhole'];
 const NEW_PASSWORD = 'a brand new passphrase for 2026';
 
-const survived = { postgres: 0, redis: 0 };
+const survived = { postgres: 0, redis: 0, refused: 0, slowestMs: 0 };
 
 /** Sends the request and checks it answered 503 SERVICE_UNAVAILABLE within the bound. */
 async function expectUnavailable(send: () => PromiseLike<Response>, label: string): Promise<void> {
@@ -46,6 +46,8 @@ async function expectUnavailable(send: () => PromiseLike<Response>, label: strin
   expect({ label, status: res.status }).toEqual({ label, status: 503 });
   expectError(res, 503, 'SERVICE_UNAVAILABLE');
   expect(elapsed).toBeLessThan(RESPONSE_BOUND_MS);
+  survived.refused += 1;
+  survived.slowestMs = Math.max(survived.slowestMs, elapsed);
 }
 
 /** Polls `check` until it holds, for at most `ms`. */
@@ -59,7 +61,10 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<n
 }
 
 afterAll(() => {
-  process.stdout.write(`outage.spec: outages survived: PostgreSQL ${survived.postgres}, Redis ${survived.redis}\n`);
+  process.stdout.write(
+    `outage.spec: outages survived: PostgreSQL ${survived.postgres}, Redis ${survived.redis}; ` +
+      `${survived.refused} requests answered 503 during them, the slowest in ${survived.slowestMs} ms\n`,
+  );
 });
 
 (POSTGRES_URL ? describe : describe.skip)('PostgreSQL outages through a TCP proxy', () => {
@@ -124,7 +129,7 @@ afterAll(() => {
       const before = await snapshotDatabase(t.app.get(DataSource));
 
       proxy.cut(mode);
-      const withCookie = (req: ReturnType<SecurityTestApp['http']>['get']) => req.set('Cookie', user.cookie);
+      const withCookie = (req: Test) => req.set('Cookie', user.cookie);
       await expectUnavailable(() => withCookie(t.http().get('/me')), 'GET /me');
       await expectUnavailable(() => withCookie(t.http().post('/me/update')), 'POST /me/update');
       await expectUnavailable(() => withCookie(t.http().get('/auth/session')), 'GET /auth/session');
