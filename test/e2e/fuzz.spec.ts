@@ -483,7 +483,7 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
   let port: number;
   let agent: Agent;
   let dataSource: DataSource;
-  const counts: Record<string, { total: number; byStatus: Record<number, number> }> = {};
+  const counts: Record<string, { total: number; byStatus: Record<number, number>; ms: number }> = {};
 
   beforeAll(async () => {
     database = await testDatabases()[0].create();
@@ -528,7 +528,7 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
     const total = Object.values(counts).reduce((sum, c) => sum + c.total, 0);
     const lines = Object.entries(counts).map(
       ([route, c]) =>
-        `  ${route}: ${c.total} (${Object.entries(c.byStatus)
+        `  ${route}: ${c.total} in ${c.ms} ms (${Object.entries(c.byStatus)
           .map(([s, n]) => `${s}×${n}`)
           .join(' ')})`,
     );
@@ -597,7 +597,8 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
     expect(Object.keys(all)).toHaveLength(16);
     let baseline = await checksum();
     for (const [route, arbitrary] of Object.entries(all)) {
-      counts[route] = { total: 0, byStatus: {} };
+      counts[route] = { total: 0, byStatus: {}, ms: 0 };
+      const started = Date.now();
       await fc.assert(
         fc.asyncProperty(arbitrary, async (req) => {
           const res = await send(req);
@@ -615,6 +616,7 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
+      counts[route].ms = Date.now() - started;
     }
     for (const [route, c] of Object.entries(counts))
       expect({ route, enough: c.total >= RUNS }).toEqual({ route, enough: true });
