@@ -2,11 +2,13 @@
 // bench/results.json and bench/results.md. Not part of `npm test`.
 //
 //   npm run bench                      everything (about 10-15 minutes on 2 cores)
-//   npm run bench -- --only=guard      a subset: guard, argon2, scale, cleanup, memory (comma-separated)
+//   npm run bench -- --only=guard      a subset: guard, breakdown, argon2, scale, cleanup, memory (comma-separated)
 //   npm run bench -- --profile         also CPU-profile every guard case (otherwise only on a missed target)
 //   npm run bench -- --no-profile      never profile
 //
-// Environment: BENCH_SECONDS (5) per measured run, BENCH_ROUNDS (5), BENCH_WARMUP (3) seconds,
+//   npm run bench -- --report-only     rewrite results.md from results.json (and bench/notes.md)
+//
+// Environment: BENCH_SECONDS (4) per measured run, BENCH_ROUNDS (7), BENCH_WARMUP (3) seconds,
 // BENCH_CONNECTIONS (10), BENCH_DATABASES (sqlite,postgres), BENCH_SCALE_ROWS (1000000),
 // BENCH_CLEANUP_ROWS (1000000), BENCH_MEMORY_REQUESTS (100000), BENCH_POSTGRES_URL (an admin URL;
 // the bench creates and drops its own databases arraf_bench_*), BENCH_BASELINE_DIR (another build's
@@ -15,12 +17,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argon2Section } from './lib/argon2.mjs';
+import { breakdownSection } from './lib/breakdown.mjs';
 import { guardSection } from './lib/guard.mjs';
 import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs';
 import { environment, writeMarkdown } from './lib/report.mjs';
 
 const BENCH_DIR = new URL('.', import.meta.url).pathname;
-const SECTIONS = ['guard', 'argon2', 'scale', 'cleanup', 'memory'];
+const SECTIONS = ['guard', 'breakdown', 'argon2', 'scale', 'cleanup', 'memory'];
 
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -34,8 +37,8 @@ const int = (name, fallback) => {
 };
 
 const config = {
-  seconds: int('BENCH_SECONDS', 5),
-  rounds: int('BENCH_ROUNDS', 5),
+  seconds: int('BENCH_SECONDS', 4),
+  rounds: int('BENCH_ROUNDS', 7),
   warmup: int('BENCH_WARMUP', 3),
   connections: int('BENCH_CONNECTIONS', 10),
   pauseMs: 500,
@@ -54,6 +57,10 @@ const started = Date.now();
 const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
 
 const jsonFile = join(BENCH_DIR, 'results.json');
+if (args.includes('--report-only')) {
+  writeMarkdown(join(BENCH_DIR, 'results.md'), JSON.parse(readFileSync(jsonFile, 'utf8')));
+  process.exit(0);
+}
 // A subset run replaces only its sections; the others keep their earlier figures and dates.
 const previous = only && existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : { sections: {} };
 const env = await environment();
@@ -62,6 +69,7 @@ const results = { ...previous, environment: env, sections: { ...previous.section
 
 const runners = {
   guard: guardSection,
+  breakdown: breakdownSection,
   argon2: argon2Section,
   scale: scaleSection,
   cleanup: cleanupSection,

@@ -3,7 +3,7 @@
 // round by round, with ratios to the unguarded route of the same run.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pg from 'pg';
 import { POSTGRES_ADMIN_URL, dropPostgres, freshPostgres, freshSqlite } from './db.mjs';
 import { drive, median, round } from './load.mjs';
@@ -250,7 +250,11 @@ async function profileGroup(db, caseIds, config, log) {
       await server.stop();
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    profiles[id] = { ...profiles[id], file: join(dir, file), ...summariseProfile(join(dir, file)) };
+    profiles[id] = {
+      ...profiles[id],
+      file: relative(process.cwd(), join(dir, file)),
+      ...summariseProfile(join(dir, file)),
+    };
     log(`  profiled ${db}/${id}: ${profiles[id].file}`);
   }
   return profiles;

@@ -1,6 +1,6 @@
 // The environment a run measured on, and bench/results.md from bench/results.json.
 import Database from 'better-sqlite3';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { POSTGRES_ADMIN_URL, withPostgres } from './db.mjs';
 
@@ -112,6 +112,20 @@ function guardMarkdown(section) {
       for (const f of p.top.slice(0, 12)) out.push(`| ${f.percent} | \`${f.frame}\` |`);
       out.push('');
     }
+  }
+  return out;
+}
+
+function breakdownMarkdown(section) {
+  const out = [
+    `One process, no HTTP; each variant interleaved with the others over ${section.repetitions} repetitions, ` +
+      'medians. µs per call: wall time, CPU of this process, and for PostgreSQL the CPU of its backends.',
+    '',
+    '| what | variant | wall µs | CPU µs | PostgreSQL CPU µs |',
+    '| --- | --- | ---: | ---: | ---: |',
+  ];
+  for (const r of section.rows) {
+    out.push(`| ${r.group} | ${r.variant} | ${fmt(r.wallUs, 1)} | ${fmt(r.cpuUs, 1)} | ${fmt(r.dbCpuUs, 1)} |`);
   }
   return out;
 }
@@ -230,6 +244,7 @@ export function writeMarkdown(file, results) {
   ];
   const sections = [
     ['guard', 'Session check: SessionGuard vs an unguarded route and passport-jwt', guardMarkdown],
+    ['breakdown', 'Where a session check spends its time', breakdownMarkdown],
     ['argon2', 'Password hashing (argon2id)', argon2Markdown],
     ['scale', '`getSession` latency vs table size', scaleMarkdown],
     ['cleanup', '`deleteExpired()` on expired sessions, under load', cleanupMarkdown],
@@ -245,6 +260,8 @@ export function writeMarkdown(file, results) {
     );
     out.push(...render(s[name]), '');
   }
-  if (results.notes?.length) out.push('## Notes', '', ...results.notes, '');
+  // Hand-written analysis of the figures (what limits the targets, what was changed and measured).
+  const notes = new URL('../notes.md', import.meta.url);
+  if (existsSync(notes)) out.push(readFileSync(notes, 'utf8').trim(), '');
   writeFileSync(file, `${out.join('\n').trimEnd()}\n`);
 }
