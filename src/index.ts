@@ -11,7 +11,12 @@ export {
   CREDENTIAL_PROVIDER_ID,
   type MessageLocale,
 } from './password/password.service.js';
-export { PasswordStrategy, PasswordAuthGuard, SignInGuard, PASSWORD_STRATEGY_NAME } from './password/password.strategy.js';
+export {
+  PasswordStrategy,
+  PasswordAuthGuard,
+  SignInGuard,
+  PASSWORD_STRATEGY_NAME,
+} from './password/password.strategy.js';
 export type {
   ChangePasswordInput,
   DeliveryMode,
@@ -22,7 +27,13 @@ export type {
 } from './password/password-input.js';
 export { EMAIL_TOKEN_TTL_SECONDS, type EmailTokenPurpose } from './password/email-token.store.js';
 export { normalizeEmail } from './auth/email.util.js';
-export { OAuthStrategy, OAuthAuthGuard, OAUTH_STRATEGY_NAME, type OAuthAuthInfo, type OAuthCallbackRequest } from './oauth/oauth.strategy.js';
+export {
+  OAuthStrategy,
+  OAuthAuthGuard,
+  OAUTH_STRATEGY_NAME,
+  type OAuthAuthInfo,
+  type OAuthCallbackRequest,
+} from './oauth/oauth.strategy.js';
 export { OAuthService, type OAuthSignInResult, type OAuthCallbackQuery } from './oauth/oauth.service.js';
 export { google, GOOGLE_ISSUER, type GoogleProviderOptions } from './oauth/google.provider.js';
 export { github, type GitHubProviderOptions } from './oauth/github.provider.js';
