@@ -28,11 +28,15 @@ async function migration(script: 'migration:run' | 'migration:revert' | 'migrati
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
+      // CI=true makes the CLI colour its output; the assertions read plain text.
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
       PATH: `${join(root, 'node_modules/.bin')}${delimiter}${process.env.PATH}`,
     },
     timeout: 60_000,
   });
-  return stdout;
+  // eslint-disable-next-line no-control-regex
+  return stdout.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 interface Target {
