@@ -47,6 +47,15 @@ export type {
 export { normalizePhone, maskPhone, parsePhone, type ParsedPhone } from './phone/normalize-phone.js';
 export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
+export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit/redis.rate-limit-store.js';
+export { RateLimiter } from './rate-limit/rate-limiter.js';
+export {
+  DEFAULT_RATE_LIMITS,
+  RATE_LIMIT_RULES,
+  type RateLimitRule,
+  type RateLimitRuleLimit,
+} from './rate-limit/rate-limit.constants.js';
+export { clientIpBucket } from './rate-limit/client-ip.js';
 export type {
   ArrafAuthCallbacks,
   ArrafAuthCookieOptions,
@@ -54,6 +63,7 @@ export type {
   ArrafAuthOtpOptions,
   ArrafAuthPasswordOptions,
   ArrafAuthPhoneOptions,
+  ArrafAuthRateLimitOptions,
   SignInMethod,
   VerificationDelivery,
   ArrafAuthOptions,
