@@ -48,21 +48,26 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
  *
  * @example ArrafAuthModule.forRoot({ secret: process.env.AUTH_SECRET! })
  */
+/** The services, strategies and guards applications may inject or override. */
+const PUBLIC_PROVIDERS = [
+  SessionService,
+  SessionGuard,
+  AuthService,
+  OtpService,
+  OtpStrategy,
+  OtpAuthGuard,
+  PasswordService,
+  PasswordStrategy,
+  PasswordAuthGuard,
+  OAuthService,
+  OAuthStrategy,
+  OAuthAuthGuard,
+];
+
 @Module({
   imports: [TypeOrmModule.forFeature(ARRAF_AUTH_ENTITIES), JwtModule.register({})],
   providers: [
-    SessionService,
-    SessionGuard,
-    AuthService,
-    OtpService,
-    OtpStrategy,
-    OtpAuthGuard,
-    PasswordService,
-    PasswordStrategy,
-    PasswordAuthGuard,
-    OAuthService,
-    OAuthStrategy,
-    OAuthAuthGuard,
+    ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
@@ -82,24 +87,7 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
       useFactory: (options: ResolvedArrafAuthOptions) => options.sms ?? new ConsoleSmsProvider(),
     },
   ],
-  exports: [
-    ARRAF_AUTH_OPTIONS,
-    SMS_PROVIDER,
-    RATE_LIMIT_STORE,
-    RateLimiter,
-    SessionService,
-    SessionGuard,
-    AuthService,
-    OtpService,
-    OtpStrategy,
-    OtpAuthGuard,
-    PasswordService,
-    PasswordStrategy,
-    PasswordAuthGuard,
-    OAuthService,
-    OAuthStrategy,
-    OAuthAuthGuard,
-  ],
+  exports: [ARRAF_AUTH_OPTIONS, SMS_PROVIDER, RATE_LIMIT_STORE, RateLimiter, ...PUBLIC_PROVIDERS],
 })
 export class ArrafAuthModule extends ArrafAuthConfigurableModule {
   static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {
