@@ -1,4 +1,12 @@
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  randomInt,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /**
  * The only place secrets are generated, hashed and compared. Nothing else in the library calls
@@ -18,6 +26,16 @@ export function sha256(value: string): string {
 /** HMAC-SHA-256 under `key`, hex encoded: what is stored for low-entropy secrets (OTP codes). */
 export function hmacSha256(key: string, value: string): string {
   return createHmac('sha256', key).update(value).digest('hex');
+}
+
+/** A prebuilt HMAC key: hashing with it skips parsing the secret on every call (the JWT hot path). */
+export function secretKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+/** HMAC-SHA-256 under a prebuilt key, base64url encoded: a JWT's HS256 signature. */
+export function hs256Signature(key: KeyObject, signingInput: string): string {
+  return createHmac('sha256', key).update(signingInput).digest('base64url');
 }
 
 /** Constant-time string equality (lengths may differ; that alone is not secret). */

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { DataSource, type EntityMetadata, In, LessThan, MoreThan, Not, QueryFailedError } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
-import { randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
+import { hs256Signature, randomId, randomToken, safeEqual, secretKey, sha256 } from '../crypto/crypto.util.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { Verification } from '../entities/verification.entity.js';
@@ -100,7 +100,7 @@ export class SessionService {
     this.settings = options.session;
     this.keys = options.secrets.map((secret) => ({
       id: sha256(`arraf-auth:kid:${secret}`).slice(0, 16),
-      key: createSecretKey(Buffer.from(secret, 'utf8')),
+      key: secretKey(secret),
     }));
   }
 
@@ -275,7 +275,7 @@ export class SessionService {
     if (!header || header.alg !== 'HS256') return null;
     const entry = this.keys.find((k) => k.id === header.kid);
     if (!entry) return null;
-    const expected = createHmac('sha256', entry.key).update(token.slice(0, payloadEnd)).digest('base64url');
+    const expected = hs256Signature(entry.key, token.slice(0, payloadEnd));
     if (!safeEqual(token.slice(payloadEnd + 1), expected)) return null;
     const payload = parseJsonPart(token.slice(headerEnd + 1, payloadEnd));
     if (!payload) return null;
