@@ -13,27 +13,43 @@ const run = promisify(execFile);
 
 describe('arraf-auth secret', () => {
   let project: string;
+  let cache: string;
 
   beforeAll(async () => {
     project = mkdtempSync(join(tmpdir(), 'arraf-consumer-'));
+    cache = mkdtempSync(join(tmpdir(), 'arraf-npm-cache-'));
     await run('npm', ['pack', root, '--silent'], { cwd: project, timeout: 60_000 });
     const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    // From npm's cache (filled by `npm ci`): no network, no install scripts.
+    // From the registry into an npm cache of its own that starts empty, so the test passes on a new
+    // machine whose cache holds nothing (`--offline` only worked where the cache was already warm).
     await run(
       'npm',
-      ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--omit=peer', `./${tarball}`],
-      { cwd: project, timeout: 120_000 },
+      [
+        'install',
+        '--cache',
+        cache,
+        '--prefer-online',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--omit=peer',
+        `./${tarball}`,
+      ],
+      { cwd: project, timeout: 240_000 },
     );
-  }, 180_000);
+  }, 300_000);
 
   afterAll(() => {
     if (project) rmSync(project, { recursive: true, force: true });
+    if (cache) rmSync(cache, { recursive: true, force: true });
   });
 
   it('prints a new 256-bit base64url secret on each `npx arraf-auth secret` in an application', async () => {
     const once = () =>
-      run('npx', ['--offline', 'arraf-auth', 'secret'], { cwd: project, timeout: 60_000 }).then((r) => r.stdout);
+      run('npx', ['--offline', '--cache', cache, 'arraf-auth', 'secret'], { cwd: project, timeout: 60_000 }).then(
+        (r) => r.stdout,
+      );
     const [first, second] = await Promise.all([once(), once()]);
     expect(first).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
     expect(Buffer.from(first.trim(), 'base64url')).toHaveLength(32);
@@ -42,7 +58,10 @@ describe('arraf-auth secret', () => {
   });
 
   it('prints its usage and exits with status 1 on an unknown command', async () => {
-    const failure = await run('npx', ['--offline', 'arraf-auth', 'frobnicate'], { cwd: project, timeout: 60_000 }).then(
+    const failure = await run('npx', ['--offline', '--cache', cache, 'arraf-auth', 'frobnicate'], {
+      cwd: project,
+      timeout: 60_000,
+    }).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );
