@@ -30,6 +30,7 @@ import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
+import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
 
@@ -51,6 +52,7 @@ export type ArrafAuthAsyncOptions = typeof ARRAF_AUTH_ASYNC_OPTIONS_TYPE & { rou
 /** The services, strategies and guards applications may inject or override. */
 const PUBLIC_PROVIDERS = [
   SessionService,
+  SessionCookie,
   SessionGuard,
   AuthService,
   OtpService,
