@@ -1,6 +1,6 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { maskPhone } from '../phone/normalize-phone.js';
-import type { SmsSendResult } from './sms-provider.interface.js';
+import type { SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
@@ -113,4 +113,85 @@ export function sendFailed(logger: Logger, vendor: string, to: unknown, reason: 
   const recipient = e164Digits(to) ? maskPhone(to as string) : 'an invalid number';
   logger.error(`${vendor} could not send an SMS to ${recipient}: ${reason}`);
   return { success: false, error: `${vendor}: ${reason}` };
+}
+
+/** The headers and body of one vendor call (always a POST to the provider's URL). */
+export interface VendorRequest {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What a vendor's answer means: the message id of an accepted send, or why it was refused. */
+export type VendorVerdict = { messageId?: string } | { reason: string };
+
+/**
+ * The shared shape of the HTTP vendors: the recipient checked as E.164, one POST through
+ * {@link callVendor}, the answer judged by the vendor's {@link interpret}, and every failure logged
+ * with the masked number and returned as `{ success: false }`. A vendor supplies its request and
+ * the reading of its answer; new channels of the same vendor reuse the rest.
+ */
+export abstract class HttpSmsProvider implements SmsProvider {
+  protected readonly logger = new Logger(this.constructor.name);
+  protected readonly url: string;
+  protected readonly timeoutMs: number;
+
+  /**
+   * @param vendor the vendor's name in log lines and errors
+   * @param options the common options (`baseUrl`, `timeoutMs`), already checked to be an object
+   * @param defaultBaseUrl the vendor's API origin
+   * @param path the send endpoint below the base URL
+   */
+  protected constructor(
+    protected readonly vendor: string,
+    options: HttpSmsProviderOptions,
+    defaultBaseUrl: string,
+    path: string,
+  ) {
+    this.url = `${resolveBaseUrl(this.constructor.name, options.baseUrl, defaultBaseUrl)}${path}`;
+    this.timeoutMs = resolveTimeout(this.constructor.name, options.timeoutMs);
+  }
+
+  async send({ to, message }: SmsMessage): Promise<SmsSendResult> {
+    const recipient = e164Digits(to);
+    if (!recipient) return sendFailed(this.logger, this.vendor, to, 'recipient is not an E.164 number');
+    const { headers, body } = this.request(to, recipient, message);
+    const reply = await callVendor(
+      this.url,
+      { method: 'POST', headers: { Accept: 'application/json', ...headers }, body },
+      this.timeoutMs,
+    );
+    if ('failure' in reply) return sendFailed(this.logger, this.vendor, to, reply.failure);
+    const answer = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as Record<string, unknown>;
+    const verdict = this.interpret(reply.status, answer, recipient);
+    if ('reason' in verdict) return sendFailed(this.logger, this.vendor, to, verdict.reason);
+    return { success: true, messageId: verdict.messageId };
+  }
+
+  /** The vendor's request for one message; `to` is E.164 with `+`, `recipient` the same without it. */
+  protected abstract request(to: string, recipient: string, message: string): VendorRequest;
+
+  /** Reads the vendor's answer (its HTTP status and JSON body, `{}` when it had none). */
+  protected abstract interpret(status: number, body: Record<string, unknown>, recipient: string): VendorVerdict;
+
+  /** The credentials to mask if the vendor echoes them in an error. */
+  protected abstract secrets(): readonly string[];
+
+  /** The vendor's own words (codes, messages), each made safe to log, joined by spaces. */
+  protected detail(...parts: unknown[]): string {
+    return parts
+      .map((part) => vendorReason(part, this.secrets()))
+      .filter(Boolean)
+      .join(' ');
+  }
+
+  /** `HTTP <status> <detail>` for a status outside 2xx, otherwise `undefined`. */
+  protected httpFailure(status: number, detail: string): { reason: string } | undefined {
+    if (status >= 200 && status <= 299) return undefined;
+    return { reason: `HTTP ${status}${detail ? ` ${detail}` : ''}` };
+  }
+}
+
+/** A vendor message id as a string, or `undefined` when the vendor sent none. */
+export function messageIdOf(id: unknown): string | undefined {
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
 }

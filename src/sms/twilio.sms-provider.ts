@@ -1,17 +1,12 @@
-import { Logger } from '@nestjs/common';
 import {
-  callVendor,
-  e164Digits,
+  HttpSmsProvider,
   type HttpSmsProviderOptions,
   optionalString,
   providerOptions,
   requiredString,
-  resolveBaseUrl,
-  resolveTimeout,
-  sendFailed,
-  vendorReason,
+  type VendorRequest,
+  type VendorVerdict,
 } from './http-sms.util.js';
-import type { SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
 /** Options of {@link TwilioSmsProvider}. Give exactly one of `from` and `messagingServiceSid`. */
 export interface TwilioSmsProviderOptions extends HttpSmsProviderOptions {
@@ -25,7 +20,16 @@ export interface TwilioSmsProviderOptions extends HttpSmsProviderOptions {
   messagingServiceSid?: string;
 }
 
-const VENDOR = 'Twilio';
+/** The Account SID, checked before the URL is built from it. */
+function accountSidOf(options: TwilioSmsProviderOptions): string {
+  const name = TwilioSmsProvider.name;
+  const accountSid = requiredString(name, 'accountSid', providerOptions(name, options).accountSid);
+  // Catches the SID and the token swapped, which would otherwise only show up as 401s in production.
+  if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) {
+    throw new Error(`${name}: option "accountSid" must be an Account SID (AC followed by 32 characters)`);
+  }
+  return accountSid;
+}
 
 /**
  * Sends codes with Twilio's Programmable Messaging API:
@@ -36,66 +40,46 @@ const VENDOR = 'Twilio';
  *
  * @example new TwilioSmsProvider({ accountSid: 'AC…', authToken: process.env.TWILIO_AUTH_TOKEN!, from: '+15017122661' })
  */
-export class TwilioSmsProvider implements SmsProvider {
-  private readonly logger = new Logger(TwilioSmsProvider.name);
+export class TwilioSmsProvider extends HttpSmsProvider {
   private readonly authToken: string;
   private readonly sender: { From: string } | { MessagingServiceSid: string };
   private readonly authorization: string;
-  private readonly url: string;
-  private readonly timeoutMs: number;
 
   constructor(options: TwilioSmsProviderOptions) {
+    const accountSid = accountSidOf(options);
+    super(
+      'Twilio',
+      options,
+      'https://api.twilio.com',
+      `/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`,
+    );
     const name = TwilioSmsProvider.name;
-    const opts = providerOptions(name, options);
-    const accountSid = requiredString(name, 'accountSid', opts.accountSid);
-    // Catches the SID and the token swapped, which would otherwise only show up as 401s in production.
-    if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) {
-      throw new Error(`${name}: option "accountSid" must be an Account SID (AC followed by 32 characters)`);
-    }
-    this.authToken = requiredString(name, 'authToken', opts.authToken);
-    const from = optionalString(name, 'from', opts.from);
-    const messagingServiceSid = optionalString(name, 'messagingServiceSid', opts.messagingServiceSid);
+    this.authToken = requiredString(name, 'authToken', options.authToken);
+    const from = optionalString(name, 'from', options.from);
+    const messagingServiceSid = optionalString(name, 'messagingServiceSid', options.messagingServiceSid);
     if ((from === undefined) === (messagingServiceSid === undefined)) {
       throw new Error(`${name}: give exactly one of the options "from" and "messagingServiceSid"`);
     }
     this.sender = from !== undefined ? { From: from } : { MessagingServiceSid: messagingServiceSid! };
     this.authorization = `Basic ${Buffer.from(`${accountSid}:${this.authToken}`).toString('base64')}`;
-    const baseUrl = resolveBaseUrl(name, opts.baseUrl, 'https://api.twilio.com');
-    this.url = `${baseUrl}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`;
-    this.timeoutMs = resolveTimeout(name, opts.timeoutMs);
   }
 
-  async send({ to, message }: SmsMessage): Promise<SmsSendResult> {
-    if (!e164Digits(to)) return sendFailed(this.logger, VENDOR, to, 'recipient is not an E.164 number');
-    const form = new URLSearchParams({ To: to, ...this.sender, Body: message });
-    const reply = await callVendor(
-      this.url,
-      {
-        method: 'POST',
-        headers: {
-          Accept: 'application/json',
-          Authorization: this.authorization,
-          'Content-Type': 'application/x-www-form-urlencoded',
-        },
-        body: form.toString(),
-      },
-      this.timeoutMs,
-    );
-    if ('failure' in reply) return sendFailed(this.logger, VENDOR, to, reply.failure);
-
-    const body = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as {
-      sid?: unknown;
-      code?: unknown;
-      message?: unknown;
+  protected request(to: string, _recipient: string, message: string): VendorRequest {
+    return {
+      headers: { Authorization: this.authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ To: to, ...this.sender, Body: message }).toString(),
     };
-    if (reply.status < 200 || reply.status > 299) {
-      // Twilio's messages quote the number ("The 'To' number +9665… is not valid"); vendorReason masks it.
-      const detail = [vendorReason(body.code, [this.authToken]), vendorReason(body.message, [this.authToken])]
-        .filter(Boolean)
-        .join(' ');
-      return sendFailed(this.logger, VENDOR, to, `HTTP ${reply.status}${detail ? ` ${detail}` : ''}`);
-    }
-    if (typeof body.sid !== 'string') return sendFailed(this.logger, VENDOR, to, 'unexpected response');
-    return { success: true, messageId: body.sid };
+  }
+
+  protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {
+    // Twilio's messages quote the number ("The 'To' number +9665… is not valid"); vendorReason masks it.
+    const refused = this.httpFailure(status, this.detail(body.code, body.message));
+    if (refused) return refused;
+    if (typeof body.sid !== 'string') return { reason: 'unexpected response' };
+    return { messageId: body.sid };
+  }
+
+  protected secrets(): readonly string[] {
+    return [this.authToken];
   }
 }

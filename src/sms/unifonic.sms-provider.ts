@@ -1,17 +1,13 @@
-import { Logger } from '@nestjs/common';
 import {
-  callVendor,
-  e164Digits,
+  HttpSmsProvider,
   type HttpSmsProviderOptions,
+  messageIdOf,
   optionalString,
   providerOptions,
   requiredString,
-  resolveBaseUrl,
-  resolveTimeout,
-  sendFailed,
-  vendorReason,
+  type VendorRequest,
+  type VendorVerdict,
 } from './http-sms.util.js';
-import type { SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
 /** Options of {@link UnifonicSmsProvider}. */
 export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
@@ -21,8 +17,6 @@ export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
   senderId?: string;
 }
 
-const VENDOR = 'Unifonic';
-
 /**
  * Sends codes with Unifonic's Messages API: `POST {baseUrl}/rest/SMS/messages`, form-encoded
  * `AppSid`, `SenderID`, `Recipient` (international digits without + or 00), `Body`, `responseType=JSON`;
@@ -31,61 +25,40 @@ const VENDOR = 'Unifonic';
  *
  * @example new UnifonicSmsProvider({ appSid: process.env.UNIFONIC_APP_SID!, senderId: 'MyApp' })
  */
-export class UnifonicSmsProvider implements SmsProvider {
-  private readonly logger = new Logger(UnifonicSmsProvider.name);
+export class UnifonicSmsProvider extends HttpSmsProvider {
   private readonly appSid: string;
   private readonly senderId: string | undefined;
-  private readonly url: string;
-  private readonly timeoutMs: number;
 
   constructor(options: UnifonicSmsProviderOptions) {
     const opts = providerOptions(UnifonicSmsProvider.name, options);
+    super('Unifonic', opts, 'https://el.cloud.unifonic.com', '/rest/SMS/messages');
     this.appSid = requiredString(UnifonicSmsProvider.name, 'appSid', opts.appSid);
     this.senderId = optionalString(UnifonicSmsProvider.name, 'senderId', opts.senderId);
-    this.url = `${resolveBaseUrl(UnifonicSmsProvider.name, opts.baseUrl, 'https://el.cloud.unifonic.com')}/rest/SMS/messages`;
-    this.timeoutMs = resolveTimeout(UnifonicSmsProvider.name, opts.timeoutMs);
   }
 
-  async send({ to, message }: SmsMessage): Promise<SmsSendResult> {
-    const recipient = e164Digits(to);
-    if (!recipient) return sendFailed(this.logger, VENDOR, to, 'recipient is not an E.164 number');
+  protected request(_to: string, recipient: string, message: string): VendorRequest {
     const form = new URLSearchParams({ AppSid: this.appSid });
     if (this.senderId) form.set('SenderID', this.senderId);
     form.set('Recipient', recipient);
     form.set('Body', message);
     form.set('responseType', 'JSON');
-    const reply = await callVendor(
-      this.url,
-      {
-        method: 'POST',
-        headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
-      },
-      this.timeoutMs,
-    );
-    if ('failure' in reply) return sendFailed(this.logger, VENDOR, to, reply.failure);
+    return { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() };
+  }
 
-    const body = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as {
-      success?: unknown;
-      message?: unknown;
-      errorCode?: unknown;
-      data?: { MessageID?: unknown; Status?: unknown } | null;
-    };
-    const detail = [vendorReason(body.errorCode, [this.appSid]), vendorReason(body.message, [this.appSid])]
-      .filter(Boolean)
-      .join(' ');
-    if (reply.status < 200 || reply.status > 299) {
-      return sendFailed(this.logger, VENDOR, to, `HTTP ${reply.status}${detail ? ` ${detail}` : ''}`);
-    }
+  protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {
+    const detail = this.detail(body.errorCode, body.message);
+    const refused = this.httpFailure(status, detail);
+    if (refused) return refused;
     // The docs show `success` both as a boolean (single send) and as the string "true" (bulk send).
-    if (body.success !== true && body.success !== 'true') {
-      return sendFailed(this.logger, VENDOR, to, detail || 'unexpected response');
+    if (body.success !== true && body.success !== 'true') return { reason: detail || 'unexpected response' };
+    const data = (body.data ?? {}) as { MessageID?: unknown; Status?: unknown };
+    if (data.Status === 'Rejected' || data.Status === 'Failed') {
+      return { reason: `message ${data.Status.toLowerCase()}` };
     }
-    const status = body.data?.Status;
-    if (status === 'Rejected' || status === 'Failed') {
-      return sendFailed(this.logger, VENDOR, to, `message ${status.toLowerCase()}`);
-    }
-    const id = body.data?.MessageID;
-    return { success: true, messageId: id === undefined || id === null ? undefined : String(id) };
+    return { messageId: messageIdOf(data.MessageID) };
+  }
+
+  protected secrets(): readonly string[] {
+    return [this.appSid];
   }
 }
