@@ -4,8 +4,7 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { randomId } from '../../src/crypto/crypto.util.js';
-import { Account, User, type VerificationDelivery } from '../../src/index.js';
-import type { RemovedSignInMethod } from '../../src/accounts/sign-in-methods.service.js';
+import { Account, type RemovedSignInMethod, User, type VerificationDelivery } from '../../src/index.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 import { APP_URL, type OAuthTestEnvironment, startOAuthEnvironment } from '../helpers/oauth-app.js';
 import {
