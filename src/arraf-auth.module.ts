@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
+import { SignInMethodsService } from './accounts/sign-in-methods.service.js';
 import { AuthService } from './auth/auth.service.js';
 import {
   ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
@@ -64,6 +65,7 @@ const PUBLIC_PROVIDERS = [
   OAuthService,
   OAuthStrategy,
   OAuthAuthGuard,
+  SignInMethodsService,
 ];
 
 @Module({

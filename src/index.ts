@@ -2,6 +2,7 @@
 export { ArrafAuthModule, type ArrafAuthAsyncOptions, type ArrafAuthOptionsFactory } from './arraf-auth.module.js';
 export { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 export { AuthService, type SignInResult } from './auth/auth.service.js';
+export { SignInMethodsService, type RemovedSignInMethod } from './accounts/sign-in-methods.service.js';
 export { OtpService } from './otp/otp.service.js';
 export { OTP_STRATEGY_NAME, REQUEST_OTP_SIGN_IN_KEY, type OtpPurpose } from './otp/otp.constants.js';
 export { OtpAuthGuard, OtpStrategy, type OtpSignIn } from './otp/otp.strategy.js';

@@ -94,7 +94,8 @@ function describe(error: unknown): string {
  *
  * Identities are keyed by (provider id, subject). A new identity is linked to an existing user by
  * email only when the provider asserts `email_verified === true` AND the user's email is verified;
- * otherwise 409 `OAUTH_ACCOUNT_NOT_LINKED`, never a silent link.
+ * otherwise 409 `OAUTH_ACCOUNT_NOT_LINKED`, never a silent link. A new user is stored without an
+ * email the provider did not verify, so that address stays free for its owner.
  */
 @Injectable()
 export class OAuthService {
@@ -302,7 +303,8 @@ export class OAuthService {
 
   /**
    * The user of this identity: the linked one (even when the provider's email changed since), an
-   * existing user with the same email when both sides verified it, or a new user.
+   * existing user with the same email when both sides verified it, or a new user, who gets the
+   * provider's email only when the provider verified it (otherwise none).
    */
   protected async findOrCreateUser(
     provider: OAuthProviderConfig,
@@ -331,11 +333,14 @@ export class OAuthService {
       }
     }
 
+    // An address the provider did not verify is only a claim: stored, it would refuse its real owner's
+    // sign-up (409) and route their password reset into an account this identity controls.
+    const verifiedEmail = profile.emailVerified === true ? profile.email : null;
     try {
       const user = await this.auth.createUser(
         {
-          email: profile.email,
-          emailVerified: profile.email !== null && profile.emailVerified === true,
+          email: verifiedEmail,
+          emailVerified: verifiedEmail !== null,
           name: profile.name,
           image: profile.image,
         },

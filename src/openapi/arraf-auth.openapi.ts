@@ -92,6 +92,17 @@ function schemas(bearer: boolean): Record<string, Schema> {
     }),
     ArrafAuthSessionList: object({ sessions: { type: 'array', items: ref('ArrafAuthSessionSummary') } }),
     ArrafAuthSuccess: object({ success: trueOnly }),
+    ArrafAuthEmailProven: object(
+      {
+        success: trueOnly,
+        removedMethods: {
+          type: 'array',
+          description: 'Present when proving the email removed sign-in methods its owner had not proven.',
+          items: object({ type: str({ enum: ['oauth'] }), providerId: str() }),
+        },
+      },
+      ['success'],
+    ),
     ArrafAuthRevoked: object({
       success: trueOnly,
       revoked: { type: 'integer', minimum: 0, description: 'How many other sessions were revoked.' },
@@ -399,7 +410,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
           ),
         ),
         responses: {
-          200: ok('Password reset.', ref('ArrafAuthSuccess')),
+          200: ok('Password reset.', ref('ArrafAuthEmailProven')),
           ...errors(
             'INVALID_INPUT',
             'OTP_INVALID',
@@ -432,7 +443,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
       post: operation('verifyEmail', 'Mark an email address verified', {
         requestBody: body(oneOf('ArrafAuthVerifyEmailCodeBody', 'ArrafAuthVerifyEmailLinkBody')),
         responses: {
-          200: ok('Verified.', ref('ArrafAuthSuccess')),
+          200: ok('Verified.', ref('ArrafAuthEmailProven')),
           ...errors('INVALID_INPUT', 'OTP_INVALID', 'OTP_EXPIRED', 'INVALID_TOKEN', 'OTP_TOO_MANY_ATTEMPTS'),
         },
       }),

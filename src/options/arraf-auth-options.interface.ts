@@ -1,3 +1,4 @@
+import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
@@ -91,8 +92,16 @@ export interface ArrafAuthCallbacks {
   onVerifyEmail?: (delivery: VerificationDelivery) => void | Promise<void>;
   /** Send the password reset code or link (email method; the phone method uses SMS). */
   onForgotPassword?: (delivery: VerificationDelivery) => void | Promise<void>;
-  /** Tell the user their password changed (after a change or a reset). */
-  onPasswordChanged?: (context: { user: User; reason: 'change' | 'reset' }) => void | Promise<void>;
+  /**
+   * Tell the user their password changed (after a change or a reset). `removedMethods` lists the
+   * sign-in methods a reset took off the account because its email had not been proven before
+   * (empty otherwise): tell the owner, they may not recognise them.
+   */
+  onPasswordChanged?: (context: {
+    user: User;
+    reason: 'change' | 'reset';
+    removedMethods: RemovedSignInMethod[];
+  }) => void | Promise<void>;
 }
 
 /** One-time SMS codes. Durations in seconds. */

@@ -169,8 +169,7 @@ export function createPasswordController(path: string): Type<unknown> {
       this.checkOrigin(request);
       const input = readResetPassword(jsonBody(request));
       await this.limiter.consumeClient('reset-password:ip', request.ip);
-      await this.passwords.resetPassword(input);
-      return { success: true };
+      return { success: true, ...(await this.passwords.resetPassword(input)) };
     }
 
     /** Sends the signed-in user's email address a verification code (`mode: 'otp'`) or link. */
@@ -192,8 +191,7 @@ export function createPasswordController(path: string): Type<unknown> {
       this.checkOrigin(request);
       const input = readVerifyEmail(jsonBody(request));
       await this.limiter.consumeClient('verify-email:ip', request.ip);
-      await this.passwords.verifyEmail(input);
-      return { success: true };
+      return { success: true, ...(await this.passwords.verifyEmail(input)) };
     }
   }
   return PasswordController;

@@ -4,6 +4,7 @@ import { DataSource, type EntityManager, Not } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
+import { type RemovedSignInMethod, SignInMethodsService } from '../accounts/sign-in-methods.service.js';
 import { randomId, randomToken } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import { Session } from '../entities/session.entity.js';
@@ -40,6 +41,14 @@ export const CREDENTIAL_PROVIDER_ID = 'credential';
 /** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
 const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS']);
 
+/**
+ * What proving an email by a reset or a verification did beyond that: `removedMethods` when OAuth
+ * identities its owner never proved were taken off the account (absent when none were).
+ */
+export interface ProvenEmailOutcome {
+  removedMethods?: RemovedSignInMethod[];
+}
+
 /** Languages an SMS can be written in. */
 export type MessageLocale = 'ar' | 'en';
 
@@ -72,6 +81,7 @@ export class PasswordService {
     private readonly auth: AuthService,
     private readonly otp: OtpService,
     @Inject(RATE_LIMIT_STORE) limits: RateLimitStore,
+    private readonly methods: SignInMethodsService,
   ) {
     this.maxPasswordBytes = maxPasswordBytes(options.password.maxLength);
     this.tokens = new EmailTokenStore(dataSource, options, limits);
@@ -252,7 +262,7 @@ export class PasswordService {
    * account is created when the user had none; the email (or phone) the code went to is marked
    * verified; every session of the user is revoked.
    */
-  async resetPassword(input: ResetPasswordInput): Promise<void> {
+  async resetPassword(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
     if (input.method === 'phone') {
       const phone = this.allowedPhone(input.phone);
       const user = await this.auth.findUserByPhone(phone);
@@ -306,8 +316,12 @@ export class PasswordService {
     );
   }
 
-  /** Marks an email verified with its code or link (single use; 400 `INVALID_TOKEN` otherwise). */
-  async verifyEmail(input: VerifyEmailInput): Promise<void> {
+  /**
+   * Marks an email verified with its code or link (single use; 400 `INVALID_TOKEN` otherwise). When
+   * it was not verified before, the OAuth identities its owner never proved are removed and, if
+   * any were, every session of the user ends, in the same transaction.
+   */
+  async verifyEmail(input: VerifyEmailInput): Promise<ProvenEmailOutcome> {
     let user: User;
     let email: string;
     if ('token' in input) {
@@ -321,7 +335,15 @@ export class PasswordService {
       await this.tokens.redeemCode(found, email, 'verify-email', input.otp);
       user = found!;
     }
-    await this.auth.users().update({ id: user.id, email }, { emailVerified: true });
+    const removedMethods = await this.dataSource.transaction(async (tx) => {
+      await this.auth.users(tx).update({ id: user.id, email }, { emailVerified: true });
+      if (user.emailVerified) return [];
+      const removed = await this.methods.removeUnprovenMethods(user.id, tx);
+      // A removed identity must not stay signed in through the sessions it opened.
+      if (removed.length > 0) await tx.getRepository(Session).delete({ userId: user.id });
+      return removed;
+    });
+    return removedMethods.length > 0 ? { removedMethods } : {};
   }
 
   /** The argon2id hash compared against when there is no real one: created once, on first use. */
@@ -388,11 +410,14 @@ export class PasswordService {
     user: User,
     password: string,
     verified: Partial<Pick<User, 'emailVerified' | 'phoneVerified'>>,
-  ): Promise<void> {
+  ): Promise<ProvenEmailOutcome> {
     const hash = await this.hash(password);
+    const provesEmail = verified.emailVerified === true && !user.emailVerified;
+    let removedMethods: RemovedSignInMethod[] = [];
     await this.dataSource.transaction(async (tx) => {
       await this.saveCredential(user.id, hash, tx);
       await this.auth.users(tx).update({ id: user.id }, verified);
+      if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
       await tx.getRepository(Session).delete({ userId: user.id });
       await this.tokens.revokeAll(user.id, 'reset-password', tx);
     });
@@ -400,13 +425,18 @@ export class PasswordService {
     // Recovery ends a lockout: the new password works at once, from any address.
     if (user.email) await this.limiter.reset('sign-in:account', user.email);
     await this.limiter.reset('change-password:account', user.id);
-    await this.notifyPasswordChanged(user, 'reset');
+    await this.notifyPasswordChanged(user, 'reset', removedMethods);
+    return removedMethods.length > 0 ? { removedMethods } : {};
   }
 
   /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
-  private async notifyPasswordChanged(user: User, reason: 'change' | 'reset'): Promise<void> {
+  private async notifyPasswordChanged(
+    user: User,
+    reason: 'change' | 'reset',
+    removedMethods: RemovedSignInMethod[] = [],
+  ): Promise<void> {
     try {
-      await this.options.callbacks.onPasswordChanged?.({ user, reason });
+      await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
     } catch (error) {
       this.logger.error(
         `callbacks.onPasswordChanged failed: ${error instanceof Error ? error.message : String(error)}`,

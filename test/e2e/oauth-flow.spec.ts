@@ -267,7 +267,7 @@ describe.each(PLATFORMS)('OAuth sign-in flows on %s', (platform) => {
     expect([account.providerId, account.accountId]).toEqual(['github', String(id)]);
   });
 
-  it('github(): an unverified primary email, or only a public profile email, is kept as unverified', async () => {
+  it('github(): an unverified primary email, or only a public profile email, is not stored (issue 14)', async () => {
     const id = 200000 + Math.floor(Math.random() * 100000);
     githubProvider.nextLogin({
       id,
@@ -277,7 +277,7 @@ describe.each(PLATFORMS)('OAuth sign-in flows on %s', (platform) => {
     const unverified = await signInVia(app, 'github');
     expect(unverified.callback.status).toBe(302);
     expect((await currentSession(app, unverified.sessionCookie!)).body.user).toMatchObject({
-      email: `u${id}@example.com`,
+      email: null,
       emailVerified: false,
     });
 
@@ -285,7 +285,7 @@ describe.each(PLATFORMS)('OAuth sign-in flows on %s', (platform) => {
     const publicOnly = await signInVia(app, 'github');
     expect(publicOnly.callback.status).toBe(302);
     expect((await currentSession(app, publicOnly.sessionCookie!)).body.user).toMatchObject({
-      email: `p${id}@example.com`,
+      email: null,
       emailVerified: false,
     });
   });

@@ -86,15 +86,16 @@ describe.each(testDatabases())('OAuth accounts and linking on $name', (db: TestD
     env.oidcProvider.nextLogin({ sub, email: `${sub}@example.com`, email_verified: false });
     const viaOidc = await signedInUserId((await signInVia(app, 'oidc')).sessionCookie);
 
-    // Same subject string at Google, unverified email already taken: no link, no new identity.
+    // Same subject string and the same unverified email at Google: the email decides nothing (no
+    // user holds it), the subject of another provider is not this identity: a separate user.
     env.googleProvider.nextLogin({ sub, email: `${sub}@example.com`, email_verified: false });
-    const refused = await signInVia(app, 'google');
-    expectError(refused.callback, 409, 'OAUTH_ACCOUNT_NOT_LINKED');
-
-    // Same subject string at Google with another email: a separate user.
-    env.googleProvider.nextLogin({ sub, email: `other-${sub}@example.com`, email_verified: true });
     const viaGoogle = await signedInUserId((await signInVia(app, 'google')).sessionCookie);
     expect(viaGoogle).not.toBe(viaOidc);
+    expect(await users().countBy({ email: `${sub}@example.com` })).toBe(0);
+
+    // Google's identity returns with another, verified email: still Google's user, never the OIDC one.
+    env.googleProvider.nextLogin({ sub, email: `other-${sub}@example.com`, email_verified: true });
+    expect(await signedInUserId((await signInVia(app, 'google')).sessionCookie)).toBe(viaGoogle);
     const rows = await accounts().findBy({ accountId: sub });
     expect(rows.map((a) => [a.providerId, a.userId]).sort()).toEqual(
       [
@@ -148,15 +149,19 @@ describe.each(testDatabases())('OAuth accounts and linking on $name', (db: TestD
     expect(await accounts().findBy({ userId: local.id })).toEqual([]);
   });
 
-  it('creates a new user with an unverified email when email_verified is "false"', async () => {
+  it('creates a new user without the email when email_verified is "false" (issue 14: the address stays its owner’s)', async () => {
     const sub = `unverified-${unique()}`;
     env.oidcProvider.nextLogin({ sub, email: `${sub}@example.com`, email_verified: 'false' });
     const flow = await signInVia(app, 'oidc');
     const user = await users().findOneByOrFail({ id: await signedInUserId(flow.sessionCookie) });
     expect({ email: user.email, emailVerified: user.emailVerified }).toEqual({
-      email: `${sub}@example.com`,
+      email: null,
       emailVerified: false,
     });
+    expect(await users().countBy({ email: `${sub}@example.com` })).toBe(0);
+    expect((await accounts().findBy({ userId: user.id })).map((a) => [a.providerId, a.accountId])).toEqual([
+      ['oidc', sub],
+    ]);
   });
 
   it('github(): links by the verified primary email only', async () => {

@@ -25,7 +25,7 @@ function passwordService(password: { minLength?: number; maxLength?: number } = 
   const options = resolveArrafAuthOptions({ secret: TEST_SECRET, password });
   const store = new MemoryRateLimitStore();
   store.onModuleDestroy();
-  return new PasswordService(options, null as never, null as never, null as never, store);
+  return new PasswordService(options, null as never, null as never, null as never, store, null as never);
 }
 
 describe('normalizeEmail', () => {
