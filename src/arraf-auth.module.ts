@@ -2,13 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  ARRAF_AUTH_OPTIONS,
-  RATE_LIMIT_STORE,
-  SESSION_CODEC,
-  SESSION_STORE,
-  SMS_PROVIDER,
-} from './arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 import { AuthService } from './auth/auth.service.js';
 import {
   ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
@@ -36,10 +30,9 @@ import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
-import { DatabaseSessionCodec } from './session/database-session.codec.js';
-import { JwtSessionCodec } from './session/jwt-session.codec.js';
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
+import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
 import { SessionService } from './session/session.service.js';
 import { TypeOrmSessionStore } from './session/typeorm-session.store.js';
 
@@ -80,17 +73,7 @@ const PUBLIC_PROVIDERS = [
   providers: [
     ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
-    // Session storage and credential format: SESSION_STORE can be overridden or wrap TypeOrmSessionStore.
-    TypeOrmSessionStore,
-    { provide: SESSION_STORE, useExisting: TypeOrmSessionStore },
-    JwtSessionCodec,
-    DatabaseSessionCodec,
-    {
-      provide: SESSION_CODEC,
-      inject: [ARRAF_AUTH_OPTIONS, JwtSessionCodec, DatabaseSessionCodec],
-      useFactory: (options: ResolvedArrafAuthOptions, jwt: JwtSessionCodec, database: DatabaseSessionCodec) =>
-        options.session.strategy === 'jwt' ? jwt : database,
-    },
+    ...SESSION_LAYER_PROVIDERS,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
