@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 import { SignInMethodsService } from './accounts/sign-in-methods.service.js';
 import { AuthService } from './auth/auth.service.js';
 import {
@@ -33,7 +33,9 @@ import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
+import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
 import { SessionService } from './session/session.service.js';
+import { TypeOrmSessionStore } from './session/typeorm-session.store.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -73,6 +75,7 @@ const PUBLIC_PROVIDERS = [
   providers: [
     ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
+    ...SESSION_LAYER_PROVIDERS,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -91,7 +94,15 @@ const PUBLIC_PROVIDERS = [
       useFactory: (options: ResolvedArrafAuthOptions) => options.sms ?? new ConsoleSmsProvider(),
     },
   ],
-  exports: [ARRAF_AUTH_OPTIONS, SMS_PROVIDER, RATE_LIMIT_STORE, RateLimiter, ...PUBLIC_PROVIDERS],
+  exports: [
+    ARRAF_AUTH_OPTIONS,
+    SMS_PROVIDER,
+    RATE_LIMIT_STORE,
+    SESSION_STORE,
+    TypeOrmSessionStore,
+    RateLimiter,
+    ...PUBLIC_PROVIDERS,
+  ],
 })
 export class ArrafAuthModule extends ArrafAuthConfigurableModule {
   static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {

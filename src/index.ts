@@ -84,9 +84,14 @@ export {
   SessionService,
   type ActiveSession,
   type CreatedSession,
+  type RevokeOptions,
   type SessionContext,
   type SessionSummary,
 } from './session/session.service.js';
+export { SESSION_STORE } from './arraf-auth.constants.js';
+export type { SessionStore, SessionWriteOptions, StoredSession } from './session/session-store.interface.js';
+export type { SessionLookupKey } from './session/session-codec.interface.js';
+export { TypeOrmSessionStore } from './session/typeorm-session.store.js';
 export { SessionGuard } from './session/session.guard.js';
 export type { PublicSession, PublicUser } from './session/session.serializer.js';
 

@@ -2,6 +2,7 @@ import {
   createHash,
   createHmac,
   createSecretKey,
+  hkdfSync,
   type KeyObject,
   randomBytes,
   randomInt,
@@ -28,9 +29,26 @@ export function hmacSha256(key: string, value: string): string {
   return createHmac('sha256', key).update(value).digest('hex');
 }
 
-/** A prebuilt HMAC key: hashing with it skips parsing the secret on every call (the JWT hot path). */
-export function secretKey(secret: string): KeyObject {
-  return createSecretKey(Buffer.from(secret, 'utf8'));
+/** A prebuilt HMAC key: hashing with it skips parsing the key on every call (the JWT hot path). */
+export function secretKey(secret: string | Buffer): KeyObject {
+  return createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret);
+}
+
+/** What a derived key is for. Each purpose gets its own key, so no value made for one passes as another. */
+export type KeyPurpose = 'session-jwt' | (string & {});
+
+/** HKDF salt: fixed and public (RFC 5869 §3.1 allows it); it only separates this library's keys from others'. */
+const HKDF_SALT = 'arraf-auth/hkdf/v1';
+
+/**
+ * A 256-bit key for one purpose, derived from a configured secret with HKDF-SHA-256
+ * (`info` = `arraf-auth:<purpose>`). The raw secret never keys anything itself, so a token made
+ * under one purpose (a session JWT, an OTP HMAC) cannot stand in for another.
+ *
+ * @example const key = deriveKey(secret, 'session-jwt');
+ */
+export function deriveKey(secret: string, purpose: KeyPurpose): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), HKDF_SALT, `arraf-auth:${purpose}`, 32));
 }
 
 /** HMAC-SHA-256 under a prebuilt key, base64url encoded: a JWT's HS256 signature. */

@@ -45,6 +45,12 @@ export interface ArrafAuthSessionOptions {
   idleTimeout?: string | number;
   /** Sensitive routes need a sign-in at most this old, else 403 `SESSION_NOT_FRESH`. @default '1d' */
   freshAge?: string | number;
+  /**
+   * Hard ceiling on a session's life from sign-in: sliding renewal never extends a session past
+   * `createdAt + absoluteTimeout`, after which the user signs in again. Must be at least `expiresIn`.
+   * @default '90d'
+   */
+  absoluteTimeout?: string | number;
 }
 
 type Hook<T> = (context: T) => void | Promise<void>;
@@ -224,6 +230,8 @@ export interface ResolvedArrafAuthOptions {
     bearer: boolean;
     idleTimeout: number | undefined;
     freshAge: number;
+    /** Seconds from sign-in after which renewal stops and the session ends. */
+    absoluteTimeout: number;
   };
   hooks: ArrafAuthHooks;
   callbacks: ArrafAuthCallbacks;

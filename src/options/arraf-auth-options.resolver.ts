@@ -101,6 +101,11 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
   const updateAge = duration('session.updateAge', session.updateAge, '1d', 0)!;
   const idleTimeout = duration('session.idleTimeout', session.idleTimeout, undefined, 60);
   const freshAge = duration('session.freshAge', session.freshAge, '1d')!;
+  const absoluteTimeout = duration('session.absoluteTimeout', session.absoluteTimeout, '90d')!;
+  if (absoluteTimeout < expiresIn) {
+    const which = session.absoluteTimeout === undefined ? "(default '90d') " : '';
+    fail('session.absoluteTimeout', `${which}must be at least session.expiresIn; raise it or shorten expiresIn`);
+  }
   if (updateAge >= expiresIn) {
     // A short expiresIn alone trips the '1d' default: say so, or the user hunts for an option they never set.
     const which = session.updateAge === undefined ? "(default '1d') " : '';
@@ -156,6 +161,7 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
     bearer: boolean('session.bearer', session.bearer, false),
     idleTimeout,
     freshAge,
+    absoluteTimeout,
   };
 }
 
@@ -313,6 +319,7 @@ const KNOWN_SESSION_KEYS = [
   'bearer',
   'idleTimeout',
   'freshAge',
+  'absoluteTimeout',
 ];
 const KNOWN_COOKIE_KEYS = ['secure', 'httpOnly', 'sameSite', 'domain', 'path', 'hostPrefix'];
 const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];

@@ -17,6 +17,15 @@ export interface SessionCredential {
 /** Request headers as Node, Express, Fastify and socket handshakes expose them. */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
+/** The minimal request shape shared by Express, Fastify and socket handshakes that the library reads. */
+export interface HttpRequestLike {
+  method: string;
+  headers: RequestHeaders;
+  ip?: string;
+}
+
+type SessionSettings = ResolvedArrafAuthOptions['session'];
+
 const MAX_COOKIE_HEADER = 16_384;
 
 /**
@@ -32,24 +41,81 @@ export function parseCookies(header: string | undefined): Map<string, string | n
     if (eq === -1) continue;
     const name = pair.slice(0, eq).trim();
     if (name === '') continue;
-    let value: string | null = pair.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        value = null;
-      }
-    }
-    cookies.set(name, cookies.has(name) ? null : value);
+    cookies.set(name, cookies.has(name) ? null : decodeValue(pair.slice(eq + 1)));
   }
   return cookies;
 }
 
-/** One cookie's value, or `undefined` when it is absent, empty, undecodable or sent twice. */
+/**
+ * One cookie's value, or `undefined` when it is absent, empty, undecodable or sent twice. Same
+ * rules as {@link parseCookies}, without building the map (the guard's hot path): a name preceded
+ * by a space inside another cookie's value (`pref=x __Host-a=…`) is part of that value, not a cookie.
+ */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  const value = parseCookies(header).get(name);
-  return value === null || value === '' ? undefined : value;
+  if (!header || header.length > MAX_COOKIE_HEADER) return undefined;
+  let found: string | null | undefined;
+  let start = 0;
+  let eq = -1;
+  while (start <= header.length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    // Search for the next '=' only once the last one is behind us: linear even for `;;;;…`.
+    if (eq < start) {
+      eq = header.indexOf('=', start);
+      if (eq === -1) eq = header.length;
+    }
+    if (eq < end && header.slice(start, eq).trim() === name) {
+      if (found !== undefined) return undefined; // sent twice: refuse rather than guess which is genuine
+      found = decodeValue(header.slice(eq + 1, end));
+    }
+    start = end + 1;
+  }
+  return found === null || found === '' ? undefined : found;
+}
+
+/** A cookie value trimmed, unquoted and percent-decoded; `null` when it does not decode. */
+function decodeValue(raw: string): string | null {
+  let value = raw.trim();
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The session credential in request headers: the session cookie, or, when `bearer` is on and
+ * there is no cookie, the `Authorization: Bearer` token.
+ */
+export function readSessionCredential(
+  headers: RequestHeaders | undefined,
+  settings: Pick<SessionSettings, 'cookieName' | 'bearer'>,
+): SessionCredential | undefined {
+  if (!headers) return undefined;
+  const cookie = readCookie(first(headers.cookie), settings.cookieName);
+  if (cookie !== undefined) return { token: cookie, source: 'cookie' };
+  if (!settings.bearer) return undefined;
+  const authorization = first(headers.authorization);
+  if (authorization === undefined || authorization.length <= 7 || !/^bearer /i.test(authorization)) return undefined;
+  const token = authorization.slice(7).trim();
+  return token === '' ? undefined : { token, source: 'bearer' };
+}
+
+/** The session `Set-Cookie` value with the configured attributes. `maxAge` in seconds; 0 or less clears it. */
+export function serializeSessionCookie(
+  settings: Pick<SessionSettings, 'cookieName' | 'cookie'>,
+  value: string,
+  maxAge: number,
+): string {
+  const { cookie } = settings;
+  let out = `${settings.cookieName}=${value}; Path=${cookie.path}; Max-Age=${Math.max(0, Math.floor(maxAge))}`;
+  if (maxAge <= 0) out += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  if (cookie.domain) out += `; Domain=${cookie.domain}`;
+  if (cookie.httpOnly) out += '; HttpOnly';
+  if (cookie.secure) out += '; Secure';
+  return `${out}; SameSite=${cookie.sameSite[0].toUpperCase()}${cookie.sameSite.slice(1)}`;
 }
 
 /** Appends a response header on an Express response or a Fastify reply (repeated `Set-Cookie` kept). */
@@ -75,7 +141,7 @@ export function appendHeader(response: unknown, name: string, value: string): vo
  */
 @Injectable()
 export class SessionCookie {
-  private readonly settings: ResolvedArrafAuthOptions['session'];
+  private readonly settings: SessionSettings;
 
   constructor(@Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions) {
     this.settings = options.session;
@@ -91,22 +157,12 @@ export class SessionCookie {
    * and there is no cookie, the `Authorization: Bearer` token.
    */
   read(headers: RequestHeaders | undefined): SessionCredential | undefined {
-    if (!headers) return undefined;
-    const cookie = readCookie(first(headers.cookie), this.settings.cookieName);
-    if (cookie !== undefined) return { token: cookie, source: 'cookie' };
-    if (this.settings.bearer) {
-      const authorization = first(headers.authorization);
-      if (authorization !== undefined && authorization.length > 7 && /^bearer /i.test(authorization)) {
-        const token = authorization.slice(7).trim();
-        if (token !== '') return { token, source: 'bearer' };
-      }
-    }
-    return undefined;
+    return readSessionCredential(headers, this.settings);
   }
 
   /** The `Set-Cookie` value for a session token that expires at `expiresAt`. */
   serialize(token: string, expiresAt: Date): string {
-    return this.serializeWithMaxAge(token, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
+    return serializeSessionCookie(this.settings, token, (expiresAt.getTime() - Date.now()) / 1000);
   }
 
   /**
@@ -118,19 +174,9 @@ export class SessionCookie {
     else appendHeader(response, 'Set-Cookie', this.serialize(token, expiresAt));
   }
 
-  /** Clears the session cookie. */
+  /** Clears the session cookie (`Max-Age=0`). */
   clear(response: unknown): void {
-    appendHeader(response, 'Set-Cookie', this.serializeWithMaxAge('', 0));
-  }
-
-  private serializeWithMaxAge(value: string, maxAge: number): string {
-    const { cookie } = this.settings;
-    let out = `${this.settings.cookieName}=${value}; Path=${cookie.path}; Max-Age=${Math.max(0, maxAge)}`;
-    if (maxAge <= 0) out += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
-    if (cookie.domain) out += `; Domain=${cookie.domain}`;
-    if (cookie.httpOnly) out += '; HttpOnly';
-    if (cookie.secure) out += '; Secure';
-    return `${out}; SameSite=${cookie.sameSite[0].toUpperCase()}${cookie.sameSite.slice(1)}`;
+    appendHeader(response, 'Set-Cookie', serializeSessionCookie(this.settings, '', 0));
   }
 }
 

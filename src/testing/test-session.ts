@@ -1,10 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
+import { USER_TABLE } from '../arraf-auth.constants.js';
 import { randomId } from '../crypto/crypto.util.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { SessionCookie } from '../session/session-cookie.js';
 import { SessionService } from '../session/session.service.js';
 
 /** A signed-in test user: `cookie` goes in a `Cookie` header, `token` in `Authorization: Bearer`. */
@@ -39,10 +39,9 @@ export async function createTestSession(
     await users.insert(entity);
   }
   const sessions = app.get(SessionService);
-  const options = app.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS);
   const { session, cookieValue } = await sessions.createSession(entity, {
     ipAddress: '127.0.0.1',
     userAgent: 'arraf-auth-testing',
   });
-  return { user: entity, session, cookie: `${options.session.cookieName}=${cookieValue}`, token: cookieValue };
+  return { user: entity, session, cookie: `${app.get(SessionCookie).name}=${cookieValue}`, token: cookieValue };
 }

@@ -9,11 +9,14 @@ import { ARRAF_AUTH_ERRORS, Session } from '../../src/index.js';
 import { createTestSession, type TestSession } from '../../src/testing/index.js';
 import { createTestApp, type Platform, TEST_SECRET } from '../apps/test-app.js';
 import { testDatabases } from '../helpers/databases.js';
+import { SESSION_JWT_TYP, sessionJwtKey } from '../helpers/session-test-utils.js';
 
 const PLATFORMS: Platform[] = ['express', 'fastify'];
 const SQLITE = testDatabases().find((d) => d.name === 'sqlite')!;
 const COOKIE = '__Host-auth_session';
 const OTHER_SECRET = 'another-secret-ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210';
+/** The key the application really signs session JWTs with: derived from TEST_SECRET for this purpose. */
+const SESSION_KEY = sessionJwtKey(TEST_SECRET);
 
 type Json = Record<string, unknown>;
 type Response = request.Response;
@@ -87,47 +90,47 @@ const FORGERIES: [string, (m: Material) => string][] = [
   ],
   ['HS256 signed with another secret under the genuine kid', (m) => hmacJwt(m.header, m.payload, OTHER_SECRET)],
   [
-    'HS512 signed with the real secret',
-    (m) => hmacJwt({ ...m.header, alg: 'HS512' }, m.payload, TEST_SECRET, 'sha512'),
+    'HS512 signed with the real session key',
+    (m) => hmacJwt({ ...m.header, alg: 'HS512' }, m.payload, SESSION_KEY, 'sha512'),
   ],
   [
-    'HS384 signed with the real secret',
-    (m) => hmacJwt({ ...m.header, alg: 'HS384' }, m.payload, TEST_SECRET, 'sha384'),
+    'HS384 signed with the real session key',
+    (m) => hmacJwt({ ...m.header, alg: 'HS384' }, m.payload, SESSION_KEY, 'sha384'),
   ],
   [
-    'an expired exp, signed with the real secret',
-    (m) => hmacJwt(m.header, { ...m.payload, exp: now() - 60 }, TEST_SECRET),
+    'an expired exp, signed with the real session key',
+    (m) => hmacJwt(m.header, { ...m.payload, exp: now() - 60 }, SESSION_KEY),
   ],
   [
-    'an nbf in the future, signed with the real secret',
-    (m) => hmacJwt(m.header, { ...m.payload, nbf: now() + 3600 }, TEST_SECRET),
+    'an nbf in the future, signed with the real session key',
+    (m) => hmacJwt(m.header, { ...m.payload, nbf: now() + 3600 }, SESSION_KEY),
   ],
   [
-    'an unknown kid, signed with the real secret',
-    (m) => hmacJwt({ ...m.header, kid: 'ffffffffffffffff' }, m.payload, TEST_SECRET),
+    'an unknown kid, signed with the real session key',
+    (m) => hmacJwt({ ...m.header, kid: 'ffffffffffffffff' }, m.payload, SESSION_KEY),
   ],
   [
-    'kid "../../x", signed with the real secret',
-    (m) => hmacJwt({ ...m.header, kid: '../../x' }, m.payload, TEST_SECRET),
+    'kid "../../x", signed with the real session key',
+    (m) => hmacJwt({ ...m.header, kid: '../../x' }, m.payload, SESSION_KEY),
   ],
   [
-    'kid "\' OR 1=1 --", signed with the real secret',
-    (m) => hmacJwt({ ...m.header, kid: "' OR 1=1 --" }, m.payload, TEST_SECRET),
+    'kid "\' OR 1=1 --", signed with the real session key',
+    (m) => hmacJwt({ ...m.header, kid: "' OR 1=1 --" }, m.payload, SESSION_KEY),
   ],
   [
-    'kid as an object, signed with the real secret',
-    (m) => hmacJwt({ ...m.header, kid: { $ne: null } }, m.payload, TEST_SECRET),
+    'kid as an object, signed with the real session key',
+    (m) => hmacJwt({ ...m.header, kid: { $ne: null } }, m.payload, SESSION_KEY),
   ],
   [
-    'no kid, signed with the real secret',
+    'no kid, signed with the real session key',
     (m) => {
       const { kid: _kid, ...header } = m.header;
-      return hmacJwt(header, m.payload, TEST_SECRET);
+      return hmacJwt(header, m.payload, SESSION_KEY);
     },
   ],
   [
-    'an RS256 header over an HMAC signature by the real secret',
-    (m) => hmacJwt({ ...m.header, alg: 'RS256' }, m.payload, TEST_SECRET),
+    'an RS256 header over an HMAC signature by the real session key',
+    (m) => hmacJwt({ ...m.header, alg: 'RS256' }, m.payload, SESSION_KEY),
   ],
   [
     "RS256 signed by the attacker's RSA key, with its public key embedded as jwk",
@@ -142,6 +145,25 @@ const FORGERIES: [string, (m: Material) => string][] = [
     (m) => hmacJwt({ ...m.header, kid: 'attacker', jku: 'https://evil.example/jwks.json' }, m.payload, OTHER_SECRET),
   ],
   [
+    'the genuine header and payload signed with the raw secret instead of the key derived for sessions',
+    (m) => hmacJwt(m.header, m.payload, TEST_SECRET),
+  ],
+  [
+    'only the typ changed to the generic "JWT", re-signed with the real session key',
+    (m) => hmacJwt({ ...m.header, typ: 'JWT' }, m.payload, SESSION_KEY),
+  ],
+  [
+    'only the typ changed to "at+jwt", re-signed with the real session key',
+    (m) => hmacJwt({ ...m.header, typ: 'at+jwt' }, m.payload, SESSION_KEY),
+  ],
+  [
+    'only the typ removed, re-signed with the real session key',
+    (m) => {
+      const { typ: _typ, ...header } = m.header;
+      return hmacJwt(header, m.payload, SESSION_KEY);
+    },
+  ],
+  [
     'an edited header (typ changed) with the original signature',
     (m) => `${b64({ ...m.header, typ: 'at+jwt' })}.${b64(m.payload)}.${m.signature}`,
   ],
@@ -152,14 +174,14 @@ const FORGERIES: [string, (m: Material) => string][] = [
   ['a reversed signature', (m) => `${b64(m.header)}.${b64(m.payload)}.${[...m.signature].reverse().join('')}`],
   ['a truncated signature', (m) => `${b64(m.header)}.${b64(m.payload)}.${m.signature.slice(0, 20)}`],
   [
-    'a payload without sid, signed with the real secret',
-    (m) => hmacJwt(m.header, { ...m.payload, sid: undefined }, TEST_SECRET),
+    'a payload without sid, signed with the real session key',
+    (m) => hmacJwt(m.header, { ...m.payload, sid: undefined }, SESSION_KEY),
   ],
   [
-    'a payload whose sid is an object (operator injection), signed with the real secret',
-    (m) => hmacJwt(m.header, { ...m.payload, sid: { $ne: null } }, TEST_SECRET),
+    'a payload whose sid is an object (operator injection), signed with the real session key',
+    (m) => hmacJwt(m.header, { ...m.payload, sid: { $ne: null } }, SESSION_KEY),
   ],
-  ['a payload that is not JSON, signed with the real secret', (m) => hmacJwt(m.header, 'not json', TEST_SECRET)],
+  ['a payload that is not JSON, signed with the real session key', (m) => hmacJwt(m.header, 'not json', SESSION_KEY)],
   ['a header that is not JSON', (m) => `${b64('not json')}.${b64(m.payload)}.${m.signature}`],
   ['a header that is JSON null', (m) => `${b64('null')}.${b64(m.payload)}.${m.signature}`],
   ['the percent-escape fragment %E0%A4%A', () => '%E0%A4%A'],
@@ -209,10 +231,10 @@ describe.each(PLATFORMS)('JWT tampering on the jwt strategy (%s)', (platform) =>
   const asCookie = (token: string) => http().get('/me').set('Cookie', `${COOKIE}=${token}`);
   const asBearer = (token: string) => http().get('/me').set('Authorization', `Bearer ${token}`);
 
-  it('accepts the genuine token, and the same header and payload re-signed with the real secret (control for the forgeries)', async () => {
-    expect(m.header).toEqual({ alg: 'HS256', typ: 'JWT', kid: expect.any(String) });
+  it('accepts the genuine token, and the same header and payload re-signed with the real session key (control for the forgeries)', async () => {
+    expect(m.header).toEqual({ alg: 'HS256', typ: SESSION_JWT_TYP, kid: expect.any(String) });
     expect(m.payload).toMatchObject({ sub: m.alice.user.id, sid: m.alice.session.id, email: 'alice@example.com' });
-    const resigned = hmacJwt(m.header, m.payload, TEST_SECRET);
+    const resigned = hmacJwt(m.header, m.payload, SESSION_KEY);
     for (const token of [m.alice.token, resigned]) {
       for (const send of [asCookie, asBearer]) {
         const res = await send(token);
@@ -238,28 +260,28 @@ describe.each(PLATFORMS)('JWT tampering on the jwt strategy (%s)', (platform) =>
       jwt.sign(
         { sub: m.alice.user.id, sid: m.alice.session.id, email: 'alice@example.com' },
         {
-          secret: TEST_SECRET,
+          secret: SESSION_KEY,
           algorithm: 'HS256',
           audience,
           expiresIn: 3600,
-          header: { alg: 'HS256', typ: 'JWT', kid: m.header.kid as string },
+          header: { alg: 'HS256', typ: SESSION_JWT_TYP, kid: m.header.kid as string },
         },
       );
     // Control: the genuine audience passes, so only the audience differs below.
     expect((await asCookie(sign(m.payload.aud as string))).status).toBe(200);
     for (const send of [asCookie, asBearer]) expectUnauthenticated(await send(sign('other')), 'aud other');
-    const noAudience = hmacJwt(m.header, { ...m.payload, aud: undefined }, TEST_SECRET);
+    const noAudience = hmacJwt(m.header, { ...m.payload, aud: undefined }, SESSION_KEY);
     expectUnauthenticated(await asCookie(noAudience), 'no aud');
   });
 
-  it('rejects a token re-signed with the real secret whose sub names another user than its session', async () => {
-    const token = hmacJwt(m.header, { ...m.payload, sub: m.bob.user.id }, TEST_SECRET);
+  it('rejects a token re-signed with the real session key whose sub names another user than its session', async () => {
+    const token = hmacJwt(m.header, { ...m.payload, sub: m.bob.user.id }, SESSION_KEY);
     expectUnauthenticated(await asCookie(token), 'sub mismatch (cookie)');
     expectUnauthenticated(await asBearer(token), 'sub mismatch (Bearer)');
   });
 
   it('rejects a validly signed token naming a session id that does not exist', async () => {
-    const token = hmacJwt(m.header, { ...m.payload, sid: randomUUID() }, TEST_SECRET);
+    const token = hmacJwt(m.header, { ...m.payload, sid: randomUUID() }, SESSION_KEY);
     expectUnauthenticated(await asCookie(token), 'unknown sid');
   });
 
@@ -353,7 +375,7 @@ describe.each(PLATFORMS)('malformed credentials on the database strategy (%s)', 
       auth: { session: { strategy: 'database', bearer: true } },
     });
     s = await createTestSession(app, {});
-    jwtFromOtherApp = hmacJwt({ alg: 'HS256', typ: 'JWT' }, { sub: s.user.id, sid: s.session.id }, TEST_SECRET);
+    jwtFromOtherApp = hmacJwt({ alg: 'HS256', typ: 'JWT' }, { sub: s.user.id, sid: s.session.id }, SESSION_KEY);
   });
 
   afterAll(async () => {

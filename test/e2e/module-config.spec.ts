@@ -354,6 +354,7 @@ describe('ArrafAuthModule configuration', () => {
         bearer: false,
         idleTimeout: undefined,
         freshAge: 86400,
+        absoluteTimeout: 7776000,
       });
       expect(options.hooks).toEqual({});
       expect(options.trustedOrigins).toEqual([]);

@@ -19,6 +19,8 @@ import {
   findSessionRow,
   onlySetCookie,
   QueryLog,
+  SESSION_JWT_TYP,
+  sessionJwtKey,
   sessionRepository,
   setCookies,
   sha256Hex,
@@ -236,7 +238,7 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
           // The JWT only names the session; it carries no token and is not what is hashed.
           expect(row.tokenHash).not.toBe(sha256Hex(signedIn.token));
           const { header, payload } = decodeJwt(signedIn.token);
-          expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT', kid: expect.any(String) });
+          expect(header).toMatchObject({ alg: 'HS256', typ: SESSION_JWT_TYP, kid: expect.any(String) });
           expect(Object.keys(payload).sort()).toEqual(['aud', 'email', 'exp', 'iat', 'sid', 'sub']);
           expect(payload).toMatchObject({
             sub: signedIn.user.id,
@@ -328,7 +330,10 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         await expectSignedIn(defaults, other);
         if (strategy === 'jwt') {
           // The replayed JWT is still correctly signed and unexpired: only the row decides.
-          const payload = new JwtService().verify(signedIn.token, { secret: TEST_SECRET, algorithms: ['HS256'] });
+          const payload = new JwtService().verify(signedIn.token, {
+            secret: sessionJwtKey(TEST_SECRET),
+            algorithms: ['HS256'],
+          });
           expect(payload.sid).toBe(signedIn.session.id);
         }
       });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Response } from 'supertest';
@@ -55,6 +55,19 @@ export function expectError(res: Response, status: number, code: string): void {
 /** Hex SHA-256, computed independently of the library. */
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
+}
+
+/** The `typ` header of session JWTs, written out here so a change in the library shows up as a failing test. */
+export const SESSION_JWT_TYP = 'arraf-session+jwt';
+
+/**
+ * The key session JWTs are signed with for `secret`, derived independently of the library:
+ * HKDF-SHA-256, salt `arraf-auth/hkdf/v1`, info `arraf-auth:session-jwt`, 32 bytes.
+ */
+export function sessionJwtKey(secret: string): Buffer {
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'arraf-auth/hkdf/v1', 'arraf-auth:session-jwt', 32),
+  );
 }
 
 /** The header and payload of a JWT, without verifying it. */

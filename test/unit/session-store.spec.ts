@@ -1,0 +1,163 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
+import { SESSION_STORE } from '../../src/arraf-auth.constants.js';
+import { ARRAF_AUTH_ENTITIES } from '../../src/entities/arraf-auth.entities.js';
+import { Session } from '../../src/entities/session.entity.js';
+import { User } from '../../src/entities/user.entity.js';
+import type { SessionStore } from '../../src/session/session-store.interface.js';
+import { TypeOrmSessionStore } from '../../src/session/typeorm-session.store.js';
+import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { QueryLog } from '../helpers/session-test-utils.js';
+
+const DAY = 86_400_000;
+
+describe.each(testDatabases())('TypeOrmSessionStore on $name', (db: TestDatabase) => {
+  let database: Awaited<ReturnType<TestDatabase['create']>>;
+  let ds: DataSource;
+  let store: SessionStore;
+  const log = new QueryLog();
+
+  beforeAll(async () => {
+    database = await db.create();
+    const logger: TypeOrmLogger = {
+      logQuery: (sql) => log.onQuery(sql),
+      logQueryError: () => undefined,
+      logQuerySlow: () => undefined,
+      logSchemaBuild: () => undefined,
+      logMigration: () => undefined,
+      log: () => undefined,
+    };
+    ds = await new DataSource({
+      ...database.options,
+      entities: ARRAF_AUTH_ENTITIES,
+      synchronize: true,
+      logging: ['query'],
+      logger,
+    }).initialize();
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        { provide: DataSource, useValue: ds },
+        TypeOrmSessionStore,
+        { provide: SESSION_STORE, useExisting: TypeOrmSessionStore },
+      ],
+    }).compile();
+    store = moduleRef.get(SESSION_STORE);
+  });
+
+  afterAll(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await database?.drop();
+  });
+
+  async function newUser(fields: Partial<User> = {}): Promise<User> {
+    const users = ds.getRepository(User);
+    const user = users.create({ id: crypto.randomUUID(), email: `${crypto.randomUUID()}@example.com`, ...fields });
+    await users.insert(user);
+    return user;
+  }
+
+  function newSession(userId: string, fields: Partial<Session> = {}): Session {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000); // whole seconds: MySQL DATETIME precision
+    return Object.assign(new Session(), {
+      id: crypto.randomUUID(),
+      userId,
+      tokenHash: crypto.randomUUID().replaceAll('-', '').padEnd(64, '0'),
+      expiresAt: new Date(now.getTime() + DAY),
+      lastActiveAt: now,
+      createdAt: now,
+      ipAddress: '192.0.2.1',
+      userAgent: 'agent',
+      ...fields,
+    });
+  }
+
+  it('finds a session and its user in one joined SELECT, by id and by token hash, as typed entities', async () => {
+    const user = await newUser({ name: 'Noura', emailVerified: true, phoneVerified: false });
+    const session = newSession(user.id);
+    await store.insert(session);
+    for (const key of [
+      { by: 'id' as const, sessionId: session.id, userId: user.id },
+      { by: 'tokenHash' as const, tokenHash: session.tokenHash },
+    ]) {
+      log.reset();
+      const found = await store.find(key);
+      expect(log.statements).toHaveLength(1);
+      expect(log.statements[0]).toMatch(/^SELECT\b[\s\S]*\bJOIN\b/i);
+      expect(found!.user).toBeInstanceOf(User);
+      expect(found!.session).toBeInstanceOf(Session);
+      expect(found!.user).toMatchObject({ id: user.id, name: 'Noura', emailVerified: true, phoneVerified: false });
+      expect(found!.session.expiresAt).toBeInstanceOf(Date);
+      expect(found!.session).toMatchObject({
+        id: session.id,
+        userId: user.id,
+        expiresAt: session.expiresAt,
+        createdAt: session.createdAt,
+        ipAddress: '192.0.2.1',
+      });
+    }
+    expect(await store.find({ by: 'id', sessionId: crypto.randomUUID(), userId: user.id })).toBeNull();
+    expect(await store.find({ by: 'tokenHash', tokenHash: '0'.repeat(64) })).toBeNull();
+  });
+
+  it('records renewal with one UPDATE of expiry and activity, and activity alone with one UPDATE', async () => {
+    const user = await newUser();
+    const session = newSession(user.id);
+    await store.insert(session);
+    const expiresAt = new Date(session.expiresAt.getTime() + 5 * DAY);
+    const lastActiveAt = new Date(session.lastActiveAt.getTime() + 60_000);
+    log.reset();
+    await store.update(session.id, { expiresAt, lastActiveAt });
+    expect(log.count('UPDATE', 'sessions')).toBe(1);
+    expect(await ds.getRepository(Session).findOneByOrFail({ id: session.id })).toMatchObject({
+      expiresAt,
+      lastActiveAt,
+    });
+    const touched = new Date(lastActiveAt.getTime() + 60_000);
+    await store.update(session.id, { lastActiveAt: touched });
+    expect(await ds.getRepository(Session).findOneByOrFail({ id: session.id })).toMatchObject({
+      expiresAt,
+      lastActiveAt: touched,
+    });
+  });
+
+  it("deletes one session only for its owner, and a user's sessions except one", async () => {
+    const [alice, bob] = [await newUser(), await newUser()];
+    const [a1, a2, a3] = [newSession(alice.id), newSession(alice.id), newSession(alice.id)];
+    for (const s of [a1, a2, a3]) await store.insert(s);
+    expect(await store.delete(a1.id, { userId: bob.id })).toBe(false);
+    expect(await store.delete(a1.id, { userId: alice.id })).toBe(true);
+    expect(await store.delete(a1.id)).toBe(false);
+    expect(await store.deleteByUser(alice.id, { exceptSessionId: a3.id })).toBe(1);
+    expect((await ds.getRepository(Session).findBy({ userId: alice.id })).map((s) => s.id)).toEqual([a3.id]);
+  });
+
+  it("writes through the caller's transaction manager, so a rollback keeps the sessions", async () => {
+    const user = await newUser();
+    const session = newSession(user.id);
+    await store.insert(session);
+    await expect(
+      ds.transaction(async (manager) => {
+        expect(await store.deleteByUser(user.id, { manager })).toBe(1);
+        expect(await store.delete(session.id, { manager })).toBe(false);
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    expect(await ds.getRepository(Session).countBy({ id: session.id })).toBe(1);
+  });
+
+  it('lists unexpired sessions newest first, and deletes expired ones in batches', async () => {
+    const user = await newUser();
+    const now = Date.now();
+    const older = newSession(user.id, { createdAt: new Date(now - 2 * DAY) });
+    const newer = newSession(user.id, { createdAt: new Date(now - DAY) });
+    const expired = [1, 2, 3].map(() => newSession(user.id, { expiresAt: new Date(now - 1000) }));
+    for (const s of [older, newer, ...expired]) await store.insert(s);
+    expect((await store.listByUser(user.id, new Date(now))).map((s) => s.id)).toEqual([newer.id, older.id]);
+    log.reset();
+    expect(await store.deleteExpired(new Date(now), 2)).toBeGreaterThanOrEqual(3);
+    expect(log.count('DELETE', 'sessions')).toBeGreaterThanOrEqual(2);
+    expect(await ds.getRepository(Session).countBy({ userId: user.id })).toBe(2);
+  });
+});
