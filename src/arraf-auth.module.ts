@@ -33,6 +33,7 @@ import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
+import { VerificationService } from './verification/verification.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -64,6 +65,7 @@ const PUBLIC_PROVIDERS = [
   OAuthService,
   OAuthStrategy,
   OAuthAuthGuard,
+  VerificationService,
 ];
 
 @Module({
