@@ -36,6 +36,7 @@ import { SessionGuard } from './session/session.guard.js';
 import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
 import { SessionService } from './session/session.service.js';
 import { TypeOrmSessionStore } from './session/typeorm-session.store.js';
+import { VerificationService } from './verification/verification.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -68,6 +69,7 @@ const PUBLIC_PROVIDERS = [
   OAuthStrategy,
   OAuthAuthGuard,
   SignInMethodsService,
+  VerificationService,
 ];
 
 @Module({

@@ -26,7 +26,14 @@ export type {
   SignUpInput,
   VerifyEmailInput,
 } from './password/password-input.js';
-export { EMAIL_TOKEN_TTL_SECONDS, type EmailTokenPurpose } from './password/email-token.store.js';
+export { EMAIL_TOKEN_TTL_SECONDS } from './verification/verification.constants.js';
+export type { EmailTokenPurpose } from './verification/email-secrets.js';
+export { VerificationService } from './verification/verification.service.js';
+export type {
+  VerificationCheck,
+  VerificationPolicy,
+  VerificationSubject,
+} from './verification/verification.interfaces.js';
 export { normalizeEmail } from './auth/email.util.js';
 export {
   OAuthStrategy,

@@ -6,19 +6,20 @@ export const OTP_PURPOSES: readonly OtpPurpose[] = ['sign-in', 'reset-password']
 /** Name of the phone + code Passport strategy, for `AuthGuard(OTP_STRATEGY_NAME)`. */
 export const OTP_STRATEGY_NAME = 'arraf-otp';
 
-/** A number gets at most this many times `otp.maxAttempts` wrong codes per hour, across resends. */
-export const OTP_FAILURE_BUDGET_FACTOR = 3;
-export const OTP_FAILURE_WINDOW_SECONDS = 3600;
+/** Window of `otp.maxSendsPerHour`. */
 export const OTP_SEND_WINDOW_SECONDS = 3600;
 
 /** Longest `name` accepted on a first phone sign-in. */
 export const OTP_MAX_NAME_LENGTH = 100;
 
-/** Rate-limit store keys. Per number across purposes: an SMS costs the same whatever it is for. */
+/**
+ * Rate-limit store keys and budget scope. Per number across purposes: an SMS costs the same whatever
+ * it is for, and alternating purposes must not double the guesses a number gets.
+ */
 export const otpKeys = {
   cooldown: (phone: string) => `otp-cooldown:${phone}`,
   sends: (phone: string) => `otp-sends:${phone}`,
-  failures: (phone: string) => `otp-fail:${phone}`,
+  budgetScope: (phone: string) => `otp:${phone}`,
 };
 
 /** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */

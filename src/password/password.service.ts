@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import argon2 from 'argon2';
 import { DataSource, type EntityManager, Not } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
 import { type RemovedSignInMethod, SignInMethodsService } from '../accounts/sign-in-methods.service.js';
-import { randomId, randomToken } from '../crypto/crypto.util.js';
+import { randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
@@ -14,8 +14,16 @@ import type { ResolvedArrafAuthOptions, VerificationDelivery } from '../options/
 import { OtpService } from '../otp/otp.service.js';
 import { parsePhone } from '../phone/normalize-phone.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
-import type { RateLimitStore } from '../rate-limit/rate-limit-store.interface.js';
-import { EmailTokenStore, type EmailTokenPurpose, type IssuedEmailToken } from './email-token.store.js';
+import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
+import {
+  type EmailTokenPurpose,
+  emailSecretPolicy,
+  emailSubject,
+  parseEmailBinding,
+} from '../verification/email-secrets.js';
+import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
+import type { IssuedSecret, VerificationMatch } from '../verification/verification.interfaces.js';
+import { VerificationService } from '../verification/verification.service.js';
 import type {
   ChangePasswordInput,
   DeliveryMode,
@@ -67,11 +75,9 @@ const PHC_HEAD = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d
 @Injectable()
 export class PasswordService {
   private readonly logger = new Logger('ArrafAuth');
-  private readonly tokens: EmailTokenStore;
   private readonly emailResetTiming = new TimingEqualizer();
   private readonly phoneResetTiming = new TimingEqualizer();
   private dummyHash?: Promise<string>;
-  private readonly limiter: RateLimiter;
   /** Longest raw password (UTF-8 bytes) that is ever normalised or hashed. */
   readonly maxPasswordBytes: number;
 
@@ -80,12 +86,11 @@ export class PasswordService {
     private readonly dataSource: DataSource,
     private readonly auth: AuthService,
     private readonly otp: OtpService,
-    @Inject(RATE_LIMIT_STORE) limits: RateLimitStore,
+    private readonly limiter: RateLimiter,
+    private readonly verifications: VerificationService,
     private readonly methods: SignInMethodsService,
   ) {
     this.maxPasswordBytes = maxPasswordBytes(options.password.maxLength);
-    this.tokens = new EmailTokenStore(dataSource, options, limits);
-    this.limiter = new RateLimiter(limits, options);
   }
 
   /** Hashes the NFKC form of `password` with argon2id (19 MiB, t=2, p=1) into a PHC string. */
@@ -207,7 +212,7 @@ export class PasswordService {
       // Only over the hash that was checked: a concurrent change wins, this one fails.
       const updated = await tx.getRepository(Account).update({ id: account.id, password: stored }, { password: hash });
       if (updated.affected !== 1) throw new ArrafAuthException('INVALID_CREDENTIALS');
-      await this.tokens.revokeAll(user.id, 'reset-password', tx);
+      await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
       if (input.revokeOtherSessions) {
         revoked =
           (await tx.getRepository(Session).delete({ userId: user.id, id: Not(currentSessionId) })).affected ?? 0;
@@ -250,51 +255,60 @@ export class PasswordService {
       return this.emailResetTiming.pad();
     }
     await this.emailResetTiming.measure(() =>
-      this.tokens.issue(user, email, 'reset-password', input.mode, (issued) =>
-        deliver(this.delivery(user, email, issued, 'reset-password')),
-      ),
+      this.issueEmailSecret(user, email, 'reset-password', input.mode, deliver),
     );
   }
 
   /**
    * Sets a new password with a reset code or link (single use; 400 `INVALID_TOKEN` when wrong,
-   * expired or used). The new password is checked before the code is spent. The credential
-   * account is created when the user had none; the email (or phone) the code went to is marked
-   * verified; every session of the user is revoked.
+   * expired or used, and for an unknown account alike). The code is checked first (spending an
+   * attempt); only a matching code lets the password rules run with the account's email and name,
+   * so their answer cannot tell accounts apart, and a weak new password leaves the code usable for
+   * a better one. The credential account is created when the user had none; the email (or phone)
+   * the code went to is marked verified; every session of the user is revoked.
    */
   async resetPassword(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
-    if (input.method === 'phone') {
-      const phone = this.allowedPhone(input.phone);
-      const user = await this.auth.findUserByPhone(phone);
-      const password = this.checkNewPassword(input.newPassword, { email: user?.email, name: user?.name });
-      try {
-        await this.otp.verify(phone, 'reset-password', input.otp);
-      } catch (error) {
-        // One answer for wrong, expired and used-up codes: a number without an account never has a
-        // code to use up, so a distinct "too many attempts" would tell the two apart.
-        if (error instanceof ArrafAuthException && OTP_FAILURES.has(error.code))
-          throw new ArrafAuthException('INVALID_TOKEN');
-        throw error;
-      }
-      if (!user?.phoneVerified || user.phone !== phone) throw new ArrafAuthException('INVALID_TOKEN');
-      return this.finishReset(user, password, { phoneVerified: true });
-    }
-
+    if (input.method === 'phone') return this.resetWithPhoneCode(input.phone, input.otp, input.newPassword);
     if ('token' in input) {
-      const match = await this.tokens.findLink(input.token, 'reset-password');
-      if (!match) throw new ArrafAuthException('INVALID_TOKEN');
-      if (input.email !== undefined && normalizeEmail(input.email) !== match.user.email)
+      const link = await this.findEmailLink('reset-password', input.token);
+      if (!link) throw new ArrafAuthException('INVALID_TOKEN');
+      const { user } = link;
+      if (input.email !== undefined && normalizeEmail(input.email) !== user.email)
         throw new ArrafAuthException('INVALID_TOKEN');
-      const password = this.checkNewPassword(input.newPassword, { email: match.user.email, name: match.user.name });
-      if (!(await this.tokens.consume(match.row))) throw new ArrafAuthException('INVALID_TOKEN');
-      return this.finishReset(match.user, password, { emailVerified: true });
+      const password = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
+      if (!(await this.verifications.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
+      return this.finishReset(user, password, { emailVerified: true });
     }
 
     const email = normalizeEmail(input.email);
     const user = await this.auth.findUserByEmail(email);
-    const password = this.checkNewPassword(input.newPassword, { email, name: user?.name });
-    await this.tokens.redeemCode(user, email, 'reset-password', input.otp);
+    let password = '';
+    await this.redeemEmailCode(user, email, 'reset-password', input.otp, () => {
+      password = this.checkNewPassword(input.newPassword, { email, name: user?.name });
+    });
     return this.finishReset(user!, password, { emailVerified: true });
+  }
+
+  private async resetWithPhoneCode(input: string, code: string, newPassword: string): Promise<ProvenEmailOutcome> {
+    const phone = this.allowedPhone(input);
+    const user = await this.auth.findUserByPhone(phone);
+    let password = '';
+    try {
+      await this.otp.verify(phone, 'reset-password', code, {
+        beforeConsume: () => {
+          // An unverified number is only a claim; without an account there is nothing to reset.
+          if (!user?.phoneVerified || user.phone !== phone) throw new ArrafAuthException('INVALID_TOKEN');
+          password = this.checkNewPassword(newPassword, { email: user.email, name: user.name });
+        },
+      });
+    } catch (error) {
+      // One answer for wrong, expired and used-up codes: a number without an account never has a
+      // code to use up, so a distinct "too many attempts" would tell the two apart.
+      if (error instanceof ArrafAuthException && OTP_FAILURES.has(error.code))
+        throw new ArrafAuthException('INVALID_TOKEN');
+      throw error;
+    }
+    return this.finishReset(user!, password, { phoneVerified: true });
   }
 
   /**
@@ -311,9 +325,7 @@ export class PasswordService {
       this.logger.error('An email verification was requested but callbacks.onVerifyEmail is not set');
       throw new ArrafAuthException('DELIVERY_FAILED');
     }
-    await this.tokens.issue(user, email, 'verify-email', mode, (issued) =>
-      deliver(this.delivery(user, email, issued, 'verify-email')),
-    );
+    await this.issueEmailSecret(user, email, 'verify-email', mode, deliver);
   }
 
   /**
@@ -325,14 +337,14 @@ export class PasswordService {
     let user: User;
     let email: string;
     if ('token' in input) {
-      const match = await this.tokens.findLink(input.token, 'verify-email');
-      if (!match || !(await this.tokens.consume(match.row))) throw new ArrafAuthException('INVALID_TOKEN');
-      user = match.user;
-      email = match.user.email!;
+      const link = await this.findEmailLink('verify-email', input.token);
+      if (!link || !(await this.verifications.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
+      user = link.user;
+      email = link.user.email!;
     } else {
       email = normalizeEmail(input.email);
       const found = await this.auth.findUserByEmail(email);
-      await this.tokens.redeemCode(found, email, 'verify-email', input.otp);
+      await this.redeemEmailCode(found, email, 'verify-email', input.otp);
       user = found!;
     }
     const removedMethods = await this.dataSource.transaction(async (tx) => {
@@ -419,7 +431,7 @@ export class PasswordService {
       await this.auth.users(tx).update({ id: user.id }, verified);
       if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
       await tx.getRepository(Session).delete({ userId: user.id });
-      await this.tokens.revokeAll(user.id, 'reset-password', tx);
+      await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
     });
     Object.assign(user, verified);
     // Recovery ends a lockout: the new password works at once, from any address.
@@ -444,16 +456,86 @@ export class PasswordService {
     }
   }
 
+  /**
+   * Issues a code or link for `user` at `email` and hands it to `deliver`. A failed delivery is 502
+   * `DELIVERY_FAILED` and deletes the new secret (older ones stay valid); once it succeeds, older
+   * secrets of the purpose stop working, for every address of the account.
+   */
+  private async issueEmailSecret(
+    user: User,
+    email: string,
+    purpose: EmailTokenPurpose,
+    mode: DeliveryMode,
+    deliver: (delivery: VerificationDelivery) => unknown,
+  ): Promise<void> {
+    const policy = emailSecretPolicy(purpose, mode, this.options.otp.maxAttempts);
+    try {
+      await this.verifications.issue(policy, emailSubject(user.id, email, purpose), {
+        replaceOlder: 'after-delivery',
+        replaceScope: user.id,
+        deliver: async (issued) => {
+          try {
+            await deliver(this.delivery(user, email, mode, issued, purpose));
+          } catch (error) {
+            throw new DeliveryFailure(error);
+          }
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof DeliveryFailure)) throw error;
+      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${describe(error.cause)}`);
+      throw new ArrafAuthException('DELIVERY_FAILED', { cause: error.cause });
+    }
+  }
+
+  /**
+   * Checks an emailed code for the account `user` (or nobody: an unknown address takes the same
+   * path and budget) at `email`, then consumes it. 400 `INVALID_TOKEN` for a wrong, expired,
+   * used-up or used code; 429 `RATE_LIMITED` once the address has had 3 × `otp.maxAttempts`
+   * guesses in the hour, whatever the number of new codes.
+   */
+  private async redeemEmailCode(
+    user: User | null,
+    email: string,
+    purpose: EmailTokenPurpose,
+    code: string,
+    beforeConsume?: () => void,
+  ): Promise<void> {
+    const policy = emailSecretPolicy(purpose, 'otp', this.options.otp.maxAttempts);
+    const check = await this.verifications.redeemCode(policy, emailSubject(user?.id, email, purpose), code, {
+      beforeConsume,
+    });
+    if (check.ok) return;
+    if (check.reason === 'budget') throw tooManyRequests('RATE_LIMITED', check.retryAt);
+    if (check.reason === 'exhausted' && check.budgetResetAt !== undefined)
+      throw tooManyRequests('RATE_LIMITED', check.budgetResetAt);
+    throw new ArrafAuthException('INVALID_TOKEN');
+  }
+
+  /** The live link for `token` and its account, or `null` when it is bound to an address the account no longer has. */
+  private async findEmailLink(
+    purpose: EmailTokenPurpose,
+    token: string,
+  ): Promise<{ match: VerificationMatch; user: User } | null> {
+    const match = await this.verifications.findLink(emailSecretPolicy(purpose, 'link', 1), token);
+    const binding = match ? parseEmailBinding(match.identifier) : null;
+    if (!match || !binding) return null;
+    const user = await this.auth.users().findOneBy({ id: binding.userId });
+    if (!user?.email || !safeEqual(sha256(user.email), binding.emailTag)) return null;
+    return { match, user };
+  }
+
   private delivery(
     user: User,
     email: string,
-    issued: IssuedEmailToken,
+    mode: DeliveryMode,
+    issued: IssuedSecret,
     purpose: EmailTokenPurpose,
   ): VerificationDelivery {
-    const delivery: VerificationDelivery = { user, identifier: email, ...issued };
-    if (issued.token !== undefined && this.options.appUrl !== undefined) {
-      delivery.url = `${this.options.appUrl}/${purpose}?token=${issued.token}`;
-    }
+    const { secret, expiresAt } = issued;
+    if (mode === 'otp') return { user, identifier: email, mode, code: secret, expiresAt };
+    const delivery: VerificationDelivery = { user, identifier: email, mode, token: secret, expiresAt };
+    if (this.options.appUrl !== undefined) delivery.url = `${this.options.appUrl}/${purpose}?token=${secret}`;
     return delivery;
   }
 
@@ -471,4 +553,15 @@ export class PasswordService {
 function maskEmail(address: string): string {
   const at = address.lastIndexOf('@');
   return `${[...address.slice(0, at)][0] ?? ''}***${address.slice(at)}`;
+}
+
+/** A delivery callback that threw; kept apart from database errors, which are not a 502. */
+class DeliveryFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('delivery failed');
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -57,6 +57,25 @@ export class RateLimiter {
     await this.guard(() => this.store.reset(rateLimitKey(rule, subject)));
   }
 
+  /**
+   * Counts one hit of a raw store key in a window of `windowSeconds`, with the same fail-closed
+   * handling as the rules: for counters that are not a per-route rule (per-number send caps,
+   * failure budgets of one-time codes).
+   */
+  hitKey(key: string, windowSeconds: number): Promise<RateLimitHit> {
+    return this.guard(() => this.store.hit(key, windowSeconds));
+  }
+
+  /** The open window of a raw key without counting, or `null`. */
+  peekKey(key: string): Promise<RateLimitHit | null> {
+    return this.guard(() => this.store.peek(key));
+  }
+
+  /** Forgets a raw key (a cooldown after a failed SMS, so the person may retry at once). */
+  async resetKey(key: string): Promise<void> {
+    await this.guard(() => this.store.reset(key));
+  }
+
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();

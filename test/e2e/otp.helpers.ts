@@ -90,9 +90,9 @@ export function fullwidthDigits(code: string): string {
   return [...code].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
 }
 
-/** The stored hash of a code, computed independently of the library. */
+/** The stored hash of an SMS code (type `otp:<purpose>`), computed independently of the library. */
 export function expectedHash(secret: string, purpose: string, e164: string, code: string): string {
-  return createHmac('sha256', secret).update(`arraf-auth:otp|${purpose}|${e164}|${code}`).digest('hex');
+  return createHmac('sha256', secret).update(`arraf-auth:verification|otp:${purpose}|${e164}|${code}`).digest('hex');
 }
 
 /** Repositories of the app's database. */

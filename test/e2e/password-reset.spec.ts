@@ -105,7 +105,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     expect(delivery.expiresAt.getTime() - started).toBeGreaterThan(14.9 * 60_000);
     expect(delivery.expiresAt.getTime() - started).toBeLessThan(15.1 * 60_000);
 
-    const rows = await verifications().findBy({ type: 'reset-password' });
+    const rows = await verifications().findBy({ type: 'email:reset-password' });
     const row = rows.find((r) => r.identifier.startsWith(`${user.id}:`))!;
     expect(row.valueHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain(delivery.code);
@@ -151,7 +151,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     const stored = await verifications().findOneByOrFail({
       valueHash: createHash('sha256').update(delivery.token!).digest('hex'),
     });
-    expect(stored.type).toBe('reset-password');
+    expect(stored.type).toBe('email:reset-password');
 
     await reset({ method: 'email', token: delivery.token, newPassword: NEW_PASSWORD }).expect(200, { success: true });
     expectErrorBody(
@@ -167,7 +167,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     const user = await account();
     const { code } = await requestReset(user.email, 'otp');
     const { token } = await requestReset((await account()).email, 'link');
-    await verifications().update({ type: 'reset-password' }, { expiresAt: new Date(Date.now() - 1000) });
+    await verifications().update({ type: 'email:reset-password' }, { expiresAt: new Date(Date.now() - 1000) });
     expectErrorBody(
       await reset({ method: 'email', email: user.email, otp: code, newPassword: NEW_PASSWORD }),
       400,
@@ -188,7 +188,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     const user = await account();
     const first = await requestReset(user.email);
     const second = await requestReset(user.email);
-    expect(await verifications().countBy({ type: 'reset-password', identifier: Like(`${user.id}:%`) })).toBe(1);
+    expect(await verifications().countBy({ type: 'email:reset-password', identifier: Like(`${user.id}:%`) })).toBe(1);
     if (first.code !== second.code) {
       expectErrorBody(
         await reset({ method: 'email', email: user.email, otp: first.code, newPassword: NEW_PASSWORD }),
@@ -209,7 +209,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
       ),
     );
     for (const res of guesses) expectErrorBody(res, 400, 'INVALID_TOKEN');
-    const [row] = await verifications().findBy({ type: 'reset-password', identifier: Like(`${user.id}:%`) });
+    const [row] = await verifications().findBy({ type: 'email:reset-password', identifier: Like(`${user.id}:%`) });
     expect(row.attempts).toBe(5);
     expectErrorBody(
       await reset({ method: 'email', email: user.email, otp: code, newPassword: NEW_PASSWORD }),
@@ -241,7 +241,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     await signIn(user.email, GOOD_PASSWORD).expect(200);
   });
 
-  it('checks the new password before spending the code', async () => {
+  it('keeps the code usable when the new password is refused', async () => {
     const user = await account();
     const { code } = await requestReset(user.email);
     expectErrorBody(

@@ -104,7 +104,7 @@ describe.each(testDatabases())('email verification on $name', (db: TestDatabase)
       .get(DataSource)
       .getRepository(Verification)
       .findOneByOrFail({ valueHash: createHash('sha256').update(delivery.token!).digest('hex') });
-    expect(row.type).toBe('verify-email');
+    expect(row.type).toBe('email:verify-email');
     await verify({ token: delivery.token }).expect(200, { success: true });
     expect(await isVerified(user.id)).toBe(true);
     expectErrorBody(await verify({ token: delivery.token }), 400, 'INVALID_TOKEN');
@@ -123,7 +123,7 @@ describe.each(testDatabases())('email verification on $name', (db: TestDatabase)
     await app
       .get(DataSource)
       .getRepository(Verification)
-      .update({ type: 'verify-email' }, { expiresAt: new Date(Date.now() - 1000) });
+      .update({ type: 'email:verify-email' }, { expiresAt: new Date(Date.now() - 1000) });
     expectErrorBody(await verify({ token }), 400, 'INVALID_TOKEN');
     expectErrorBody(await verify({ email: first.email, otp: code }), 400, 'INVALID_TOKEN');
     expect({ first: await isVerified(first.id), second: await isVerified(second.id) }).toEqual({

@@ -7,7 +7,6 @@ import { resolveArrafAuthOptions } from '../../src/options/arraf-auth-options.re
 import { preferredLocale } from '../../src/password/password.controller.js';
 import { contextWords, findPasswordProblem, maxPasswordBytes } from '../../src/password/password-policy.js';
 import { PasswordService } from '../../src/password/password.service.js';
-import { MemoryRateLimitStore } from '../../src/rate-limit/memory.rate-limit-store.js';
 import { TEST_SECRET } from '../apps/test-app.js';
 
 function refusalCode(run: () => unknown): string {
@@ -23,9 +22,15 @@ function refusalCode(run: () => unknown): string {
 /** A PasswordService for hashing only: the flows' collaborators are not needed here. */
 function passwordService(password: { minLength?: number; maxLength?: number } = {}): PasswordService {
   const options = resolveArrafAuthOptions({ secret: TEST_SECRET, password });
-  const store = new MemoryRateLimitStore();
-  store.onModuleDestroy();
-  return new PasswordService(options, null as never, null as never, null as never, store, null as never);
+  return new PasswordService(
+    options,
+    null as never,
+    null as never,
+    null as never,
+    null as never,
+    null as never,
+    null as never,
+  );
 }
 
 describe('normalizeEmail', () => {

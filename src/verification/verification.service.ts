@@ -1,0 +1,188 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager, Like, MoreThan, Not } from 'typeorm';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { hmacSha256, randomDigits, randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
+import { Verification } from '../entities/verification.entity.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { failureBudgetKey, type VerificationType } from './verification.constants.js';
+import type {
+  CheckOptions,
+  IssueOptions,
+  IssuedSecret,
+  VerificationCheck,
+  VerificationMatch,
+  VerificationPolicy,
+  VerificationSubject,
+} from './verification.interfaces.js';
+
+const INVALID: VerificationCheck = { ok: false, reason: 'invalid' };
+
+/**
+ * The one owner of one-time secrets in the `verifications` table (SMS codes, emailed codes and
+ * links): issuing, storage (codes as HMAC-SHA-256 under the secret over type, identifier and code;
+ * links as SHA-256), the attempt counter (incremented atomically in the database before any
+ * comparison), the failure budget across resends, key rotation and single use (a conditional DELETE
+ * that exactly one request wins). Callers turn its results into their own error codes.
+ *
+ * @example const issued = await verifications.issue(policy, { identifier: '+966551234567' }, { deliver });
+ */
+@Injectable()
+export class VerificationService {
+  constructor(
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly dataSource: DataSource,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  /**
+   * Stores a new secret for `subject` and hands it to `deliver`. When delivery throws, the new row
+   * is deleted and the error rethrown, so no secret outlives a failed delivery.
+   */
+  async issue(policy: VerificationPolicy, subject: VerificationSubject, options: IssueOptions): Promise<IssuedSecret> {
+    const { identifier } = subject;
+    const now = Date.now();
+    const secret = policy.kind === 'code' ? randomDigits(policy.length) : randomToken(policy.length);
+    const issued: IssuedSecret = { secret, expiresAt: new Date(now + policy.ttlSeconds * 1000) };
+    const repository = this.dataSource.getRepository(Verification);
+    const replace = options.replaceOlder ?? 'before-delivery';
+    const row = repository.create({
+      id: randomId(),
+      identifier,
+      type: policy.type,
+      valueHash: this.storedHash(policy, identifier, secret, this.options.secrets[0]),
+      expiresAt: issued.expiresAt,
+      attempts: 0,
+      createdAt: new Date(now),
+    });
+    if (replace === 'before-delivery') await this.deleteOlder(policy.type, identifier, options.replaceScope);
+    await repository.insert(row);
+    try {
+      await options.deliver(issued);
+    } catch (error) {
+      await repository.delete({ id: row.id });
+      throw error;
+    }
+    if (replace === 'after-delivery') await this.deleteOlder(policy.type, identifier, options.replaceScope, row.id);
+    return issued;
+  }
+
+  /**
+   * Checks `code` against the latest code of `subject` and consumes it. Every call takes a slot of
+   * the subject's failure budget first, known recipient or not, so the answers cannot tell the two
+   * apart; the row's attempt counter is raised in one conditional UPDATE before the comparison, so
+   * parallel guesses never compare more than `maxAttempts` times.
+   */
+  async redeemCode(
+    policy: VerificationPolicy,
+    subject: VerificationSubject,
+    code: string,
+    options: CheckOptions = {},
+  ): Promise<VerificationCheck> {
+    if (policy.kind !== 'code' || !isDigits(code, policy.length)) return INVALID;
+    const { identifier } = subject;
+    const slot = await this.limiter.hitKey(
+      failureBudgetKey(subject.budgetScope ?? identifier),
+      policy.budget.windowSeconds,
+    );
+    const budget: VerificationCheck = { ok: false, reason: 'budget', retryAt: slot.resetAt };
+    const overBudget = slot.count > policy.budget.limit;
+    const repository = this.dataSource.getRepository(Verification);
+    const row = await repository.findOne({
+      where: { identifier, type: policy.type },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    if (!row) return overBudget ? budget : INVALID;
+    if (row.expiresAt.getTime() <= Date.now()) {
+      if (overBudget) return budget;
+      await repository.delete({ id: row.id });
+      return { ok: false, reason: 'expired' };
+    }
+    // A used-up code says so before the budget does: a new code is the way out, not waiting an hour.
+    if (row.attempts >= policy.maxAttempts)
+      return { ok: false, reason: 'exhausted', ...(overBudget ? { budgetResetAt: slot.resetAt } : {}) };
+    if (overBudget) return budget;
+
+    const counted = await repository
+      .createQueryBuilder()
+      .update(Verification)
+      .set({ attempts: () => 'attempts + 1' })
+      .where('id = :id AND attempts < :max', { id: row.id, max: policy.maxAttempts })
+      .execute();
+    if (counted.affected !== 1) return { ok: false, reason: 'exhausted' };
+    if (!this.codeMatches(policy, identifier, code, row.valueHash)) return INVALID;
+    await options.beforeConsume?.();
+    return (await this.consume(row)) ? { ok: true, match: pick(row) } : INVALID;
+  }
+
+  /**
+   * The live link of `policy.type` whose token is `token`, not consumed (so the caller can check
+   * what the link is for first), or `null`. Only rows of this type are looked at: an OAuth state or
+   * a link of another purpose never matches.
+   */
+  async findLink(policy: VerificationPolicy, token: string): Promise<VerificationMatch | null> {
+    if (policy.kind !== 'link' || typeof token !== 'string' || token.length === 0 || token.length > 512) return null;
+    const row = await this.dataSource.getRepository(Verification).findOne({
+      where: { valueHash: sha256(token), type: policy.type, expiresAt: MoreThan(new Date()) },
+    });
+    return row ? pick(row) : null;
+  }
+
+  /** Deletes a matched secret; `true` for the one request that did, under any concurrency. */
+  async consume(match: VerificationMatch): Promise<boolean> {
+    const result = await this.dataSource
+      .getRepository(Verification)
+      .delete({ id: match.id, valueHash: match.valueHash });
+    return result.affected === 1;
+  }
+
+  /**
+   * Deletes every outstanding secret of `type` for `scope`: the identifier itself and identifiers
+   * `<scope>:…` (all the addresses of an account). Joins `manager`'s transaction when given.
+   */
+  async revoke(type: VerificationType, scope: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    const repository = manager.getRepository(Verification);
+    await repository.delete({ identifier: scope, type });
+    await repository.delete({ identifier: Like(`${literalScope(scope)}:%`), type });
+  }
+
+  private async deleteOlder(type: string, identifier: string, scope: string | undefined, keep?: string): Promise<void> {
+    const repository = this.dataSource.getRepository(Verification);
+    const others = keep === undefined ? {} : { id: Not(keep) };
+    await repository.delete({ identifier, type, ...others });
+    if (scope !== undefined) await repository.delete({ identifier: Like(`${literalScope(scope)}:%`), type, ...others });
+  }
+
+  private codeMatches(policy: VerificationPolicy, identifier: string, code: string, stored: string): boolean {
+    // Every configured secret is tried (rotation), without stopping at the first match.
+    let matches = false;
+    for (const secret of this.options.secrets) {
+      matches = safeEqual(this.storedHash(policy, identifier, code, secret), stored) || matches;
+    }
+    return matches;
+  }
+
+  /** What is stored for a secret: codes are low-entropy, so keyed and bound to type and recipient. */
+  private storedHash(policy: VerificationPolicy, identifier: string, secret: string, key: string): string {
+    return policy.kind === 'code'
+      ? hmacSha256(key, `arraf-auth:verification|${policy.type}|${identifier}|${secret}`)
+      : sha256(secret);
+  }
+}
+
+function pick(row: Verification): VerificationMatch {
+  return { id: row.id, identifier: row.identifier, valueHash: row.valueHash };
+}
+
+function isDigits(code: unknown, length: number): code is string {
+  return typeof code === 'string' && code.length === length && /^[0-9]+$/.test(code);
+}
+
+/**
+ * A scope for a prefix match. Scopes are ours (user ids, E.164 numbers); a wildcard in one would be
+ * a bug, and databases disagree on LIKE escapes (SQLite has none by default), so it is refused.
+ */
+function literalScope(value: string): string {
+  if (/[\\%_]/.test(value)) throw new Error(`Verification scope with a LIKE wildcard: ${JSON.stringify(value)}`);
+  return value;
+}
