@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -31,6 +31,17 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
+/**
+ * Nest's logger, except that Nest's own report of a start-up error (context `ExceptionHandler`, with
+ * its stack trace) is left out: `fail` prints that error as one line.
+ */
+class SampleLogger extends ConsoleLogger {
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (rest.at(-1) === 'ExceptionHandler') return;
+    super.error(message, ...rest);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   // Check the environment before the application module is loaded: ConfigModule.forRoot validates
   // it again while the module is imported, where an error would end the process with a stack trace.
@@ -45,7 +56,10 @@ async function bootstrap(): Promise<void> {
   const { AppModule } = await import('./app.module.js');
 
   // abortOnError: false, so an error while starting (database unreachable, bad auth option) reaches `fail`.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    abortOnError: false,
+    logger: new SampleLogger(),
+  });
   app.enableShutdownHooks();
   app.useStaticAssets(PUBLIC_DIR, {
     index: 'index.html',
