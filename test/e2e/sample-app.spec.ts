@@ -88,6 +88,17 @@ describe('sample app: refusing a bad environment', () => {
     expect(output).not.toContain('listening on');
   });
 
+  it('ends with one line, and no stack trace anywhere, when the database cannot be reached', async () => {
+    const { code, output } = await runSampleToExit({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      PORT: '3999',
+    });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n').at(-1)).toBe('The sample could not start: connect ECONNREFUSED 127.0.0.1:1');
+    expect(output).toContain('Unable to connect to the database. Retrying (1)... Error: connect ECONNREFUSED');
+    expect(output).not.toMatch(STACK_FRAME);
+  });
+
   it('refuses NODE_ENV=production with the console SMS provider in one line naming `sms`, unless ALLOW_CONSOLE_DELIVERY=true', async () => {
     const secret = randomBytes(32).toString('base64url');
     const { code, output } = await runSampleToExit({
