@@ -1,5 +1,5 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Query, Redirect } from '@nestjs/common';
+import { ApiFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ARRAF_AUTH_OPTIONS, type ResolvedArrafAuthOptions } from '@arraf-auth/nestjs';
 
 /** Routes of the sample itself that need no session. */
@@ -28,5 +28,23 @@ export class AppController {
   })
   providers() {
     return { authPath: `/${this.auth.routes.path}`, providers: this.auth.providers.map((p) => p.id) };
+  }
+
+  /**
+   * Where the links in reset and verification emails point (`${APP_URL}/reset-password?token=…`):
+   * the sign-in page, opened on the matching screen with the token.
+   */
+  @Get('reset-password')
+  @Redirect('/', 302)
+  @ApiFoundResponse({ description: 'to the sign-in page, reset screen' })
+  resetPasswordLink(@Query('token') token?: string) {
+    return { url: `/?${new URLSearchParams({ screen: 'reset', token: String(token ?? '') })}` };
+  }
+
+  @Get('verify-email')
+  @Redirect('/', 302)
+  @ApiFoundResponse({ description: 'to the sign-in page, email verification screen' })
+  verifyEmailLink(@Query('token') token?: string) {
+    return { url: `/?${new URLSearchParams({ screen: 'verify-email', token: String(token ?? '') })}` };
   }
 }

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ArrafAuthModule, ConsoleSmsProvider } from '@arraf-auth/nestjs';
 import { AppController } from './app.controller.js';
 import { dataSourceOptions } from './database.js';
+import { MailOutbox, MailOutboxController, MailOutboxModule } from './mail-outbox.js';
 import { ProfileController } from './profile.controller.js';
 import { cookieSecure, type SampleEnv, sampleOAuthProviders, validateSampleEnv } from './sample-env.js';
 
@@ -24,6 +25,7 @@ function sampleEnv(config: Config): SampleEnv {
     'GOOGLE_CLIENT_SECRET',
     'GITHUB_CLIENT_ID',
     'GITHUB_CLIENT_SECRET',
+    'ALLOW_CONSOLE_DELIVERY',
   ];
   return Object.fromEntries(names.map((name) => [name, config.get(name, { infer: true })])) as SampleEnv;
 }
@@ -42,22 +44,31 @@ function sampleEnv(config: Config): SampleEnv {
         retryDelay: 1000,
       }),
     }),
+    MailOutboxModule,
     ArrafAuthModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: Config) => {
+      imports: [MailOutboxModule],
+      inject: [ConfigService, MailOutbox],
+      useFactory: (config: Config, outbox: MailOutbox) => {
         const env = sampleEnv(config);
         return {
           secret: config.getOrThrow('AUTH_SECRET', { infer: true }),
           appUrl: env.APP_URL,
           appName: 'Arraf Sample',
-          // Development: each code is printed in the server log. Use UnifonicSmsProvider, TaqnyatSmsProvider, … in production.
-          sms: new ConsoleSmsProvider(),
+          // Each code is printed in the server log. With NODE_ENV=production the module refuses this
+          // provider unless ALLOW_CONSOLE_DELIVERY=true (a staging server); use UnifonicSmsProvider,
+          // TaqnyatSmsProvider, … for real users.
+          sms: new ConsoleSmsProvider({ allowInProduction: env.ALLOW_CONSOLE_DELIVERY }),
+          // No mail service in the sample: verification and reset emails go to the development outbox.
+          callbacks: {
+            onVerifyEmail: (delivery) => outbox.deliver('verify-email', delivery),
+            onForgotPassword: (delivery) => outbox.deliver('reset-password', delivery),
+          },
           providers: sampleOAuthProviders(env),
           session: { cookieOptions: { secure: cookieSecure(env.APP_URL) } },
         };
       },
     }),
   ],
-  controllers: [AppController, ProfileController],
+  controllers: [AppController, ProfileController, MailOutboxController],
 })
 export class AppModule {}

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -31,6 +31,25 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
+/**
+ * Nest's logger, quieter while the sample starts: Nest's own report of a start-up error (context
+ * `ExceptionHandler`) is left out, since `fail` prints that error as one line, and errors logged with a
+ * stack trace (TypeORM's "Unable to connect… Retrying") keep only its first line. Once the sample
+ * listens, errors are logged in full.
+ */
+class SampleLogger extends ConsoleLogger {
+  starting = true;
+
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (!this.starting) return super.error(message, ...rest);
+    const context = rest.at(-1);
+    if (context === 'ExceptionHandler') return;
+    const stack = rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    if (stack === undefined) return super.error(message, ...rest);
+    super.error(`${String(message)} ${stack.split('\n')[0]}`, context);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   // Check the environment before the application module is loaded: ConfigModule.forRoot validates
   // it again while the module is imported, where an error would end the process with a stack trace.
@@ -45,7 +64,8 @@ async function bootstrap(): Promise<void> {
   const { AppModule } = await import('./app.module.js');
 
   // abortOnError: false, so an error while starting (database unreachable, bad auth option) reaches `fail`.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { abortOnError: false });
+  const logger = new SampleLogger();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { abortOnError: false, logger });
   app.enableShutdownHooks();
   app.useStaticAssets(PUBLIC_DIR, {
     index: 'index.html',
@@ -59,10 +79,11 @@ async function bootstrap(): Promise<void> {
   const port = config.get('PORT', { infer: true });
   const appUrl = config.get('APP_URL', { infer: true });
   await app.listen(port, '127.0.0.1');
-  const logger = new Logger('Sample');
+  logger.starting = false;
+  const log = new Logger('Sample');
   const database = redactDatabaseUrl(config.get('DATABASE_URL', { infer: true }));
-  logger.log(`Arraf Auth sample listening on http://localhost:${port} (database ${database}, migrations applied)`);
-  logger.log(`Sign-in page: ${appUrl}/   API docs: ${appUrl}/docs   Health: ${appUrl}/health`);
+  log.log(`Arraf Auth sample listening on http://localhost:${port} (database ${database}, migrations applied)`);
+  log.log(`Sign-in page: ${appUrl}/   API docs: ${appUrl}/docs   Health: ${appUrl}/health`);
 }
 
 bootstrap().catch(fail);

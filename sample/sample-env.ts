@@ -17,6 +17,8 @@ export interface SampleEnv {
   GOOGLE_CLIENT_SECRET?: string;
   GITHUB_CLIENT_ID?: string;
   GITHUB_CLIENT_SECRET?: string;
+  /** `true`: log SMS codes and emails even with NODE_ENV=production (a staging server). */
+  ALLOW_CONSOLE_DELIVERY: boolean;
 }
 
 /** Thrown for a bad environment; `main.ts` prints its message alone and exits with status 1. */
@@ -86,6 +88,10 @@ export function validateSampleEnv(env: Record<string, unknown>): SampleEnv {
     problems.push('AUTH_SECRET is required when NODE_ENV=production (generate one with `npx arraf-auth secret`)');
   }
 
+  const allowConsole = text(env, 'ALLOW_CONSOLE_DELIVERY') ?? 'false';
+  if (allowConsole !== 'true' && allowConsole !== 'false')
+    problems.push(`ALLOW_CONSOLE_DELIVERY must be true or false (got ${allowConsole})`);
+
   for (const group of PROVIDER_VARIABLES) {
     const set = group.filter((name) => text(env, name) !== undefined);
     if (set.length > 0 && set.length < group.length)
@@ -106,6 +112,7 @@ export function validateSampleEnv(env: Record<string, unknown>): SampleEnv {
     DATABASE_URL: databaseUrl,
     AUTH_SECRET: secret,
     APP_URL: appUrl,
+    ALLOW_CONSOLE_DELIVERY: allowConsole === 'true',
   };
   return validated as unknown as SampleEnv;
 }

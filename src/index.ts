@@ -112,7 +112,7 @@ export { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.j
 export { ARRAF_AUTH_ERRORS, type ArrafAuthErrorBody, type ArrafAuthErrorCode } from './errors/error-codes.js';
 
 export type { SmsMessage, SmsProvider, SmsSendResult } from './sms/sms-provider.interface.js';
-export { ConsoleSmsProvider } from './sms/console.sms-provider.js';
+export { ConsoleSmsProvider, type ConsoleSmsProviderOptions } from './sms/console.sms-provider.js';
 export { UnifonicSmsProvider, type UnifonicSmsProviderOptions } from './sms/unifonic.sms-provider.js';
 export { TaqnyatSmsProvider, type TaqnyatSmsProviderOptions } from './sms/taqnyat.sms-provider.js';
 export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.sms-provider.js';

@@ -188,6 +188,7 @@ export async function memorySection(config, log) {
     PORT: String(port),
     AUTH_SECRET: BENCH_SECRET,
     NODE_ENV: 'production',
+    ALLOW_CONSOLE_DELIVERY: 'true', // the sample has no real SMS provider
   });
   const exited = new Promise((resolve) => sample.once('exit', resolve));
   try {

@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 // BENCH_LIBRARY_DIR: another build of the library (a `dist` folder) to measure instead of this
 // package's own dist/, for before/after comparisons in the same run.
 const library = process.env.BENCH_LIBRARY_DIR;
-const { ARRAF_AUTH_ENTITIES, ArrafAuthModule, SessionGuard, SessionService } = await import(
+const { ARRAF_AUTH_ENTITIES, ArrafAuthModule, ConsoleSmsProvider, SessionGuard, SessionService } = await import(
   library ? pathToFileURL(`${library}/index.js`).href : '@arraf-auth/nestjs'
 );
 const { createTestSession } = await import(
@@ -93,6 +93,8 @@ Module({
     ArrafAuthModule.forRoot({
       secret: SECRET,
       session: { strategy: env.BENCH_STRATEGY === 'database' ? 'database' : 'jwt' },
+      // NODE_ENV=production refuses the console provider without this opt-in; the bench sends no SMS.
+      sms: new ConsoleSmsProvider({ allowInProduction: true }),
     }),
     PassportModule,
   ],

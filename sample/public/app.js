@@ -1,4 +1,5 @@
 /* global document, localStorage */
+import { RECOVERY_TEXT, setupRecovery } from './recovery.js';
 // The sample's sign-in page: plain JavaScript over the module's JSON routes. Every request is a
 // same-origin fetch with the session cookie (httpOnly, so this script never sees it); the server
 // checks the Origin header of state-changing requests against APP_URL.
@@ -97,6 +98,9 @@ const TEXT = {
     apiDocs: 'API documentation (OpenAPI)',
   },
 };
+
+Object.assign(TEXT.ar, RECOVERY_TEXT.ar);
+Object.assign(TEXT.en, RECOVERY_TEXT.en);
 
 const PROVIDER_NAMES = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
 
@@ -207,6 +211,7 @@ function applyLanguage() {
     renderProfile();
     renderSessions();
   }
+  recovery.renderOutbox();
 }
 
 $('lang-switch').addEventListener('click', () => {
@@ -380,6 +385,7 @@ function renderProfile() {
     }
     list.append(dt, dd);
   }
+  recovery.renderVerifyEmail();
 }
 
 function renderSessions() {
@@ -493,8 +499,23 @@ function enterSignedOut() {
   setTitle('title');
   $('code-form').hidden = true;
   $('phone-form').hidden = false;
+  $('panel-forgot').hidden = true;
   selectTab('phone');
 }
+
+const recovery = setupRecovery({
+  $,
+  t,
+  api,
+  state,
+  onSubmit,
+  showNotice,
+  showError,
+  clearMessages,
+  asciiDigits,
+  selectTab,
+  enterSignedIn,
+});
 
 // --- Start -----------------------------------------------------------------------------------------------------------
 
@@ -508,8 +529,10 @@ async function start() {
     const { user } = await api('GET', `${state.authPath}/session`);
     if (user) await enterSignedIn();
     else enterSignedOut();
+    await recovery.refreshOutbox();
+    await recovery.openLinkedScreen();
   } catch (error) {
-    enterSignedOut();
+    if (!state.me) enterSignedOut();
     showError(error);
   }
   document.body.dataset.ready = 'true';

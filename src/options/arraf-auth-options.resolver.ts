@@ -6,6 +6,7 @@ import {
   type RateLimitRule,
   type RateLimitRuleLimit,
 } from '../rate-limit/rate-limit.constants.js';
+import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
 import { parseDuration } from '../utils/duration.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
@@ -331,6 +332,22 @@ function rejectUnknown(path: string, value: Record<string, unknown>, known: stri
 }
 
 /**
+ * The console provider writes live sign-in codes to the log: with NODE_ENV=production it needs an
+ * explicit opt-in (a staging server), whether it was given or is the default for a missing `sms`.
+ */
+function refuseConsoleSmsInProduction(sms: unknown): void {
+  if (process.env.NODE_ENV !== 'production') return;
+  if (sms !== undefined && !(sms instanceof ConsoleSmsProvider)) return;
+  if (sms instanceof ConsoleSmsProvider && sms.allowInProduction) return;
+  fail(
+    'sms',
+    `${sms === undefined ? 'is not set, so ConsoleSmsProvider would' : 'ConsoleSmsProvider would'} write sign-in codes to the log with NODE_ENV=production; ` +
+      'pass a real provider (UnifonicSmsProvider, TaqnyatSmsProvider, MsegatSmsProvider, TwilioSmsProvider) ' +
+      'or, on a staging server, new ConsoleSmsProvider({ allowInProduction: true })',
+  );
+}
+
+/**
  * Validates the options once at boot and returns them with every default applied.
  * Throws {@link ArrafAuthConfigError} naming the first bad option.
  */
@@ -353,6 +370,7 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
   if (input.sms !== undefined && typeof (input.sms as { send?: unknown } | null)?.send !== 'function') {
     fail('sms', 'must be an SmsProvider: an object with a send({ to, code, message }) method');
   }
+  refuseConsoleSmsInProduction(input.sms);
 
   const appUrl = input.appUrl === undefined ? undefined : origin('appUrl', input.appUrl);
   if (input.trustedOrigins !== undefined && !Array.isArray(input.trustedOrigins)) {

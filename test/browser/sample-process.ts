@@ -18,8 +18,13 @@ export interface SampleProcess {
   log(): string;
   /** Waits for `pattern` in the log after character `from`, e.g. `sample.log().length` taken before an action. */
   waitForLog(pattern: RegExp, from?: number, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** The code the ConsoleSmsProvider printed for `maskedPhone` after log position `from`. */
-  smsCode(maskedPhone: string, from: number): Promise<string>;
+  /**
+   * The code the ConsoleSmsProvider printed for `phone` after log position `from`: the whole E.164
+   * number in development, the masked one (`+9665****4567`) with NODE_ENV=production.
+   */
+  smsCode(phone: string, from: number): Promise<string>;
+  /** The code or link the development mail outbox logged for `email` after log position `from`. */
+  mail(email: string, kind: 'verify-email' | 'reset-password', from: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +44,7 @@ const SAMPLE_VARIABLES = [
   'GOOGLE_CLIENT_SECRET',
   'GITHUB_CLIENT_ID',
   'GITHUB_CLIENT_SECRET',
+  'ALLOW_CONSOLE_DELIVERY',
 ];
 
 /** A TCP port nobody listens on right now. */
@@ -106,8 +112,15 @@ export async function startSample(env: Record<string, string | undefined> = {}):
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
-    async smsCode(maskedPhone, from) {
-      const match = await sample.waitForLog(new RegExp(`SMS to ${escapeRegExp(maskedPhone)}: code (\\d+)`), from);
+    async smsCode(phone, from) {
+      const match = await sample.waitForLog(new RegExp(`SMS to ${escapeRegExp(phone)}: code (\\d+)`), from);
+      return match[1];
+    },
+    async mail(email, kind, from) {
+      const match = await sample.waitForLog(
+        new RegExp(`Mail to ${escapeRegExp(email)}: ${kind} (?:code|link) (\\S+)`),
+        from,
+      );
       return match[1];
     },
     async stop() {

@@ -8,8 +8,40 @@ import { join } from 'node:path';
 // loads it: a CommonJS dependency imported the wrong way under ESM only fails here. `npm test` builds first.
 const root = process.cwd();
 
-function runNode(source: string): string {
-  return execFileSync(process.execPath, ['--input-type=module', '-e', source], { cwd: root, encoding: 'utf8' });
+function runNode(source: string, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(process.execPath, ['--input-type=module', '-e', source], { cwd: root, encoding: 'utf8', env });
+}
+
+/**
+ * Boots an application context with `ArrafAuthModule.forRoot` under NODE_ENV=production, `sms` given by
+ * the expression `sms` (or left out), and prints `started` or the boot error's message as JSON.
+ */
+function bootInProduction(sms: string | undefined): { started?: true; error?: string } {
+  const out = runNode(
+    `
+    import 'reflect-metadata';
+    import { Module } from '@nestjs/common';
+    import { NestFactory } from '@nestjs/core';
+    import { TypeOrmModule } from '@nestjs/typeorm';
+    import { ArrafAuthModule, ARRAF_AUTH_ENTITIES, ConsoleSmsProvider, UnifonicSmsProvider } from '@arraf-auth/nestjs';
+    class App {}
+    Module({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ARRAF_AUTH_ENTITIES, synchronize: true }),
+        ArrafAuthModule.forRoot({ secret: 'production-boot-secret-0123456789abcdefghij'${sms ? `, sms: ${sms}` : ''} }),
+      ],
+    })(App);
+    try {
+      const app = await NestFactory.createApplicationContext(App, { logger: false, abortOnError: false });
+      await app.close();
+      console.log(JSON.stringify({ started: true }));
+    } catch (error) {
+      console.log(JSON.stringify({ error: error.message }));
+    }
+  `,
+    { ...process.env, NODE_ENV: 'production' },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
 describe('built package under plain node', () => {
@@ -70,6 +102,28 @@ describe('built package under plain node', () => {
     expect(first.trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(first.trim(), 'base64url')).toHaveLength(32);
     expect(first).not.toBe(second);
+  });
+});
+
+describe('production defaults at boot (NODE_ENV=production)', () => {
+  const ONE_LINE = /^ArrafAuthModule: invalid option sms: [^\n]+$/;
+
+  it('stops with one line naming `sms` when no SMS provider is configured', () => {
+    const { error } = bootInProduction(undefined);
+    expect(error).toMatch(ONE_LINE);
+    expect(error).toContain('is not set, so ConsoleSmsProvider would write sign-in codes to the log');
+    expect(error).toContain('new ConsoleSmsProvider({ allowInProduction: true })');
+  });
+
+  it('stops with one line naming `sms` when ConsoleSmsProvider is given', () => {
+    const { error } = bootInProduction('new ConsoleSmsProvider()');
+    expect(error).toMatch(ONE_LINE);
+    expect(error).toContain('ConsoleSmsProvider would write sign-in codes to the log with NODE_ENV=production');
+  });
+
+  it('starts with the explicit staging opt-in, or with a real provider', () => {
+    expect(bootInProduction('new ConsoleSmsProvider({ allowInProduction: true })')).toEqual({ started: true });
+    expect(bootInProduction("new UnifonicSmsProvider({ appSid: 'app-sid-0123456789' })")).toEqual({ started: true });
   });
 });
 

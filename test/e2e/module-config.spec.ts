@@ -450,10 +450,10 @@ describe('package manifest', () => {
     allowScripts: Record<string, boolean>;
   };
 
-  it('is an ESM package named @arraf-auth/nestjs publishing only dist', () => {
+  it('is an ESM package named @arraf-auth/nestjs publishing dist, the src its source maps point to, and its docs', () => {
     expect(pkg.name).toBe('@arraf-auth/nestjs');
     expect(pkg.type).toBe('module');
-    expect(pkg.files).toEqual(['dist']);
+    expect(pkg.files).toEqual(['dist', 'src', 'SECURITY.md', 'CHANGELOG.md']);
   });
 
   it.each([

@@ -76,13 +76,53 @@ describe('sample app: refusing a bad environment', () => {
     expect(output).not.toMatch(STACK_FRAME);
   });
 
-  it('ends with the module’s own message for an AUTH_SECRET shorter than 32 characters', async () => {
+  it('ends with the module’s own message for an AUTH_SECRET shorter than 32 characters, and no stack trace', async () => {
     const { code, output } = await runSampleToExit({ AUTH_SECRET: 'too-short', DATABASE_URL: db.url, PORT: '3999' });
     expect(code).toBe(1);
     expect(output.trim().split('\n').at(-1)).toBe(
       'The sample could not start: ArrafAuthModule: invalid option secret: must be at least 32 characters (npx arraf-auth secret prints one)',
     );
+    expect(output).not.toMatch(STACK_FRAME);
+    expect(output).not.toContain('ERROR [ExceptionHandler]');
+    expect(output.match(/invalid option secret/g)).toHaveLength(1);
     expect(output).not.toContain('listening on');
+  });
+
+  it('ends with one line, and no stack trace anywhere, when the database cannot be reached', async () => {
+    const { code, output } = await runSampleToExit({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+      PORT: '3999',
+    });
+    expect(code).toBe(1);
+    expect(output.trim().split('\n').at(-1)).toBe('The sample could not start: connect ECONNREFUSED 127.0.0.1:1');
+    expect(output).toContain('Unable to connect to the database. Retrying (1)... Error: connect ECONNREFUSED');
+    expect(output).not.toMatch(STACK_FRAME);
+  });
+
+  it('refuses NODE_ENV=production with the console SMS provider in one line naming `sms`, unless ALLOW_CONSOLE_DELIVERY=true', async () => {
+    const secret = randomBytes(32).toString('base64url');
+    const { code, output } = await runSampleToExit({
+      NODE_ENV: 'production',
+      AUTH_SECRET: secret,
+      DATABASE_URL: db.url,
+      PORT: '3999',
+    });
+    expect(code).toBe(1);
+    const last = output.trim().split('\n').at(-1)!;
+    expect(last).toMatch(
+      /^The sample could not start: ArrafAuthModule: invalid option sms: ConsoleSmsProvider would write sign-in codes to the log with NODE_ENV=production; .*new ConsoleSmsProvider\(\{ allowInProduction: true \}\)$/,
+    );
+    expect(output).not.toMatch(STACK_FRAME);
+    expect(output.match(/invalid option sms/g)).toHaveLength(1);
+    expect(output).not.toContain('listening on');
+
+    const refused = await runSampleToExit({
+      NODE_ENV: 'production',
+      AUTH_SECRET: secret,
+      ALLOW_CONSOLE_DELIVERY: 'yes',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain('ALLOW_CONSOLE_DELIVERY must be true or false (got yes)');
   });
 });
 
@@ -177,24 +217,107 @@ describe('sample app: development defaults', () => {
       expect([name, document.components.schemas[name]]).toEqual([name, expect.any(Object)]);
   });
 
-  it('logs one line per SMS with the masked number and the code, never the whole number', async () => {
+  it('logs one line per SMS with the whole number in development, so two numbers with the same masked form differ', async () => {
     const from = sample.log().length;
-    const response = await fetch(`http://127.0.0.1:${sample.port}/auth/otp/send`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ method: 'phone', phone: '0557654321' }),
-    });
-    expect(await response.json()).toEqual({ success: true, maskedPhone: '+9665****4321' });
-    const code = await sample.smsCode('+9665****4321', from);
-    expect(code).toMatch(/^\d{6}$/);
+    const send = (phone: string) =>
+      fetch(`http://127.0.0.1:${sample.port}/auth/otp/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ method: 'phone', phone }),
+      }).then((r) => r.json());
+    // Both mask as +9665****4321: the response keeps the mask, the development log does not.
+    expect(await send('0557654321')).toEqual({ success: true, maskedPhone: '+9665****4321' });
+    expect(await send('0551114321')).toEqual({ success: true, maskedPhone: '+9665****4321' });
+    const first = await sample.smsCode('+966557654321', from);
+    const second = await sample.smsCode('+966551114321', from);
+    expect(first).toMatch(/^\d{6}$/);
+    expect(second).toMatch(/^\d{6}$/);
     const lines = sample
       .log()
       .slice(from)
       .split('\n')
       .filter((line) => line.includes('ArrafAuthSms'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/SMS to \+9665\*{4}4321: code \d{6}$/);
-    expect(sample.log().slice(from)).not.toContain('557654321');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/SMS to \+966557654321: code \d{6}$/);
+    expect(lines[1]).toMatch(/SMS to \+966551114321: code \d{6}$/);
+  });
+});
+
+describe('sample app: development mail outbox', () => {
+  let sample: SampleProcess;
+  const email = 'outbox.user@example.com';
+  let password = 'Najd-Qahwa-Tamr-7391';
+  let cookie: string;
+
+  beforeAll(async () => {
+    sample = await startSample();
+  });
+  afterAll(() => sample?.stop());
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${sample.port}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: sample.url, ...headers },
+      body: JSON.stringify(body),
+    });
+  const outbox = () =>
+    fetch(`http://127.0.0.1:${sample.port}/dev/outbox`).then(
+      (r) => r.json() as Promise<{ mails: { to: string; kind: string; code?: string; url?: string }[] }>,
+    );
+
+  it('verifies an email end to end: the code is logged, listed in /dev/outbox, and accepted', async () => {
+    const signUp = await post('/auth/sign-up', { email, password });
+    expect(signUp.status).toBe(201);
+    cookie = signUp.headers.getSetCookie()[0].split(';')[0];
+
+    const from = sample.log().length;
+    const send = await post('/auth/verify-email/send', {}, { cookie });
+    expect(send.status).toBe(200);
+    const code = await sample.mail(email, 'verify-email', from);
+    expect(code).toMatch(/^\d{6}$/);
+    expect((await outbox()).mails[0]).toMatchObject({ to: email, kind: 'verify-email', code });
+
+    expect((await post('/auth/verify-email', { email, otp: code })).status).toBe(200);
+    const me = await fetch(`http://127.0.0.1:${sample.port}/me`, { headers: { cookie } });
+    expect(((await me.json()) as any).user).toMatchObject({ email, emailVerified: true });
+  });
+
+  it('resets a forgotten password end to end with the emailed code', async () => {
+    const from = sample.log().length;
+    const forgot = await post('/auth/forgot-password', { method: 'email', email });
+    expect(await forgot.json()).toEqual({ success: true });
+    const code = await sample.mail(email, 'reset-password', from);
+    expect((await outbox()).mails[0]).toMatchObject({ to: email, kind: 'reset-password', code });
+
+    const newPassword = 'Hijaz-Asir-Tabuk-0426';
+    const reset = await post('/auth/reset-password', { method: 'email', email, otp: code, newPassword });
+    expect(reset.status).toBe(200);
+    const old = await post('/auth/sign-in', { method: 'email', email, password });
+    expect(old.status).toBe(401);
+    password = newPassword;
+    const signIn = await post('/auth/sign-in', { method: 'email', email, password });
+    expect(signIn.status).toBe(200);
+  });
+
+  it('sends reset links to the sample’s own page, which opens its reset screen with the token', async () => {
+    const from = sample.log().length;
+    await post('/auth/forgot-password', { method: 'email', email, mode: 'link' });
+    const link = await sample.mail(email, 'reset-password', from);
+    const url = new URL(link);
+    expect(`${url.origin}${url.pathname}`).toBe(`${sample.url}/reset-password`);
+    const token = url.searchParams.get('token')!;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const opened = await fetch(`http://127.0.0.1:${sample.port}${url.pathname}${url.search}`, { redirect: 'manual' });
+    expect(opened.status).toBe(302);
+    expect(opened.headers.get('location')).toBe(`/?screen=reset&token=${token}`);
+    const reset = await post('/auth/reset-password', {
+      method: 'email',
+      email,
+      token,
+      newPassword: 'Jazan-Abha-Qassim-5150',
+    });
+    expect(reset.status).toBe(200);
   });
 });
 
@@ -217,6 +340,7 @@ describe('sample app: production settings from the environment', () => {
       GOOGLE_CLIENT_SECRET: 'google-secret',
       GITHUB_CLIENT_ID: 'github-client',
       GITHUB_CLIENT_SECRET: 'github-secret',
+      ALLOW_CONSOLE_DELIVERY: 'true',
     });
   });
   afterAll(() => sample?.stop());
@@ -260,6 +384,17 @@ describe('sample app: production settings from the environment', () => {
     });
     const accepted = await send(appUrl);
     expect(accepted.status).toBe(200);
+  });
+
+  it('has no development mail outbox', async () => {
+    expect((await fetch(`${base}/dev/outbox`)).status).toBe(404);
+  });
+
+  it('logs SMS codes with the number masked, never the whole number', async () => {
+    const code = await sample.smsCode('+9665****2233', 0); // the code sent by the previous test
+    expect(code).toMatch(/^\d{6}$/);
+    expect(sample.log()).not.toContain('551112233');
+    expect(sample.log()).toMatch(/ArrafAuthSms\] SMS to \+9665\*{4}2233: code \d{6}$/m);
   });
 
   it('sends the session cookie without Secure (and so without __Host-) when APP_URL is plain http on another host', async () => {
