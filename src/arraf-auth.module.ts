@@ -30,7 +30,12 @@ import type { RateLimitStore } from './rate-limit/rate-limit-store.interface.js'
 import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
-import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
+import {
+  ArrafAuthConfigError,
+  refuseConsoleSmsInProduction,
+  resolveArrafAuthOptions,
+  resolveRoutes,
+} from './options/arraf-auth-options.resolver.js';
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
@@ -93,7 +98,10 @@ const PUBLIC_PROVIDERS = [
     {
       provide: SMS_PROVIDER,
       inject: [ARRAF_AUTH_OPTIONS],
-      useFactory: (options: ResolvedArrafAuthOptions) => options.sms ?? new ConsoleSmsProvider(),
+      useFactory: (options: ResolvedArrafAuthOptions) => {
+        refuseConsoleSmsInProduction(options.sms);
+        return options.sms ?? new ConsoleSmsProvider();
+      },
     },
   ],
   exports: [

@@ -334,8 +334,10 @@ function rejectUnknown(path: string, value: Record<string, unknown>, known: stri
 /**
  * The console provider writes live sign-in codes to the log: with NODE_ENV=production it needs an
  * explicit opt-in (a staging server), whether it was given or is the default for a missing `sms`.
+ * Checked where the `SMS_PROVIDER` is built, so an application that overrides that provider (its own
+ * provider, a test double) is not refused for the default it replaced.
  */
-function refuseConsoleSmsInProduction(sms: unknown): void {
+export function refuseConsoleSmsInProduction(sms: unknown): void {
   if (process.env.NODE_ENV !== 'production') return;
   if (sms !== undefined && !(sms instanceof ConsoleSmsProvider)) return;
   if (sms instanceof ConsoleSmsProvider && sms.allowInProduction) return;
@@ -370,7 +372,6 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
   if (input.sms !== undefined && typeof (input.sms as { send?: unknown } | null)?.send !== 'function') {
     fail('sms', 'must be an SmsProvider: an object with a send({ to, code, message }) method');
   }
-  refuseConsoleSmsInProduction(input.sms);
 
   const appUrl = input.appUrl === undefined ? undefined : origin('appUrl', input.appUrl);
   if (input.trustedOrigins !== undefined && !Array.isArray(input.trustedOrigins)) {

@@ -121,6 +121,31 @@ describe('production defaults at boot (NODE_ENV=production)', () => {
     expect(error).toContain('ConsoleSmsProvider would write sign-in codes to the log with NODE_ENV=production');
   });
 
+  it('starts when the application provides SMS_PROVIDER itself (overrideProvider in its tests), without `sms`', () => {
+    const out = runNode(
+      `
+      import 'reflect-metadata';
+      import { Test } from '@nestjs/testing';
+      import { TypeOrmModule } from '@nestjs/typeorm';
+      import { ArrafAuthModule, ARRAF_AUTH_ENTITIES, SMS_PROVIDER } from '@arraf-auth/nestjs';
+      const sent = [];
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ARRAF_AUTH_ENTITIES, synchronize: true }),
+          ArrafAuthModule.forRoot({ secret: 'production-boot-secret-0123456789abcdefghij' }),
+        ],
+      })
+        .overrideProvider(SMS_PROVIDER)
+        .useValue({ send: async (message) => (sent.push(message), { success: true }) })
+        .compile();
+      console.log(JSON.stringify({ started: moduleRef.get(SMS_PROVIDER).send !== undefined }));
+      await moduleRef.close();
+    `,
+      { ...process.env, NODE_ENV: 'production' },
+    );
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ started: true });
+  });
+
   it('starts with the explicit staging opt-in, or with a real provider', () => {
     expect(bootInProduction('new ConsoleSmsProvider({ allowInProduction: true })')).toEqual({ started: true });
     expect(bootInProduction("new UnifonicSmsProvider({ appSid: 'app-sid-0123456789' })")).toEqual({ started: true });
