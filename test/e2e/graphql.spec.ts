@@ -1,23 +1,14 @@
 import 'reflect-metadata';
-import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ARRAF_AUTH_ERRORS, type ArrafAuthErrorCode, type ArrafAuthOptions, Session } from '../../src/index.js';
 import { createTestSession } from '../../src/testing/index.js';
+import { loadGraphqlTestApp } from '../apps/graphql-loader.js';
 import type { GraphqlDriver, GraphqlTestAppOptions } from '../apps/graphql-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
 
-// Mercurius loads @fastify/static, which `require`s the ESM-only content-disposition 3: Node 20 does
-// that natively, Jest's module registry (before Node 24.9) cannot. Hand it the CommonJS 2.x that
-// Express uses (same `create` API); only GraphiQL's static files would call it.
-const requireFromStatic = createRequire(createRequire(import.meta.url).resolve('@fastify/static'));
-jest.doMock(requireFromStatic.resolve('content-disposition'), () => jest.requireActual('content-disposition'));
-// `@as-integrations/express5` (Apollo Server 5 on Express) is not installed: see the shim's comment.
-jest.unstable_mockModule('@as-integrations/express5', () => import('../apps/graphql-apollo-express.shim.js'), {
-  virtual: true,
-});
-const { createGraphqlTestApp } = await import('../apps/graphql-test-app.js');
+const { createGraphqlTestApp } = await loadGraphqlTestApp();
 
 const DRIVERS: GraphqlDriver[] = ['apollo', 'mercurius'];
 const SQLITE = testDatabases().find((d) => d.name === 'sqlite')!;
