@@ -37,8 +37,10 @@ class ChatHandlers {
     @CurrentUser() user: User,
     @CurrentUser('id') id: string,
     @CurrentSession() session: Session,
-  ): WsResponse<{ id: string; email: string | null; sessionId: string }> {
-    return { event: 'whoami', data: { id, email: user.email, sessionId: session.id } };
+    // A column of an application's extended `User` (issue 11): any field name type-checks.
+    @CurrentUser('locale') locale: string | undefined,
+  ): WsResponse<{ id: string; email: string | null; sessionId: string; locale: string | null }> {
+    return { event: 'whoami', data: { id, email: user.email, sessionId: session.id, locale: locale ?? null } };
   }
 
   @SubscribeMessage('sensitive')

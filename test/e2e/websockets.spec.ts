@@ -47,7 +47,7 @@ describe.each(WS_SETUPS)('@UseGuards(SessionGuard) on a gateway (%s)', (setup) =
     const client = await t.connect({ cookie: s.cookie });
     expect(await client.ask('whoami')).toEqual({
       event: 'whoami',
-      data: { id: s.user.id, email: 'ws@example.com', sessionId: s.session.id },
+      data: { id: s.user.id, email: 'ws@example.com', sessionId: s.session.id, locale: null },
     });
   });
 
@@ -102,7 +102,7 @@ describe.each(WS_SETUPS)('bearer tokens in the handshake (%s)', (setup) => {
     const client = await t.connect({ authorization: `Bearer ${s.token}`, origin: 'https://elsewhere.example' });
     expect(await client.ask('whoami')).toEqual({
       event: 'whoami',
-      data: { id: s.user.id, email: null, sessionId: s.session.id },
+      data: { id: s.user.id, email: null, sessionId: s.session.id, locale: null },
     });
     await t.ds.getRepository(Session).delete({ id: s.session.id });
     expect(await client.ask('whoami')).toEqual(refusal('UNAUTHENTICATED'));
