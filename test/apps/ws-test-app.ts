@@ -1,16 +1,17 @@
-import { type INestApplication, Module, type Type, UseGuards } from '@nestjs/common';
+import { type INestApplication, Module, type Type, UseFilters, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SubscribeMessage, WebSocketGateway, type WsResponse } from '@nestjs/websockets';
+import { SubscribeMessage, WebSocketGateway, WsException, type WsResponse } from '@nestjs/websockets';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { DataSourceOptions } from 'typeorm';
 import {
   ARRAF_AUTH_ENTITIES,
+  ArrafAuthExceptionFilter,
   ArrafAuthModule,
   type ArrafAuthOptions,
   CurrentSession,
@@ -50,6 +51,18 @@ class ChatHandlers {
   }
 
   @Public()
+  @SubscribeMessage('fail')
+  fail(): never {
+    throw new WsException('app failure');
+  }
+
+  @Public()
+  @SubscribeMessage('crash')
+  crash(): never {
+    throw new Error('plain failure');
+  }
+
+  @Public()
   @SubscribeMessage('ping')
   ping(): WsResponse<string> {
     return { event: 'pong', data: 'ok' };
@@ -62,6 +75,11 @@ export interface WsTestAppOptions {
   auth?: Partial<ArrafAuthOptions>;
   /** `SessionGuard` as `APP_GUARD` instead of `@UseGuards(SessionGuard)` on the gateway class. */
   globalGuard?: boolean;
+  /**
+   * `@UseFilters(ArrafAuthExceptionFilter)` on the gateway: how an application that uses the filter
+   * everywhere would bind it (Nest applies no global filter to gateways).
+   */
+  arrafFilter?: boolean;
 }
 
 /** A Nest application with one gateway on the application's port, listening; returns it and its base URL. */
@@ -79,6 +97,7 @@ export async function createWsTestApp(options: WsTestAppOptions): Promise<{ app:
     class ChatGateway extends ChatHandlers {}
     gateway = ChatGateway;
   }
+  if (options.arrafFilter) UseFilters(ArrafAuthExceptionFilter)(gateway);
 
   @Module({
     imports: [

@@ -156,3 +156,20 @@ describe('an application without gateways', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe.each(WS_SETUPS)(
+  'ArrafAuthExceptionFilter bound to a gateway leaves socket errors as Nest answers them (%s)',
+  (setup) => {
+    const plain = useWsApp({ setup });
+    const filtered = useWsApp({ setup, arrafFilter: true });
+
+    it("answers the gateway's own errors exactly as without the filter, and refusals with { code, en, ar }", async () => {
+      for (const event of ['fail', 'crash']) {
+        const reference = await (await plain.connect()).ask(event);
+        expect(reference.event).toBe('exception');
+        expect(await (await filtered.connect()).ask(event)).toEqual(reference);
+      }
+      expect(await (await filtered.connect()).ask('whoami')).toEqual(refusal('UNAUTHENTICATED'));
+    });
+  },
+);
