@@ -1,5 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
@@ -14,7 +13,8 @@ import {
 import { createAuthController } from './controllers/auth.controller.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
-import { ArrafAuthRoutesExceptionFilter } from './errors/arraf-auth-routes-exception.filter.js';
+import { ArrafAuthRouteErrors } from './errors/arraf-auth-route-errors.js';
+import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
 import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
@@ -83,6 +83,8 @@ const PUBLIC_PROVIDERS = [
     ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
     ...SESSION_LAYER_PROVIDERS,
+    ArrafAuthRouteErrors,
+    WsHandshakeRegistry,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -114,7 +116,16 @@ const PUBLIC_PROVIDERS = [
     ...PUBLIC_PROVIDERS,
   ],
 })
-export class ArrafAuthModule extends ArrafAuthConfigurableModule {
+export class ArrafAuthModule extends ArrafAuthConfigurableModule implements NestModule {
+  constructor(private readonly routeErrors: ArrafAuthRouteErrors) {
+    super();
+  }
+
+  /** Runs before Nest registers routes: where a Fastify `onRoute` hook must be added. */
+  configure(_consumer: MiddlewareConsumer): void {
+    this.routeErrors.beforeRoutes();
+  }
+
   static forRoot(options: typeof ARRAF_AUTH_OPTIONS_TYPE): DynamicModule {
     return withRoutes(super.forRoot(options), options.routes);
   }
@@ -140,7 +151,6 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
       : [],
     providers: [
       ...(definition.providers ?? []),
-      ...(routes.enabled ? [{ provide: APP_FILTER, useClass: ArrafAuthRoutesExceptionFilter }] : []),
       {
         provide: ARRAF_AUTH_OPTIONS,
         inject: [ARRAF_AUTH_MODULE_OPTIONS],

@@ -510,7 +510,8 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
               arrafAuthBearer: {
                 type: 'http',
                 scheme: 'bearer',
-                description: 'The `session.token` of a sign-in response.',
+                description:
+                  'The `session.token` of a sign-in response. On sliding renewal a response carries the renewed token in the `Set-Auth-Token` header: use it from then on.',
               },
             }
           : {}),

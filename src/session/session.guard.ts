@@ -1,20 +1,28 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ARRAF_AUTH_OPTIONS, IS_PUBLIC_KEY, REQUEST_SESSION_KEY, REQUIRE_FRESH_KEY } from '../arraf-auth.constants.js';
+import { getTransportContext, type TransportContext } from '../context/transport-context.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import { toWsException } from '../errors/transport-errors.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { appendSetCookie, type HttpRequestLike, readSessionCredential, serializeSessionCookie } from './cookie.util.js';
 import { isStateChanging, isTrustedOrigin } from './origin.util.js';
+import { SessionCookie, type SessionCredential } from './session-cookie.js';
 import { type ActiveSession, SessionService } from './session.service.js';
 
 /** Where a SessionGuard leaves the session it resolved, so a second SessionGuard on the request reuses it. */
 const CHECKED_SESSION = Symbol('arraf-auth:checked-session');
 
 /**
- * Lets a request through only with a valid session: sets `request.user` (the `User`) and the
- * session for `@CurrentSession()`, re-issues the cookie on sliding renewal, and answers 401
- * `UNAUTHENTICATED` otherwise. Use per route (`@UseGuards(SessionGuard)`) or as `APP_GUARD`
- * with `@Public()` to opt out. Subclass and override the protected hooks to customise it.
+ * Lets a request through only with a valid session, on HTTP (Express, Fastify), GraphQL (Apollo,
+ * Mercurius) and WebSockets (socket.io, `ws`): sets `user` (the `User`) and the session for
+ * `@CurrentUser()` / `@CurrentSession()`, re-issues the token on sliding renewal (`Set-Cookie`, or
+ * `Set-Auth-Token` for bearer clients) where there is an HTTP response, and refuses with
+ * `UNAUTHENTICATED` otherwise: a 401 JSON error over HTTP, `extensions.code` in GraphQL, the
+ * `exception` event on sockets. Use per handler or class (`@UseGuards(SessionGuard)`) or as
+ * `APP_GUARD` with `@Public()` to opt out. Subclass and override the protected hooks to customise it.
+ *
+ * On WebSockets the handshake's credential is checked on every message, not once per connection:
+ * a session revoked or expired while the socket is open stops being accepted at the next message.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -22,32 +30,20 @@ export class SessionGuard implements CanActivate {
     protected readonly sessions: SessionService,
     protected readonly reflector: Reflector,
     @Inject(ARRAF_AUTH_OPTIONS) protected readonly options: ResolvedArrafAuthOptions,
+    protected readonly cookie: SessionCookie,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.shouldSkip(context)) return true;
-    if (context.getType() !== 'http') this.throwUnauthenticated(context);
-    const http = context.switchToHttp();
-    const request = http.getRequest<HttpRequestLike & Record<string | symbol, unknown>>();
-    const { credential, fromCookie } = readSessionCredential(request, this.options.session);
-    if (!credential) this.throwUnauthenticated(context);
-    // Before the lookup: a cross-site request costs no database work.
-    if (fromCookie && isStateChanging(request.method) && !isTrustedOrigin(request, this.options.trustedOrigins)) {
-      throw new ArrafAuthException('INVALID_ORIGIN');
+    const transport = getTransportContext(context);
+    try {
+      await this.authenticate(context, transport);
+      return true;
+    } catch (error) {
+      // Nest's socket handling emits only a WsException's payload; anything else becomes "Internal server error".
+      if (transport?.type === 'ws' && error instanceof ArrafAuthException) throw await toWsException(error);
+      throw error;
     }
-    // A global SessionGuard and a route-level one both run on the same request: look up once.
-    const checked = request[CHECKED_SESSION] as ActiveSession | undefined;
-    const active = checked ?? (await this.sessions.getSession(credential));
-    if (!active) this.throwUnauthenticated(context);
-    if (this.requiresFreshSession(context) && !this.sessions.isFresh(active.session)) {
-      throw new ArrafAuthException('SESSION_NOT_FRESH');
-    }
-    request.user = active.user;
-    request[REQUEST_SESSION_KEY] = active.session;
-    if (checked) return true;
-    request[CHECKED_SESSION] = active;
-    if (active.cookieValue !== undefined && fromCookie) this.reissueCookie(http.getResponse(), active);
-    return true;
   }
 
   /** Routes marked `@Public()` skip the guard. */
@@ -64,17 +60,44 @@ export class SessionGuard implements CanActivate {
     );
   }
 
-  /** Throws the 401. Override to redirect or to answer differently. */
+  /** Throws the refusal. Override to redirect or to answer differently. */
   protected throwUnauthenticated(_context: ExecutionContext): never {
     throw new ArrafAuthException('UNAUTHENTICATED');
   }
 
-  private reissueCookie(response: unknown, active: ActiveSession): void {
-    const cookie = serializeSessionCookie(
-      this.options.session,
-      active.cookieValue!,
-      this.sessions.cookieMaxAge(active.session),
-    );
-    appendSetCookie(response, cookie);
+  private async authenticate(context: ExecutionContext, transport: TransportContext | undefined): Promise<void> {
+    if (!transport) this.throwUnauthenticated(context);
+    const credential = this.cookie.read(transport.headers);
+    if (!credential) this.throwUnauthenticated(context);
+    // Before the lookup: a cross-site request costs no database work.
+    if (!this.passesOriginCheck(transport, credential)) throw new ArrafAuthException('INVALID_ORIGIN');
+    const { holder } = transport;
+    // One lookup per HTTP request (a global and a route-level guard, several GraphQL fields). Never
+    // cached on a socket: it lives across messages and each message is checked again.
+    const checked = transport.type === 'ws' ? undefined : (holder[CHECKED_SESSION] as ActiveSession | undefined);
+    const active = checked ?? (await this.sessions.getSession(credential.token));
+    if (!active) this.throwUnauthenticated(context);
+    if (this.requiresFreshSession(context) && !this.sessions.isFresh(active.session)) {
+      throw new ArrafAuthException('SESSION_NOT_FRESH');
+    }
+    holder.user = active.user;
+    holder[REQUEST_SESSION_KEY] = active.session;
+    if (checked) return;
+    if (transport.type !== 'ws') holder[CHECKED_SESSION] = active;
+    if (active.cookieValue !== undefined && transport.response !== undefined) {
+      this.cookie.write(transport.response, active.cookieValue, active.session.expiresAt, credential.source);
+    }
+  }
+
+  /**
+   * CSRF defence for cookie credentials: state-changing HTTP requests (GraphQL POSTs included) and
+   * every WebSocket handshake (cross-site WebSocket hijacking) must come from a trusted origin.
+   * Bearer tokens are never sent by a browser on its own, so they skip it.
+   */
+  private passesOriginCheck(transport: TransportContext, credential: SessionCredential): boolean {
+    if (credential.source !== 'cookie') return true;
+    const method = transport.method ?? 'GET';
+    if (transport.type !== 'ws' && !isStateChanging(method)) return true;
+    return isTrustedOrigin({ method, headers: transport.headers ?? {} }, this.options.trustedOrigins);
   }
 }

@@ -323,6 +323,44 @@ describe.each(PLATFORMS)('SessionGuard with the database strategy (%s)', (platfo
 // ---------------------------------------------------------------------------------------------
 
 describe.each(
+  PLATFORMS.flatMap((platform) => (['jwt', 'database'] as const).map((strategy) => ({ platform, strategy }))),
+)('sliding renewal for bearer clients ($platform, $strategy)', ({ platform, strategy }) => {
+  const t = useApp((database) => createTestApp({ database, platform, auth: { session: { strategy, bearer: true } } }));
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  const me = (token: string) => t.http().get('/me').set('Authorization', `Bearer ${token}`);
+
+  it('hands the renewed token over in Set-Auth-Token, so a bearer client outlives its first expiry', async () => {
+    const s = await createTestSession(t.app, {});
+    const start = Date.now();
+    const at = (days: number) => jest.spyOn(Date, 'now').mockReturnValue(start + days * DAY);
+    at(2); // renewal is due (updateAge 1d)
+    const renewal = await me(s.token);
+    expect({ status: renewal.status, id: renewal.body.id }).toEqual({ status: 200, id: s.user.id });
+    expect(setCookies(renewal)).toEqual([]);
+    const renewed = renewal.headers['set-auth-token'];
+    expect(renewed).toEqual(expect.any(String));
+    // The database strategy's token never changes; a JWT carries the new expiry, so it is a new token.
+    if (strategy === 'database') expect(renewed).toBe(s.token);
+    else expect(renewed).not.toBe(s.token);
+    at(31); // past the first token's 30 days, within the renewed session's 32
+    const first = await me(s.token);
+    expect(first.status).toBe(strategy === 'jwt' ? 401 : 200);
+    const next = await me(renewed);
+    expect({ status: next.status, id: next.body.id }).toEqual({ status: 200, id: s.user.id });
+  });
+
+  it('sends no Set-Auth-Token when no renewal is due', async () => {
+    const s = await createTestSession(t.app, {});
+    const res = await me(s.token);
+    expect(res.status).toBe(200);
+    expect(res.headers['set-auth-token']).toBeUndefined();
+  });
+});
+
+describe.each(
   DATABASES.flatMap((db) =>
     PLATFORMS.flatMap((platform) => (['jwt', 'database'] as const).map((strategy) => ({ db, platform, strategy }))),
   ),
