@@ -7,13 +7,9 @@ import { jest } from '@jest/globals';
  * - Mercurius loads @fastify/static, which `require`s the ESM-only content-disposition 3: Node 20
  *   does that natively, Jest's module registry (before Node 24.9) cannot. It gets the CommonJS 2.x
  *   that Express uses (same `create` API; only GraphiQL's static files would call it).
- * - `@as-integrations/express5` (Apollo Server 5 on Express) is not installed: see the shim's comment.
  */
 export async function loadGraphqlTestApp() {
   const requireFromStatic = createRequire(createRequire(import.meta.url).resolve('@fastify/static'));
   jest.doMock(requireFromStatic.resolve('content-disposition'), () => jest.requireActual('content-disposition'));
-  jest.unstable_mockModule('@as-integrations/express5', () => import('./graphql-apollo-express.shim.js'), {
-    virtual: true,
-  });
   return import('./graphql-test-app.js');
 }
