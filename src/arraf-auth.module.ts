@@ -11,6 +11,8 @@ import {
   ArrafAuthConfigurableModule,
 } from './arraf-auth.module-definition.js';
 import { createAuthController } from './controllers/auth.controller.js';
+import { OriginGuard } from './controllers/origin.guard.js';
+import { SignInInterceptor } from './controllers/sign-in.interceptor.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
 import { ArrafAuthRoutesExceptionFilter } from './errors/arraf-auth-routes-exception.filter.js';
@@ -24,12 +26,14 @@ import { createPasswordController } from './password/password.controller.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
 import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
 import { ConsoleSmsProvider } from './sms/console.sms-provider.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './options/arraf-auth-options.interface.js';
 import { ArrafAuthConfigError, resolveArrafAuthOptions, resolveRoutes } from './options/arraf-auth-options.resolver.js';
+import { BodyGuard, BodyReader } from './schemas/body.guard.js';
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SessionService } from './session/session.service.js';
@@ -71,6 +75,12 @@ const PUBLIC_PROVIDERS = [
   providers: [
     ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
+    // The edge rules of the built-in routes (origin, body schema, rate limits, sign-in answer).
+    OriginGuard,
+    BodyReader,
+    BodyGuard,
+    RateLimitGuard,
+    SignInInterceptor,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -1,0 +1,37 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { isStateChanging, isTrustedOrigin } from '../session/origin.util.js';
+import { SessionCookie } from '../session/session-cookie.js';
+import { httpOf } from './edge-request.js';
+
+/**
+ * The origin check of every state-changing route of the library (login CSRF, cross-site sign-out,
+ * SMS triggered from another site): an `Origin` or `Referer` that is not `appUrl`, a trusted
+ * origin or (with none configured) the request's own host is 403 `INVALID_ORIGIN`. A request
+ * carrying the session cookie with neither header is refused too, unless `allowMissingOrigin`.
+ * Safe methods (GET, HEAD, OPTIONS) pass. Runs before any body is read or any limit is spent.
+ */
+@Injectable()
+export class OriginGuard implements CanActivate {
+  constructor(
+    protected readonly cookie: SessionCookie,
+    @Inject(ARRAF_AUTH_OPTIONS) protected readonly options: ResolvedArrafAuthOptions,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const { request } = httpOf(context);
+    if (!isStateChanging(request.method)) return true;
+    const carriesCookie = this.cookie.read(request.headers)?.source === 'cookie';
+    const requireHeader = carriesCookie && !this.options.allowMissingOrigin;
+    if (!isTrustedOrigin(request, this.options.trustedOrigins, { requireHeader })) this.throwInvalidOrigin();
+    return true;
+  }
+
+  /** Throws the 403. */
+  protected throwInvalidOrigin(): never {
+    throw new ArrafAuthException('INVALID_ORIGIN');
+  }
+}
