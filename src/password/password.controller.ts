@@ -1,13 +1,4 @@
-import {
-  Controller,
-  HttpCode,
-  Post,
-  Req,
-  type Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, type Type, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';

@@ -55,7 +55,8 @@ function jsonBody(request: EdgeRequest, optional: boolean): unknown {
     if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0))
       return undefined;
   }
-  if (typeof type !== 'string' || !JSON_TYPE.test(type)) throw new ArrafAuthException('INVALID_INPUT', { field: 'body' });
+  if (typeof type !== 'string' || !JSON_TYPE.test(type))
+    throw new ArrafAuthException('INVALID_INPUT', { field: 'body' });
   return request.body;
 }
 

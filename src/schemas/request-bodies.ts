@@ -75,7 +75,12 @@ export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
   const forgotEmail = z.strictObject({ method: emailMethod, email, mode });
   const forgotPhone = z.strictObject({ method: phoneMethod, phone });
   const resetEmailCode = z.strictObject({ method: emailMethod, email, otp: emailCode, newPassword });
-  const resetEmailLink = z.strictObject({ method: emailMethod, email: email.optional(), token: linkToken, newPassword });
+  const resetEmailLink = z.strictObject({
+    method: emailMethod,
+    email: email.optional(),
+    token: linkToken,
+    newPassword,
+  });
   const resetPhone = z.strictObject({
     method: phoneMethod,
     phone,
@@ -93,7 +98,12 @@ export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
       name: otpName.optional(),
     }),
     signUp: z
-      .strictObject({ email: email.optional(), phone: phone.optional(), password: newPassword.optional(), name: displayName })
+      .strictObject({
+        email: email.optional(),
+        phone: phone.optional(),
+        password: newPassword.optional(),
+        name: displayName,
+      })
       .superRefine((body, context) => {
         if (body.email === undefined && body.phone === undefined)
           context.addIssue({ code: 'custom', path: ['email'], message: 'email or phone is required' });

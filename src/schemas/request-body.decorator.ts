@@ -19,7 +19,10 @@ export interface RequestBodyRule {
  *
  * @example @Post('otp/send') @RequestBody('otpSend') send(@ValidBody() body: ParsedBody<'otpSend'>) {}
  */
-export function RequestBody(schema: BodySchemaName, { optional = false }: { optional?: boolean } = {}): MethodDecorator {
+export function RequestBody(
+  schema: BodySchemaName,
+  { optional = false }: { optional?: boolean } = {},
+): MethodDecorator {
   return SetMetadata(REQUEST_BODY_KEY, { schema, optional } satisfies RequestBodyRule);
 }
 

@@ -590,9 +590,11 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
     });
     if (named) {
       const field = String(body.error!.field);
-      expect({ context, en: String(body.error!.en).includes(field), ar: String(body.error!.ar).includes(field) }).toEqual(
-        { context, en: true, ar: true },
-      );
+      expect({
+        context,
+        en: String(body.error!.en).includes(field),
+        ar: String(body.error!.ar).includes(field),
+      }).toEqual({ context, en: true, ar: true });
     }
     expect(body.error!.code).toMatch(ERROR_CODE);
     expect(String(body.error!.en).length).toBeGreaterThan(0);

@@ -55,7 +55,8 @@ export function expectError(res: Response, status: number, code: string): void {
     status,
     body: { error: { code, en: expect.any(String), ar: expect.any(String), ...named } },
   });
-  if (typeof field === 'string') expect([res.body.error.en, res.body.error.ar].map((t: string) => t.includes(field))).toEqual([true, true]);
+  if (typeof field === 'string')
+    expect([res.body.error.en, res.body.error.ar].map((t: string) => t.includes(field))).toEqual([true, true]);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect((res.body.error.en as string).trim().length).toBeGreaterThan(0);
   expect(res.body.error.ar).toMatch(/[\u0600-\u06FF]/);

@@ -208,7 +208,11 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
     describe('DELETE /auth/sessions/:id', () => {
       it("revokes another of the user's sessions: that cookie gets 401, this one keeps working", async () => {
         const [current, other] = await userWithSessions(2);
-        const res = await http().delete(`/auth/sessions/${other.session.id}`).set('Cookie', current.cookie).set(sameSite()).expect(200);
+        const res = await http()
+          .delete(`/auth/sessions/${other.session.id}`)
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(res.body).toStrictEqual({ success: true });
         expect(setCookies(res)).toEqual([]);
         await expectRejected(other);
@@ -220,7 +224,8 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
         await makeStale(current);
         const res = await http()
           .delete(`/auth/sessions/${current.session.id}`)
-          .set('Cookie', current.cookie).set(sameSite())
+          .set('Cookie', current.cookie)
+          .set(sameSite())
           .expect(200);
         expect(res.body).toStrictEqual({ success: true });
         const cleared = onlySetCookie(res);
@@ -280,14 +285,22 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
       it("revokes every other session of the user and reports how many; this one and other users' stay", async () => {
         const [current, second, third] = await userWithSessions(3);
         const [stranger] = await userWithSessions(1);
-        const res = await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie).set(sameSite()).expect(200);
+        const res = await http()
+          .post('/auth/sessions/revoke-others')
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(res.body).toStrictEqual({ success: true, revoked: 2 });
         await expectRejected(second);
         await expectRejected(third);
         await expectSignedIn(current);
         await expectSignedIn(stranger);
 
-        const again = await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie).set(sameSite()).expect(200);
+        const again = await http()
+          .post('/auth/sessions/revoke-others')
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(again.body).toStrictEqual({ success: true, revoked: 0 });
       });
 
