@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, type Type 
 import { ModuleRef } from '@nestjs/core';
 import passport from 'passport';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
+import { OriginGuard } from '../controllers/origin.guard.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
 
@@ -17,7 +18,8 @@ interface Outcome {
  * `overrideProvider(...)` reaches it and several applications in one process never answer with
  * each other's configuration, which Passport's process-wide registry by name would do); a
  * strategy error is answered as is and "no user" as the guard's one `failureCode`; the result is
- * `request.user` plus `request.authInfo` (the strategy's `[user, info]`).
+ * `request.user` plus `request.authInfo` (the strategy's `[user, info]`). The origin check runs first
+ * (once per request), so an application's own sign-in route is protected from login CSRF too.
  */
 @Injectable()
 export abstract class StrategyAuthGuard implements CanActivate {
@@ -30,6 +32,9 @@ export abstract class StrategyAuthGuard implements CanActivate {
   constructor(@Inject(ModuleRef) protected readonly moduleRef: ModuleRef) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    // Login CSRF: on an application's own route that did not declare the OriginGuard, check here
+    // (a route that did is not checked twice).
+    this.moduleRef.get(OriginGuard, { strict: false }).canActivate(context);
     const { request, response } = httpOf(context);
     const { error, user, info } = await this.authenticate(request, response);
     request.user = this.handleRequest(error, user);

@@ -6,6 +6,9 @@ import { isStateChanging, isTrustedOrigin } from '../session/origin.util.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { httpOf } from './edge-request.js';
 
+/** Set on a request once its origin was checked, so a second check (a strategy guard) is skipped. */
+const ORIGIN_CHECKED = Symbol('arraf-auth:origin-checked');
+
 /**
  * The origin check of every state-changing route of the library (login CSRF, cross-site sign-out,
  * SMS triggered from another site): an `Origin` or `Referer` that is not `appUrl`, a trusted
@@ -23,10 +26,11 @@ export class OriginGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const { request } = httpOf(context);
-    if (!isStateChanging(request.method)) return true;
+    if (request[ORIGIN_CHECKED] === true || !isStateChanging(request.method)) return true;
     const carriesCookie = this.cookie.read(request.headers)?.source === 'cookie';
     const requireHeader = carriesCookie && !this.options.allowMissingOrigin;
     if (!isTrustedOrigin(request, this.options.trustedOrigins, { requireHeader })) this.throwInvalidOrigin();
+    request[ORIGIN_CHECKED] = true;
     return true;
   }
 

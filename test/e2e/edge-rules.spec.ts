@@ -1,9 +1,25 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable } from '@nestjs/common';
+import { Controller, type INestApplication, Injectable, Module, Post, Req, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import type { DataSourceOptions } from 'typeorm';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { github, PasswordStrategy, RATE_LIMIT_STORE, Session, User } from '../../src/index.js';
+import {
+  ARRAF_AUTH_ENTITIES,
+  ArrafAuthModule,
+  github,
+  OtpAuthGuard,
+  PasswordAuthGuard,
+  PasswordStrategy,
+  RATE_LIMIT_STORE,
+  Session,
+  SMS_PROVIDER,
+  User,
+} from '../../src/index.js';
+import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { MemoryRateLimitStore } from '../../src/rate-limit/memory.rate-limit-store.js';
 import type { RateLimitHit } from '../../src/rate-limit/rate-limit-store.interface.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
@@ -15,7 +31,7 @@ import {
   uniqueEmail,
   uniquePhone,
 } from '../apps/security-test-app.js';
-import type { Platform } from '../apps/test-app.js';
+import { type Platform, TEST_SECRET } from '../apps/test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 import { expectError, expectTooMany } from './otp.helpers.js';
 
@@ -247,5 +263,83 @@ describe('one Passport integration', () => {
       'INVALID_CREDENTIALS',
     );
     expect(seen).toEqual(['spy', 'spy']);
+  });
+});
+
+/** An application's own sign-in routes, guarded by the exported strategy guards. */
+@Controller('app')
+class OwnLoginController {
+  @Post('password-login')
+  @UseGuards(PasswordAuthGuard)
+  password(@Req() req: { user: User; authInfo?: unknown }) {
+    return { userId: req.user.id, authInfo: req.authInfo ?? null };
+  }
+
+  @Post('phone-login')
+  @UseGuards(OtpAuthGuard)
+  phone(@Req() req: { user: User; authInfo?: { phone: string; isNewUser: boolean } }) {
+    return { userId: req.user.id, phone: req.authInfo?.phone, isNewUser: req.authInfo?.isNewUser };
+  }
+}
+
+describe("the strategy guards on an application's own routes", () => {
+  let database: Awaited<ReturnType<TestDatabase['create']>>;
+  let app: INestApplication;
+  const sms = new InMemorySmsProvider();
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    database = await testDatabases()[0].create();
+    @Module({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...database.options,
+          entities: ARRAF_AUTH_ENTITIES,
+          synchronize: true,
+        } as DataSourceOptions),
+        ArrafAuthModule.forRoot({ secret: TEST_SECRET, appUrl: APP_ORIGIN, otp: { resendCooldown: 0 } }),
+      ],
+      controllers: [OwnLoginController],
+    })
+    class OwnApp {}
+    const moduleRef = await Test.createTestingModule({ imports: [OwnApp] })
+      .overrideProvider(SMS_PROVIDER)
+      .useValue(sms)
+      .compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('refuses a sign-in from another site (login CSRF) before checking anything, and hands the user over as request.user', async () => {
+    const email = uniqueEmail();
+    expect((await http().post('/auth/sign-up').send({ email, password: GOOD_PASSWORD })).status).toBe(201);
+    const body = { method: 'email', email, password: GOOD_PASSWORD };
+    const login = () => http().post('/app/password-login');
+    expectError(await login().set('Origin', 'https://evil.example').send(body), 403, 'INVALID_ORIGIN');
+    const ok = await login().set('Origin', APP_ORIGIN).send(body);
+    expect({ status: ok.status, authInfo: ok.body.authInfo }).toEqual({ status: 201, authInfo: null });
+    expectError(await login().send({ ...body, password: 'not the password' }), 401, 'INVALID_CREDENTIALS');
+    expectError(await login().send({ method: 'email', email }), 400, 'INVALID_INPUT');
+  });
+
+  it('hands the OTP result over as request.authInfo, and answers a wrong code with OTP_INVALID', async () => {
+    const phone = uniquePhone();
+    expect((await http().post('/auth/otp/send').send({ method: 'phone', phone: phone.local })).status).toBe(200);
+    const otp = sms.lastCodeFor(phone.e164);
+    expectError(
+      await http()
+        .post('/app/phone-login')
+        .send({ method: 'phone', phone: phone.local, otp: otp === '000000' ? '111111' : '000000' }),
+      400,
+      'OTP_INVALID',
+    );
+    const res = await http().post('/app/phone-login').send({ method: 'phone', phone: phone.local, otp });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ userId: expect.any(String), phone: phone.e164, isNewUser: true });
   });
 });
