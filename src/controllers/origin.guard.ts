@@ -14,7 +14,8 @@ const ORIGIN_CHECKED = Symbol('arraf-auth:origin-checked');
  * SMS triggered from another site): an `Origin` or `Referer` that is not `appUrl`, a trusted
  * origin or (with none configured) the request's own host is 403 `INVALID_ORIGIN`. A request
  * carrying the session cookie with neither header is refused too, unless `allowMissingOrigin`.
- * Safe methods (GET, HEAD, OPTIONS) pass. Runs before any body is read or any limit is spent.
+ * Safe methods (GET, HEAD, OPTIONS) and bearer-authenticated requests pass. Runs before any body is
+ * read or any limit is spent.
  */
 @Injectable()
 export class OriginGuard implements CanActivate {
@@ -27,8 +28,10 @@ export class OriginGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const { request } = httpOf(context);
     if (request[ORIGIN_CHECKED] === true || !isStateChanging(request.method)) return true;
-    const carriesCookie = this.cookie.read(request.headers)?.source === 'cookie';
-    const requireHeader = carriesCookie && !this.options.allowMissingOrigin;
+    const credential = this.cookie.read(request.headers);
+    // A bearer token is never attached by a browser on its own: such a request cannot be forged.
+    if (credential?.source === 'bearer') return true;
+    const requireHeader = credential !== undefined && !this.options.allowMissingOrigin;
     if (!isTrustedOrigin(request, this.options.trustedOrigins, { requireHeader })) this.throwInvalidOrigin();
     request[ORIGIN_CHECKED] = true;
     return true;

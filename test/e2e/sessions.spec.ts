@@ -25,6 +25,7 @@ import {
   travel,
   uniqueEmail,
 } from '../helpers/session-test-utils.js';
+import { sameSite } from '../helpers/same-site.js';
 
 type Strategy = 'jwt' | 'database';
 const STRATEGIES: Strategy[] = ['jwt', 'database'];
@@ -122,7 +123,10 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
 
       it('clears the cookie on sign-out with Max-Age=0 and the same name, path and flags', async () => {
         const signedIn = await createTestSession(defaults, { email: uniqueEmail() });
-        const res = await request(defaults.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie);
+        const res = await request(defaults.getHttpServer())
+          .post('/auth/sign-out')
+          .set('Cookie', signedIn.cookie)
+          .set(sameSite());
         expect({ status: res.status, body: res.body }).toStrictEqual({ status: 200, body: { success: true } });
         const cookie = onlySetCookie(res);
         expect(cookie).toMatchObject({ name: HOST_COOKIE, value: '' });
@@ -151,7 +155,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         await expectRejected(app, `${HOST_COOKIE}=${signedIn.token}`);
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: 'auth_session', value: '' });
         expect(cleared.attributes['max-age']).toBe('0');
@@ -175,7 +183,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         expect(Number(renewed.attributes['max-age'])).toBeGreaterThan(30 * DAY - 10);
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: 'auth_session', value: '' });
         expect(cleared.attributes).toMatchObject({ domain: 'example.com', 'max-age': '0' });
@@ -197,7 +209,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         });
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: HOST_COOKIE, value: '' });
         expect(cleared.attributes['max-age']).toBe('0');
@@ -321,6 +337,7 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         await request(defaults.getHttpServer())
           .post('/auth/sign-out')
           .set('Cookie', signedIn.cookie)
+          .set(sameSite())
           .expect(200, { success: true });
 
         expect(await findSessionRow(defaults, signedIn.session.id)).toBeNull();
