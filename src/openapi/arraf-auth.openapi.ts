@@ -23,14 +23,8 @@ export interface ArrafAuthOpenApi {
   tags: { name: string; description: string }[];
 }
 
-import {
-  emailPaths,
-  oauthPaths,
-  otpPaths,
-  passwordPaths,
-  sessionPaths,
-  signUpAndSignInPaths,
-} from './openapi.paths.js';
+import { oauthPaths } from './openapi.oauth-paths.js';
+import { emailPaths, otpPaths, passwordPaths, sessionPaths, signUpAndSignInPaths } from './openapi.paths.js';
 import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 
 /**
