@@ -11,6 +11,8 @@ import {
   ArrafAuthConfigurableModule,
 } from './arraf-auth.module-definition.js';
 import { createAuthController } from './controllers/auth.controller.js';
+import { OriginGuard } from './controllers/origin.guard.js';
+import { SignInInterceptor } from './controllers/sign-in.interceptor.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
 import { ArrafAuthRouteErrors } from './errors/arraf-auth-route-errors.js';
@@ -25,6 +27,7 @@ import { createPasswordController } from './password/password.controller.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
 import { RedisRateLimitStore } from './rate-limit/redis.rate-limit-store.js';
@@ -36,6 +39,7 @@ import {
   resolveArrafAuthOptions,
   resolveRoutes,
 } from './options/arraf-auth-options.resolver.js';
+import { BodyGuard, BodyReader } from './schemas/body.guard.js';
 import { SessionCookie } from './session/session-cookie.js';
 import { SessionGuard } from './session/session.guard.js';
 import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
@@ -85,6 +89,12 @@ const PUBLIC_PROVIDERS = [
     ...SESSION_LAYER_PROVIDERS,
     ArrafAuthRouteErrors,
     WsHandshakeRegistry,
+    // The edge rules of the built-in routes (origin, body schema, rate limits, sign-in answer).
+    OriginGuard,
+    BodyReader,
+    BodyGuard,
+    RateLimitGuard,
+    SignInInterceptor,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -6,14 +6,29 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
-import { appendSetCookie, type HttpRequestLike, serializeSessionCookie } from '../session/cookie.util.js';
-import { type PublicSession, type PublicUser, toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import type { PublicSession, PublicUser } from '../session/session.serializer.js';
 import { SessionService } from '../session/session.service.js';
 
 /** What every successful sign-in answers with. */
 export interface SignInResult {
   user: PublicUser;
   session: PublicSession;
+}
+
+/** Where a sign-in comes from, as plain data (the edge reads it from the request). */
+export interface SignInContext {
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  /** The session credential the client already holds: that session ends with this sign-in. */
+  replaces?: string;
+}
+
+/** A completed sign-in: the user, the new session, and the token the client gets for it. */
+export interface CompletedSignIn {
+  user: User;
+  session: Session;
+  /** The cookie value (JWT or random token); never stored. */
+  token: string;
 }
 
 const MAX_USER_AGENT = 512;
@@ -34,7 +49,7 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /**
  * What all sign-in flows share: finding and creating users, running the hooks in order, and
- * ending a successful flow in a new session and cookie. A hook that throws stops the flow and
+ * ending a successful flow in a new session (data only: the edge writes the cookie). A hook that throws stops the flow and
  * leaves no session.
  */
 @Injectable()
@@ -104,22 +119,20 @@ export class AuthService {
 
   /**
    * Ends a successful sign-in: `beforeSignIn`, a new session (a fresh token every time),
-   * `afterSignIn` and `after` (both revoke the session if they throw), then the cookie.
+   * `afterSignIn` and `after` (both revoke the new session if they throw), then the end of the
+   * session the request already carried (`context.replaces`: no session survives a sign-in on the
+   * same client, checklist S3). Returns data; the edge turns `token` into the cookie.
    */
   async completeSignIn(
     user: User,
     method: SignInMethod,
-    request: HttpRequestLike,
-    response: unknown,
+    context: SignInContext = {},
     after?: (session: Session) => Promise<void>,
-  ): Promise<SignInResult> {
+  ): Promise<CompletedSignIn> {
     await this.runHook(this.options.hooks.beforeSignIn, { user, method });
     const { session, cookieValue } = await this.sessions.createSession(user, {
-      ipAddress: request.ip ?? null,
-      userAgent:
-        typeof request.headers['user-agent'] === 'string'
-          ? request.headers['user-agent'].slice(0, MAX_USER_AGENT)
-          : null,
+      ipAddress: context.ipAddress ?? null,
+      userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,
     });
     try {
       await this.runHook(this.options.hooks.afterSignIn, { user, session, method });
@@ -128,14 +141,11 @@ export class AuthService {
       await this.sessions.revokeSession(session.id);
       throw error;
     }
-    appendSetCookie(
-      response,
-      serializeSessionCookie(this.options.session, cookieValue, this.sessions.cookieMaxAge(session)),
-    );
-    return {
-      user: toPublicUser(user),
-      session: toPublicSession(session, this.options.session.bearer ? cookieValue : undefined),
-    };
+    if (context.replaces !== undefined) {
+      const previous = await this.sessions.getSession(context.replaces);
+      if (previous && previous.session.id !== session.id) await this.sessions.revokeSession(previous.session.id);
+    }
+    return { user, session, token: cookieValue };
   }
 
   /** Runs a hook; an `HttpException` it throws is answered as is, anything else as 403 `HOOK_REJECTED`. */

@@ -22,16 +22,12 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import {
-  appendSetCookie,
-  type HttpRequestLike,
-  readSessionCredential,
-  serializeSessionCookie,
-} from '../session/cookie.util.js';
-import { isTrustedOrigin } from '../session/origin.util.js';
+import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
+import type { EdgeRequest } from './edge-request.js';
+import { OriginGuard } from './origin.guard.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -42,9 +38,11 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 export function createAuthController(path: string): Type<unknown> {
   @Controller(path)
   @UseFilters(ArrafAuthExceptionFilter)
+  @UseGuards(OriginGuard)
   class AuthController {
     constructor(
       readonly sessions: SessionService,
+      readonly cookie: SessionCookie,
       @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
     ) {}
 
@@ -54,39 +52,33 @@ export function createAuthController(path: string): Type<unknown> {
      */
     @Get('session')
     @Public()
-    async getSession(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
-      const { credential, fromCookie } = readSessionCredential(request, this.options.session);
-      const active = await this.sessions.getSession(credential);
+    async getSession(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+      const credential = this.cookie.read(request.headers);
+      const active = await this.sessions.getSession(credential?.token);
       if (!active) {
-        if (fromCookie) appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+        if (credential?.source === 'cookie') this.cookie.clear(response);
         return { user: null, session: null };
       }
-      if (active.cookieValue !== undefined && fromCookie) {
-        const cookie = serializeSessionCookie(
-          this.options.session,
-          active.cookieValue,
-          this.sessions.cookieMaxAge(active.session),
-        );
-        appendSetCookie(response, cookie);
+      if (active.cookieValue !== undefined && credential?.source === 'cookie') {
+        this.cookie.write(response, active.cookieValue, active.session.expiresAt, 'cookie');
       }
       return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
     }
 
-    /** Revokes the current session (if any) and clears the cookie. `@Public()`: works with a dead session too. */
+    /**
+     * Revokes the current session (if any) and clears the cookie. `@Public()`: works with a dead
+     * session too. A cookie request from another site is refused by the OriginGuard (logout CSRF).
+     */
     @Post('sign-out')
     @Public()
     @HttpCode(200)
-    async signOut(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown) {
-      const { credential, fromCookie } = readSessionCredential(request, this.options.session);
-      if (fromCookie && !isTrustedOrigin(request, this.options.trustedOrigins)) {
-        throw new ArrafAuthException('INVALID_ORIGIN');
-      }
-      const active = await this.sessions.getSession(credential);
+    async signOut(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+      const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
       if (active) {
         await this.options.hooks.beforeSignOut?.({ user: active.user, session: active.session });
         await this.sessions.revokeSession(active.session.id);
       }
-      appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+      this.cookie.clear(response);
       return { success: true };
     }
 
@@ -106,11 +98,11 @@ export function createAuthController(path: string): Type<unknown> {
       @CurrentSession() session: Session,
       @Res({ passthrough: true }) response: unknown,
     ) {
-      if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT');
+      if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
       const current = id === session.id;
       if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
       if (!(await this.sessions.revokeSession(id, user.id))) throw new ArrafAuthException('SESSION_NOT_FOUND');
-      if (current) appendSetCookie(response, serializeSessionCookie(this.options.session, '', 0));
+      if (current) this.cookie.clear(response);
       return { success: true };
     }
 

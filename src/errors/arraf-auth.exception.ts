@@ -18,11 +18,17 @@ export class ArrafAuthException extends HttpException {
       cause?: unknown;
       /** Overrides the catalogue's status (e.g. 405 answered as `INVALID_INPUT`). */
       status?: number;
+      /** The request field at fault (`INVALID_INPUT`): named in `error.field` and in both texts. */
+      field?: string;
     } = {},
   ) {
     const entry = ARRAF_AUTH_ERRORS[code];
+    const { field } = options;
     const body: ArrafAuthErrorBody = {
-      error: { code, en: entry.en, ar: entry.ar },
+      error:
+        field === undefined
+          ? { code, en: entry.en, ar: entry.ar }
+          : { code, en: `${entry.en} Field: ${field}.`, ar: `${entry.ar} الحقل: ${field}.`, field },
     };
     super(body, options.status ?? entry.status, { cause: options.cause });
     this.headers = options.headers ?? {};

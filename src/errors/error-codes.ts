@@ -161,5 +161,6 @@ export type ArrafAuthErrorCode = keyof typeof ARRAF_AUTH_ERRORS;
 
 /** The JSON body of every error: `{ error: { code, en, ar } }`. */
 export interface ArrafAuthErrorBody {
-  error: { code: string; en: string; ar: string };
+  /** `field`: the request field at fault, when one is (`INVALID_INPUT`). */
+  error: { code: string; en: string; ar: string; field?: string };
 }

@@ -10,14 +10,18 @@ import {
   type Type,
   UseFilters,
   UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
-import { AuthService } from '../auth/auth.service.js';
+import type { EdgeRequest } from '../controllers/edge-request.js';
+import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { Public } from '../decorators/public.decorator.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
-import { appendSetCookie } from '../session/cookie.util.js';
-import { OAuthService } from './oauth.service.js';
-import { OAuthAuthGuard, type OAuthAuthInfo, type OAuthCallbackRequest } from './oauth.strategy.js';
 import type { User } from '../entities/user.entity.js';
+import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
+import { appendHeader } from '../session/session-cookie.js';
+import { OAuthService } from './oauth.service.js';
+import { OAuthAuthGuard, type OAuthAuthInfo } from './oauth.strategy.js';
 
 /**
  * Builds the OAuth routes under `path` (the `routes.path` option):
@@ -35,14 +39,13 @@ export function createOAuthController(path: string): Type<unknown> {
   @UseFilters(ArrafAuthExceptionFilter)
   @Public()
   class OAuthController {
-    constructor(
-      readonly oauth: OAuthService,
-      readonly auth: AuthService,
-    ) {}
+    constructor(readonly oauth: OAuthService) {}
 
     /** Redirects to the provider's authorization page. */
     @Get('sign-in/:provider')
     @Header('Cache-Control', 'no-store')
+    @RateLimit('oauth-sign-in:ip')
+    @UseGuards(RateLimitGuard)
     @Redirect()
     async signIn(
       @Param('provider') provider: string,
@@ -50,19 +53,20 @@ export function createOAuthController(path: string): Type<unknown> {
       @Res({ passthrough: true }) response: unknown,
     ) {
       const { url, cookie } = await this.oauth.startSignIn(provider, redirectTo);
-      appendSetCookie(response, cookie);
+      appendHeader(response, 'Set-Cookie', cookie);
       return { url, statusCode: 302 };
     }
 
     /** The provider sends the browser back here; {@link OAuthAuthGuard} has verified it and found the user. */
     @Get('callback/:provider')
     @Header('Cache-Control', 'no-store')
-    @UseGuards(OAuthAuthGuard)
+    @RateLimit('oauth-callback:ip')
+    @UseGuards(RateLimitGuard, OAuthAuthGuard)
+    @UseInterceptors(SignInInterceptor)
     @Redirect()
-    async callback(@Req() request: OAuthCallbackRequest, @Res({ passthrough: true }) response: unknown) {
+    callback(@Req() request: EdgeRequest): SignIn {
       const info = request.authInfo as OAuthAuthInfo;
-      await this.auth.completeSignIn(request.user as User, 'oauth', request, response);
-      return { url: info.redirectTo, statusCode: 302 };
+      return new SignIn(request.user as User, 'oauth', { redirectTo: info.redirectTo });
     }
   }
   return OAuthController;

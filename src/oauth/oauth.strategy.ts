@@ -1,9 +1,10 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import passport from 'passport';
 import CustomStrategy from 'passport-custom';
+import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { httpOf } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
-import { appendSetCookie, type HttpRequestLike } from '../session/cookie.util.js';
+import { appendHeader, type RequestHeaders } from '../session/session-cookie.js';
 import { type OAuthCallbackQuery, OAuthService } from './oauth.service.js';
 
 /** Name the strategy registers with Passport: `AuthGuard('arraf-oauth')` also reaches it. */
@@ -18,7 +19,8 @@ export interface OAuthAuthInfo {
 }
 
 /** The parts of the callback request the strategy reads. */
-export interface OAuthCallbackRequest extends HttpRequestLike {
+export interface OAuthCallbackRequest {
+  headers: RequestHeaders;
   params?: Record<string, unknown>;
   query?: OAuthCallbackQuery;
   user?: unknown;
@@ -47,46 +49,20 @@ export class OAuthStrategy extends PassportStrategy(CustomStrategy, OAUTH_STRATE
 }
 
 /**
- * Guard of the OAuth callback route: runs {@link OAuthStrategy} through Passport and leaves the user
- * in `request.user` and {@link OAuthAuthInfo} in `request.authInfo`. It uses its own injected
- * strategy instance rather than Passport's process-wide registry, so several applications (or
- * test modules) in one process never answer with each other's configuration. The check cookie is
- * cleared whatever the outcome: a sign-in attempt is single use.
+ * Guard of the OAuth callback route: runs {@link OAuthStrategy} and leaves the user in
+ * `request.user` and {@link OAuthAuthInfo} in `request.authInfo`. The check cookie is cleared
+ * whatever the outcome: a sign-in attempt is single use.
  *
  * @example @Get('callback/:provider') @UseGuards(OAuthAuthGuard) callback(@Req() req) { ... }
  */
 @Injectable()
-export class OAuthAuthGuard implements CanActivate {
-  constructor(
-    protected readonly strategy: OAuthStrategy,
-    protected readonly oauth: OAuthService,
-  ) {}
+export class OAuthAuthGuard extends StrategyAuthGuard {
+  protected readonly strategyType = OAuthStrategy;
+  protected readonly failureCode = 'OAUTH_PROVIDER_ERROR';
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = this.getRequest(context);
-    const response = context.switchToHttp().getResponse<unknown>();
-    appendSetCookie(response, this.oauth.clearCheckCookie());
-    const { error, user, info } = await new Promise<{ error?: unknown; user?: unknown; info?: unknown }>((resolve) => {
-      // A per-request object: Passport attaches success/fail/error to the strategy it is given.
-      const perRequest = Object.create(this.strategy) as passport.Strategy;
-      passport.authenticate(perRequest, { session: false }, (err: unknown, u: unknown, i: unknown) =>
-        resolve({ error: err, user: u, info: i }),
-      )(request, response, (err: unknown) => resolve({ error: err ?? new UnauthorizedException() }));
-    });
-    request.user = this.handleRequest(error, user);
-    request.authInfo = info;
-    return true;
-  }
-
-  /** The request of the execution context; override for other transports. */
-  protected getRequest(context: ExecutionContext): OAuthCallbackRequest {
-    return context.switchToHttp().getRequest<OAuthCallbackRequest>();
-  }
-
-  /** Rethrows the strategy's error (already in the library's error shape) or returns the user. */
-  protected handleRequest(error: unknown, user: unknown): User {
-    if (error) throw error;
-    if (!user) throw new UnauthorizedException();
-    return user as User;
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const oauth = this.moduleRef.get(OAuthService, { strict: false });
+    appendHeader(httpOf(context).response, 'Set-Cookie', oauth.clearCheckCookie());
+    return super.canActivate(context);
   }
 }

@@ -22,8 +22,15 @@ function decodedForms(value: string): string[] | undefined {
   return current.includes('%') && forms.length > MAX_DECODE_ROUNDS ? undefined : forms;
 }
 
+/** A same-site path, also once its dot segments are resolved (`/..//host` resolves to `//host`). */
 function isSafeRelativeForm(form: string): boolean {
-  return form.startsWith('/') && !form.startsWith('//') && !UNSAFE.test(form);
+  if (!form.startsWith('/') || form.startsWith('//') || UNSAFE.test(form)) return false;
+  try {
+    const url = new URL(form, BASE);
+    return url.origin === BASE && !url.pathname.startsWith('//');
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -49,7 +56,10 @@ export function safeRedirectTarget(value: unknown, trustedOrigins: readonly stri
       return '/';
     }
     if (url.origin !== BASE) return '/';
-    return `${url.pathname}${url.search}${url.hash}`;
+    // Resolving dot segments can itself produce `//host` (`/..//evil.example`, `/%2e%2e//evil.example`):
+    // the result must pass the same test as the input, in every decoded form, or it is not used.
+    const target = `${url.pathname}${url.search}${url.hash}`;
+    return decodedForms(target)?.every(isSafeRelativeForm) ? target : '/';
   }
 
   if (forms.some((form) => UNSAFE.test(form))) return '/';

@@ -200,6 +200,14 @@ export interface ArrafAuthOptions {
    */
   trustedOrigins?: string[];
   /**
+   * Whether a state-changing request that carries the session cookie but neither `Origin` nor
+   * `Referer` is let through. Browsers send `Origin` on every cross-site POST, PUT, PATCH and
+   * DELETE, so by default such a request is refused (403 `INVALID_ORIGIN`): only a client that
+   * keeps cookies without being a browser (a native app's cookie jar, a script) sends none. Set it
+   * to `true` for such clients, or give them `session.bearer` instead. @default false
+   */
+  allowMissingOrigin?: boolean;
+  /**
    * Mount the built-in routes (`true`), not at all (`false`), or under another prefix.
    * With `forRootAsync`, pass `routes` next to `useFactory`: controllers are registered before the
    * factory runs. @default true (prefix 'auth')
@@ -247,6 +255,7 @@ export interface ResolvedArrafAuthOptions {
   providers: readonly OAuthProviderConfig[];
   /** `appUrl`'s origin and `trustedOrigins`, normalised. */
   trustedOrigins: readonly string[];
+  allowMissingOrigin: boolean;
   routes: { enabled: boolean; path: string };
   appName: string;
   appUrl: string | undefined;

@@ -307,6 +307,7 @@ const KNOWN_KEYS = [
   'rateLimit',
   'providers',
   'trustedOrigins',
+  'allowMissingOrigin',
   'routes',
   'appName',
   'appUrl',
@@ -382,6 +383,10 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     fail('appName', 'must be a non-empty string');
   }
 
+  if (input.allowMissingOrigin !== undefined && typeof input.allowMissingOrigin !== 'boolean') {
+    fail('allowMissingOrigin', 'must be a boolean');
+  }
+
   return {
     secrets: resolveSecrets(input.secret),
     session: resolveSession(input.session),
@@ -394,6 +399,7 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     rateLimit: resolveRateLimit(input.rateLimit),
     providers: resolveOAuthProviders(input.providers, fail),
     trustedOrigins: [...new Set([...(appUrl ? [appUrl] : []), ...trusted])],
+    allowMissingOrigin: input.allowMissingOrigin ?? false,
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',
     appUrl,

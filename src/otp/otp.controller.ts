@@ -1,28 +1,46 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res, type Type, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  HttpCode,
+  Inject,
+  Post,
+  Req,
+  type Type,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
+import type { EdgeRequest } from '../controllers/edge-request.js';
+import { OriginGuard } from '../controllers/origin.guard.js';
+import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { Public } from '../decorators/public.decorator.js';
-import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import type { HttpRequestLike } from '../session/cookie.util.js';
-import { isTrustedOrigin } from '../session/origin.util.js';
-import { REQUEST_OTP_SIGN_IN_KEY } from './otp.constants.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
+import { BodyGuard } from '../schemas/body.guard.js';
+import type { ParsedBody } from '../schemas/request-bodies.js';
+import { RequestBody, ValidBody } from '../schemas/request-body.decorator.js';
 import { OtpService } from './otp.service.js';
 import { OtpAuthGuard, type OtpSignIn } from './otp.strategy.js';
-import { parseOtpSendBody } from './otp.validation.js';
 
 /** `en` when `Accept-Language` starts with English, otherwise Arabic (the default for Saudi users). */
-export function otpLocale(request: HttpRequestLike): 'ar' | 'en' {
+export function otpLocale(request: EdgeRequest): 'ar' | 'en' {
   const header = request.headers['accept-language'];
   const value = Array.isArray(header) ? header[0] : header;
   return typeof value === 'string' && /^\s*en\b/i.test(value) ? 'en' : 'ar';
 }
 
-/** Builds the phone code routes under `path`: `POST otp/send` and `POST otp/verify`. */
+/**
+ * Builds the phone code routes under `path`: `POST otp/send` and `POST otp/verify`. Browsers on
+ * untrusted origins may not trigger texts or sign in (403 `INVALID_ORIGIN`); bodies are JSON.
+ */
 export function createOtpController(path: string): Type<unknown> {
   @Controller(path)
   @UseFilters(ArrafAuthExceptionFilter)
+  @UseGuards(OriginGuard, BodyGuard, RateLimitGuard)
   class OtpController {
     constructor(
       readonly otp: OtpService,
@@ -30,18 +48,14 @@ export function createOtpController(path: string): Type<unknown> {
       @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
     ) {}
 
-    /**
-     * Sends a sign-in code: `{ method: 'phone', phone }` → `{ success: true, maskedPhone }`.
-     * Browsers on untrusted origins may not trigger texts (403 `INVALID_ORIGIN`).
-     */
+    /** Sends a sign-in code: `{ method: 'phone', phone }` → `{ success: true, maskedPhone }`. */
     @Post('otp/send')
     @Public()
     @HttpCode(200)
-    async send(@Req() request: HttpRequestLike, @Body() body: unknown) {
-      if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
-      const { phone } = parseOtpSendBody(body);
-      await this.otp.limitClient('send', request.ip);
-      const { maskedPhone } = await this.otp.send(phone, 'sign-in', otpLocale(request));
+    @RequestBody('otpSend')
+    @RateLimit('otp-send:ip')
+    async send(@Req() request: EdgeRequest, @ValidBody() body: ParsedBody<'otpSend'>) {
+      const { maskedPhone } = await this.otp.send(body.phone, 'sign-in', otpLocale(request));
       return { success: true, maskedPhone };
     }
 
@@ -52,16 +66,17 @@ export function createOtpController(path: string): Type<unknown> {
     @Post('otp/verify')
     @Public()
     @HttpCode(200)
+    @RequestBody('otpVerify')
+    @RateLimit('otp-verify:ip')
     @UseGuards(OtpAuthGuard)
-    async verify(
-      @Req() request: HttpRequestLike & Record<string, unknown>,
-      @Res({ passthrough: true }) response: unknown,
-    ) {
-      const { user, phone, isNewUser } = request[REQUEST_OTP_SIGN_IN_KEY] as OtpSignIn;
-      const result = await this.auth.completeSignIn(user, 'phone', request, response, (session) =>
-        this.auth.runHook(this.options.hooks.afterOtpVerified, { user, session, phone, isNewUser }),
-      );
-      return { ...result, isNewUser };
+    @UseInterceptors(SignInInterceptor)
+    verify(@Req() request: EdgeRequest): SignIn {
+      const { phone, isNewUser } = request.authInfo as OtpSignIn;
+      const user = request.user as User;
+      return new SignIn(user, 'phone', {
+        after: (session) => this.auth.runHook(this.options.hooks.afterOtpVerified, { user, session, phone, isNewUser }),
+        extra: { isNewUser },
+      });
     }
   }
   return OtpController;

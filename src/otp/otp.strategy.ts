@@ -1,20 +1,17 @@
-import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
 import type { EntityManager } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
+import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import type { EdgeRequest } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import type { HttpRequestLike } from '../session/cookie.util.js';
-import { isTrustedOrigin } from '../session/origin.util.js';
-import { OTP_STRATEGY_NAME, REQUEST_OTP_SIGN_IN_KEY } from './otp.constants.js';
+import { BodyReader } from '../schemas/body.guard.js';
+import { OTP_STRATEGY_NAME } from './otp.constants.js';
 import { OtpService } from './otp.service.js';
-import { parseOtpVerifyBody } from './otp.validation.js';
 
-/** What a successful phone + code sign-in leaves on the request under `REQUEST_OTP_SIGN_IN_KEY`. */
+/** What a successful phone + code sign-in leaves in `request.authInfo` beside `request.user`. */
 export interface OtpSignIn {
   user: User;
   /** The verified number, E.164. */
@@ -23,43 +20,28 @@ export interface OtpSignIn {
   isNewUser: boolean;
 }
 
-type OtpRequest = HttpRequestLike & { body?: unknown } & Record<string | symbol, unknown>;
-
-/** The OtpStrategy of the application handling the request, set by {@link OtpAuthGuard}. */
-const APP_STRATEGY = Symbol('arraf-auth:otp-strategy');
-
 /**
- * Passport strategy `'arraf-otp'`: reads `{ method: 'phone', phone, otp, name? }` from the body
- * (strictly: anything else is 400 `INVALID_INPUT`), verifies the sign-in code and finds or creates
- * the user. `request.user` becomes the `User`; `request[REQUEST_OTP_SIGN_IN_KEY]` the
- * {@link OtpSignIn}. Only an account whose phone is verified is ever selected by the number. A
- * browser request from an untrusted `Origin` is refused (403 `INVALID_ORIGIN`: login CSRF).
+ * Passport strategy `'arraf-otp'`: reads `{ method: 'phone', phone, otp, name? }` from the JSON
+ * body (strictly: anything else is 400 `INVALID_INPUT`), verifies the sign-in code and finds or
+ * creates the user: `request.user` is the `User`, `request.authInfo` the {@link OtpSignIn}. Only an
+ * account whose phone is verified is ever selected by the number. Run it through
+ * {@link OtpAuthGuard}.
  */
 @Injectable()
 export class OtpStrategy extends PassportStrategy(CustomStrategy, OTP_STRATEGY_NAME) {
   constructor(
     protected readonly otp: OtpService,
     protected readonly auth: AuthService,
-    @Inject(ARRAF_AUTH_OPTIONS) protected readonly options: ResolvedArrafAuthOptions,
+    @Inject(BodyReader) protected readonly bodies: BodyReader,
   ) {
     super();
   }
 
-  async validate(request: OtpRequest): Promise<User> {
-    // Passport keeps one strategy per name for the whole process; when several Nest applications
-    // live in it (tests, several apps in one server), the guard names the one of this request's app.
-    const owner = request[APP_STRATEGY];
-    if (owner instanceof OtpStrategy && owner !== this) return owner.validate(request);
-
-    // Login CSRF: another site must not sign the browser into an account of its choosing.
-    if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
-    const body = parseOtpVerifyBody(request.body);
-    await this.otp.limitClient('verify', request.ip);
+  async validate(request: EdgeRequest): Promise<[User, OtpSignIn]> {
+    const body = this.bodies.read(request, 'otpVerify');
     const phone = await this.otp.verify(body.phone, 'sign-in', body.otp);
     const { user, isNewUser } = await this.findOrCreateUser(phone, body.name);
-    const signIn: OtpSignIn = { user, phone, isNewUser };
-    request[REQUEST_OTP_SIGN_IN_KEY] = signIn;
-    return user;
+    return [user, { user, phone, isNewUser }];
   }
 
   /**
@@ -97,26 +79,13 @@ export class OtpStrategy extends PassportStrategy(CustomStrategy, OTP_STRATEGY_N
 }
 
 /**
- * `AuthGuard('arraf-otp')`: runs {@link OtpStrategy} and answers its errors in the library's
- * shape (`OTP_INVALID`, `OTP_EXPIRED`, `OTP_TOO_MANY_ATTEMPTS` with Retry-After, `INVALID_INPUT`).
+ * Runs {@link OtpStrategy} and answers its errors in the library's shape (`OTP_INVALID`,
+ * `OTP_EXPIRED`, `OTP_TOO_MANY_ATTEMPTS` with Retry-After, `INVALID_INPUT`).
  *
  * @example @Post('phone/verify') @UseGuards(OtpAuthGuard) signIn(@CurrentUser() user: User) {}
  */
 @Injectable()
-export class OtpAuthGuard extends AuthGuard(OTP_STRATEGY_NAME) {
-  constructor(private readonly moduleRef: ModuleRef) {
-    super();
-  }
-
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = this.getRequest(context) as OtpRequest;
-    request[APP_STRATEGY] = this.moduleRef.get(OtpStrategy, { strict: false });
-    return (await super.canActivate(context)) as boolean;
-  }
-
-  override handleRequest<TUser = User>(error: unknown, user: TUser | false): TUser {
-    if (error) throw error;
-    if (!user) throw new ArrafAuthException('UNAUTHENTICATED');
-    return user;
-  }
+export class OtpAuthGuard extends StrategyAuthGuard {
+  protected readonly strategyType = OtpStrategy;
+  protected readonly failureCode = 'OTP_INVALID';
 }

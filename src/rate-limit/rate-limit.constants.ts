@@ -16,6 +16,8 @@ export const RATE_LIMIT_RULES = [
   'verify-email:ip',
   'verify-email-send:account',
   'change-password:account',
+  'oauth-sign-in:ip',
+  'oauth-callback:ip',
 ] as const;
 
 /** A name of {@link RATE_LIMIT_RULES}, the key of `rateLimit.limits`. */
@@ -31,6 +33,8 @@ export interface RateLimitRuleLimit {
 /**
  * Defaults. Per-address limits are generous on purpose: mobile carriers put many subscribers
  * behind one address (CGNAT), so per-number, per-email and per-account limits do the real work.
+ * `oauth-sign-in:ip` and `oauth-callback:ip` (60 per 10 min each) bound the OAuth state rows and
+ * token-endpoint calls one address can cause.
  * `sign-in:account` is the ceiling of R1: at most 100 failed email sign-ins per account per hour,
  * whatever the addresses they come from; a successful sign-in or a password reset clears it.
  */
@@ -47,6 +51,10 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitRule, RateLimitRuleLi
   'verify-email:ip': { limit: 60, window: 600 },
   'verify-email-send:account': { limit: 5, window: 3600 },
   'change-password:account': { limit: 10, window: 3600 },
+  // Each OAuth start stores a state row and each callback calls the provider's token endpoint with
+  // the client secret: 60 per 10 minutes per address is far above a person's retries.
+  'oauth-sign-in:ip': { limit: 60, window: 600 },
+  'oauth-callback:ip': { limit: 60, window: 600 },
 };
 
 /** Bounds of a Redis command: rate-limited routes answer 503 after this rather than hang. */

@@ -66,12 +66,21 @@ export async function createPasswordTestApp(options: PasswordTestAppOptions): Pr
   return { app, sms };
 }
 
-/** Asserts the SPEC's error body exactly: `{ error: { code, en, ar } }` with an Arabic text. */
+/**
+ * Asserts the SPEC's error body exactly: `{ error: { code, en, ar } }` with an Arabic text, plus,
+ * on `INVALID_INPUT` only, the `field` at fault (named in both texts) where one is known.
+ */
 export function expectErrorBody(res: { status: number; body: unknown }, status: number, code: string): void {
+  const field = (res.body as { error?: { field?: unknown } } | null)?.error?.field;
+  const named = code === 'INVALID_INPUT' && typeof field === 'string' ? { field } : {};
   expect({ status: res.status, body: res.body }).toStrictEqual({
     status,
-    body: { error: { code, en: expect.any(String), ar: expect.stringMatching(/[\u0600-\u06FF]/) } },
+    body: { error: { code, en: expect.any(String), ar: expect.stringMatching(/[\u0600-\u06FF]/), ...named } },
   });
+  if (typeof field === 'string') {
+    const { en, ar } = (res.body as { error: { en: string; ar: string } }).error;
+    expect([en.includes(field), ar.includes(field)]).toEqual([true, true]);
+  }
 }
 
 /** The `name=value` of the session cookie a response sets. */

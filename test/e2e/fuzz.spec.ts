@@ -580,12 +580,22 @@ describe('fuzzing every route (fast-check, SQLite)', () => {
       context,
       type: expect.stringMatching(/^application\/json/),
     });
-    const body = JSON.parse(res.text) as { error?: { code?: unknown; en?: unknown; ar?: unknown } };
+    const body = JSON.parse(res.text) as { error?: { code?: unknown; en?: unknown; ar?: unknown; field?: unknown } };
+    // `field` (SPEC §9) only on INVALID_INPUT, a string named in both texts.
+    const named = body.error?.code === 'INVALID_INPUT' && typeof body.error.field === 'string';
     expect({ context, keys: Object.keys(body), errorKeys: Object.keys(body.error ?? {}).sort() }).toEqual({
       context,
       keys: ['error'],
-      errorKeys: ['ar', 'code', 'en'],
+      errorKeys: named ? ['ar', 'code', 'en', 'field'] : ['ar', 'code', 'en'],
     });
+    if (named) {
+      const field = String(body.error!.field);
+      expect({
+        context,
+        en: String(body.error!.en).includes(field),
+        ar: String(body.error!.ar).includes(field),
+      }).toEqual({ context, en: true, ar: true });
+    }
     expect(body.error!.code).toMatch(ERROR_CODE);
     expect(String(body.error!.en).length).toBeGreaterThan(0);
     expect(body.error!.ar).toMatch(/[\u0600-\u06FF]/);

@@ -37,6 +37,7 @@ import {
 import { createTestSession, type TestSession } from '../../src/testing/index.js';
 import { createTestApp, type Platform, ProfileController, TEST_SECRET } from '../apps/test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 const PLATFORMS: Platform[] = ['express', 'fastify'];
 const DATABASES = testDatabases();
@@ -474,7 +475,8 @@ describe.each(DATABASES.flatMap((db) => PLATFORMS.map((platform) => ({ db, platf
         const session = await t.http().get('/auth/session').set('Cookie', s.cookie);
         expectError(session, 503, 'SERVICE_UNAVAILABLE');
         expect(setCookies(session)).toEqual([]);
-        expectError(await t.http().post('/auth/sign-out').set('Cookie', s.cookie), 503, 'SERVICE_UNAVAILABLE');
+        const signOut = t.http().post('/auth/sign-out').set('Cookie', s.cookie).set(sameSite());
+        expectError(await signOut, 503, 'SERVICE_UNAVAILABLE');
         // No credential: nothing to look up, so still a plain 401.
         expectError(await t.http().get('/me'), 401, 'UNAUTHENTICATED');
       } finally {
@@ -802,7 +804,8 @@ describe.each(PLATFORMS)('@RequireFreshSession() (%s)', (platform) => {
     await setSession(t.ds, s.session.id, { createdAt: new Date(Date.now() - 2 * 3_600_000) });
     expectError(await t.http().post('/me/sensitive').set('Cookie', s.cookie), 403, 'SESSION_NOT_FRESH');
     expect((await t.http().get('/me').set('Cookie', s.cookie)).status).toBe(200);
-    expectError(await t.http().post('/auth/sessions/revoke-others').set('Cookie', s.cookie), 403, 'SESSION_NOT_FRESH');
+    const revokeOthers = t.http().post('/auth/sessions/revoke-others').set('Cookie', s.cookie).set(sameSite());
+    expectError(await revokeOthers, 403, 'SESSION_NOT_FRESH');
   });
 
   it('still answers 401, not 403, without a session', async () => {
@@ -846,7 +849,7 @@ describe.each(PLATFORMS)('errors never leak (%s)', (platform) => {
     const s = await createTestSession(t.app, {});
     jest.spyOn(LoggerProto, 'error').mockImplementation(() => undefined);
     jest.spyOn(t.app.get(SessionService), 'revokeSession').mockRejectedValue(leakyError(s.token));
-    const res = await t.http().post('/auth/sign-out').set('Cookie', s.cookie);
+    const res = await t.http().post('/auth/sign-out').set('Cookie', s.cookie).set(sameSite());
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(res.body.error.code).toMatch(/^(INTERNAL_ERROR|SERVICE_UNAVAILABLE)$/);
     expectNoLeak(res, s.token);
@@ -882,9 +885,19 @@ describe.each(PLATFORMS)('errors never leak (%s)', (platform) => {
 
   it('answers a malformed session id with 400 INVALID_INPUT', async () => {
     const s = await createTestSession(t.app, {});
-    expectError(await t.http().delete('/auth/sessions/not-a-uuid').set('Cookie', s.cookie), 400, 'INVALID_INPUT');
+    const malformed = await t.http().delete('/auth/sessions/not-a-uuid').set('Cookie', s.cookie).set(sameSite());
+    // SPEC §9: INVALID_INPUT names the field, in both texts.
+    const { en, ar } = ARRAF_AUTH_ERRORS.INVALID_INPUT;
+    expect({ status: malformed.status, body: malformed.body }).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_INPUT', en: `${en} Field: id.`, ar: `${ar} الحقل: id.`, field: 'id' } },
+    });
     expectError(
-      await t.http().delete('/auth/sessions/00000000-0000-4000-8000-000000000000').set('Cookie', s.cookie),
+      await t
+        .http()
+        .delete('/auth/sessions/00000000-0000-4000-8000-000000000000')
+        .set('Cookie', s.cookie)
+        .set(sameSite()),
       404,
       'SESSION_NOT_FOUND',
     );

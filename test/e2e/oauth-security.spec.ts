@@ -40,7 +40,12 @@ describe('OAuth callback security', () => {
 
   beforeAll(async () => {
     database = await sqlite.create();
-    env = await startOAuthEnvironment(database.options);
+    // Hundreds of callbacks from one client address: the per-address OAuth limits are proved in
+    // edge-rules.spec.ts; here they must not turn a refused callback into a 429.
+    const roomy = { limit: 100_000, window: 600 };
+    env = await startOAuthEnvironment(database.options, {
+      auth: { rateLimit: { limits: { 'oauth-sign-in:ip': roomy, 'oauth-callback:ip': roomy } } },
+    });
     app = env.app;
   });
 

@@ -35,6 +35,11 @@ interface Scenario {
   setup(t: SecurityTestApp): Promise<Send>;
   /** What the same request answers from the app's own origin. */
   trustedStatus: number;
+  /**
+   * Whether the route refuses the cookie request when it carries neither Origin nor Referer
+   * (the library's routes, by default); the application's own routes are left to SessionGuard.
+   */
+  refusesMissingOrigin?: false;
 }
 
 interface Victim {
@@ -193,7 +198,8 @@ const scenarios: Scenario[] = [
     trustedStatus: 200,
     async setup(t) {
       const v = await signUp(t);
-      expect((await t.http().post('/auth/verify-email/send').set('Cookie', v.cookie).send({})).status).toBe(200);
+      const send = t.http().post('/auth/verify-email/send').set('Cookie', v.cookie).set('Origin', APP_ORIGIN);
+      expect((await send.send({})).status).toBe(200);
       const code = t.mail.filter((m) => m.delivery.identifier === v.email).at(-1)!.delivery.code;
       return post(t, '/auth/verify-email', v.cookie, { email: v.email, otp: code });
     },
@@ -201,6 +207,7 @@ const scenarios: Scenario[] = [
   {
     route: "POST /me/update (the application's own route behind SessionGuard)",
     trustedStatus: 201,
+    refusesMissingOrigin: false,
     async setup(t) {
       const v = await signUp(t);
       return post(t, '/me/update', v.cookie);
@@ -246,13 +253,16 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
   });
 
   it.each(scenarios.map((s) => [s.route, s] as const))(
-    'refuses %s from another site (Origin, then Referer) with 403 INVALID_ORIGIN and changes nothing; the same request from the app succeeds',
+    'refuses %s from another site (Origin, then Referer, then neither) with 403 INVALID_ORIGIN and changes nothing; the same request from the app succeeds',
     async (_route, scenario) => {
       const send = await scenario.setup(t);
       const before = await observe(t);
       expectError(await send({ Origin: EVIL }), 403, 'INVALID_ORIGIN');
       expectError(await send({ Referer: `${EVIL}/csrf.html` }), 403, 'INVALID_ORIGIN');
       expectError(await send({ Origin: 'null' }), 403, 'INVALID_ORIGIN');
+      // A browser always sends Origin on a cross-site POST/DELETE: a cookie request without
+      // Origin or Referer is not one from the app's own page.
+      if (scenario.refusesMissingOrigin !== false) expectError(await send({}), 403, 'INVALID_ORIGIN');
       expect(await observe(t)).toEqual(before);
 
       const trusted = await send({ Origin: APP_ORIGIN });

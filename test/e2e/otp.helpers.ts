@@ -48,10 +48,15 @@ export function otpClient(app: INestApplication, ip = uniqueIp()) {
 
 /** The SPEC's error body exactly: `{ error: { code, en, ar } }`, with real English and Arabic text. */
 export function expectError(res: Response, status: number, code: string): void {
+  // `field` (SPEC §9): only on INVALID_INPUT, naming the field at fault in both texts.
+  const field: unknown = res.body?.error?.field;
+  const named = code === 'INVALID_INPUT' && typeof field === 'string' ? { field } : {};
   expect({ status: res.status, body: res.body }).toStrictEqual({
     status,
-    body: { error: { code, en: expect.any(String), ar: expect.any(String) } },
+    body: { error: { code, en: expect.any(String), ar: expect.any(String), ...named } },
   });
+  if (typeof field === 'string')
+    expect([res.body.error.en, res.body.error.ar].map((t: string) => t.includes(field))).toEqual([true, true]);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect((res.body.error.en as string).trim().length).toBeGreaterThan(0);
   expect(res.body.error.ar).toMatch(/[\u0600-\u06FF]/);

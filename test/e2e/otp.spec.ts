@@ -9,6 +9,7 @@ import { OtpService } from '../../src/otp/otp.service.js';
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { TEST_SECRET } from '../apps/test-app.js';
+import type { Platform } from '../apps/test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 import {
   arabicDigits,
@@ -49,7 +50,11 @@ function recordingHooks(): ArrafAuthHooks {
   };
 }
 
-describe.each(testDatabases())('phone + OTP sign-in on $name', (db: TestDatabase) => {
+const PLATFORMS: Platform[] = ['express', 'fastify'];
+/** Every configured database, on each platform. */
+const CASES = testDatabases().flatMap((db) => PLATFORMS.map((platform) => ({ db, platform, name: db.name })));
+
+describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform }: (typeof CASES)[number]) => {
   let database: Database;
 
   beforeAll(async () => {
@@ -67,6 +72,7 @@ describe.each(testDatabases())('phone + OTP sign-in on $name', (db: TestDatabase
     beforeAll(async () => {
       ({ app, sms } = await createOtpTestApp({
         database: database.options,
+        platform,
         auth: { phone: { allowedCountries: ['SA'] } },
       }));
     });
@@ -527,6 +533,7 @@ describe.each(testDatabases())('phone + OTP sign-in on $name', (db: TestDatabase
     beforeAll(async () => {
       ({ app, sms } = await createOtpTestApp({
         database: database.options,
+        platform,
         smsVia: 'option',
         auth: {
           otp: { resendCooldown: 0, maxAttempts: 2, maxSendsPerHour: 8, length: 8, expiresIn: 120 },
@@ -822,6 +829,7 @@ describe.each(testDatabases())('phone + OTP sign-in on $name', (db: TestDatabase
     it('verifies with the strategy of its own application when another application runs in the same process', async () => {
       const { app: other } = await createOtpTestApp({
         database: database.options,
+        platform,
         auth: { secret: `another-secret-${randomUUID()}`, otp: { resendCooldown: 0 } },
       });
       try {
@@ -839,7 +847,7 @@ describe.each(testDatabases())('phone + OTP sign-in on $name', (db: TestDatabase
     let app: INestApplication;
 
     beforeAll(async () => {
-      ({ app } = await createOtpTestApp({ database: database.options, globalFilter: true }));
+      ({ app } = await createOtpTestApp({ database: database.options, platform, globalFilter: true }));
     });
 
     afterAll(async () => {

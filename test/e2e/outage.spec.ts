@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Account, Session, SessionService, User } from '../../src/index.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
+  APP_ORIGIN,
   createSecurityTestApp,
   randomIpv4,
   type SecurityTestApp,
@@ -129,7 +130,8 @@ afterAll(() => {
       const before = await snapshotDatabase(t.app.get(DataSource));
 
       proxy.cut(mode);
-      const withCookie = (req: Test) => req.set('Cookie', user.cookie);
+      // As the app's own page sends them: state-changing cookie requests carry Origin.
+      const withCookie = (req: Test) => req.set('Cookie', user.cookie).set('Origin', APP_ORIGIN);
       await expectUnavailable(() => withCookie(t.http().get('/me')), 'GET /me');
       await expectUnavailable(() => withCookie(t.http().post('/me/update')), 'POST /me/update');
       await expectUnavailable(() => withCookie(t.http().get('/auth/session')), 'GET /auth/session');

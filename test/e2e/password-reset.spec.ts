@@ -16,6 +16,7 @@ import {
   tableCounts,
 } from '../apps/password-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 const NEW_PASSWORD = 'a brand new passphrase for 2026';
 const APP_URL = 'https://app.example.com';
@@ -324,6 +325,7 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
       await request(other.getHttpServer())
         .post('/auth/verify-email/send')
         .set('Cookie', sessionCookie(res))
+        .set(sameSite())
         .send({})
         .expect(200);
       const [verification] = sent;
@@ -425,7 +427,8 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
 
   describe('change password', () => {
     const change = (cookie: string, body: Record<string, unknown>) =>
-      http().post('/auth/change-password').set('Cookie', cookie).send(body);
+      // As the app's own page sends it: a state-changing cookie request carries Origin.
+      http().post('/auth/change-password').set('Cookie', cookie).set('Origin', APP_URL).send(body);
 
     it('needs the current password, then keeps only the current session', async () => {
       const user = await account();

@@ -26,7 +26,8 @@ describe.each(testDatabases())('email verification on $name', (db: TestDatabase)
 
   const http = () => request(app.getHttpServer());
   const send = (cookie: string, body?: Record<string, unknown>) => {
-    const req = http().post('/auth/verify-email/send').set('Cookie', cookie);
+    // As the app's own page sends it: a state-changing cookie request carries Origin.
+    const req = http().post('/auth/verify-email/send').set('Cookie', cookie).set('Origin', APP_URL);
     return body === undefined ? req : req.send(body);
   };
   const verify = (body: Record<string, unknown>) => http().post('/auth/verify-email').send(body);
@@ -172,6 +173,7 @@ describe.each(testDatabases())('email verification on $name', (db: TestDatabase)
       await http()
         .post(`/auth/${route}`)
         .set('Cookie', user.cookie)
+        .set('Origin', APP_URL)
         .send(body as object),
       400,
       'INVALID_INPUT',

@@ -6,8 +6,9 @@ import request from 'supertest';
 import type { ArrafAuthSessionOptions } from '../../src/options/arraf-auth-options.interface.js';
 import { SessionService } from '../../src/session/session.service.js';
 import { createTestSession, type TestSession } from '../../src/testing/index.js';
-import { createTestApp } from '../apps/test-app.js';
+import { createTestApp, type Platform } from '../apps/test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 import {
   expectError,
   findSessionRow,
@@ -21,8 +22,12 @@ import {
 type Strategy = 'jwt' | 'database';
 const STRATEGIES: Strategy[] = ['jwt', 'database'];
 const DAY_MS = 86_400_000;
+const PLATFORMS: Platform[] = ['express', 'fastify'];
 
-describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => {
+/** Every configured database, on each platform. */
+const CASES = testDatabases().flatMap((db) => PLATFORMS.map((platform) => ({ db, platform, name: db.name })));
+
+describe.each(CASES)('session routes on $name ($platform)', ({ db, platform }: (typeof CASES)[number]) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
 
   beforeAll(async () => {
@@ -38,7 +43,8 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
     let app: INestApplication;
 
     async function start(session: ArrafAuthSessionOptions = {}): Promise<INestApplication> {
-      const started = await createTestApp({ database: database.options, auth: { session: { strategy, ...session } } });
+      const auth = { session: { strategy, ...session } };
+      const started = await createTestApp({ database: database.options, platform, auth });
       apps.push(started);
       return started;
     }
@@ -207,7 +213,11 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
     describe('DELETE /auth/sessions/:id', () => {
       it("revokes another of the user's sessions: that cookie gets 401, this one keeps working", async () => {
         const [current, other] = await userWithSessions(2);
-        const res = await http().delete(`/auth/sessions/${other.session.id}`).set('Cookie', current.cookie).expect(200);
+        const res = await http()
+          .delete(`/auth/sessions/${other.session.id}`)
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(res.body).toStrictEqual({ success: true });
         expect(setCookies(res)).toEqual([]);
         await expectRejected(other);
@@ -220,6 +230,7 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
         const res = await http()
           .delete(`/auth/sessions/${current.session.id}`)
           .set('Cookie', current.cookie)
+          .set(sameSite())
           .expect(200);
         expect(res.body).toStrictEqual({ success: true });
         const cleared = onlySetCookie(res);
@@ -233,13 +244,13 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
         const [current] = await userWithSessions(1);
         const [victim] = await userWithSessions(1);
         expectError(
-          await http().delete(`/auth/sessions/${victim.session.id}`).set('Cookie', current.cookie),
+          await http().delete(`/auth/sessions/${victim.session.id}`).set('Cookie', current.cookie).set(sameSite()),
           404,
           'SESSION_NOT_FOUND',
         );
         await expectSignedIn(victim);
         expectError(
-          await http().delete(`/auth/sessions/${randomUUID()}`).set('Cookie', current.cookie),
+          await http().delete(`/auth/sessions/${randomUUID()}`).set('Cookie', current.cookie).set(sameSite()),
           404,
           'SESSION_NOT_FOUND',
         );
@@ -248,7 +259,7 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
       it('answers 400 INVALID_INPUT for a malformed id and revokes nothing', async () => {
         const [current, other] = await userWithSessions(2);
         for (const id of ['not-a-session-id', `${other.session.id}x`, "1'%20OR%20'1'%3D'1", '%00']) {
-          const res = await http().delete(`/auth/sessions/${id}`).set('Cookie', current.cookie);
+          const res = await http().delete(`/auth/sessions/${id}`).set('Cookie', current.cookie).set(sameSite());
           expect({ id, status: res.status }).toEqual({ id, status: 400 });
           expectError(res, 400, 'INVALID_INPUT');
         }
@@ -260,7 +271,7 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
         const [current, other] = await userWithSessions(2);
         await makeStale(current);
         expectError(
-          await http().delete(`/auth/sessions/${other.session.id}`).set('Cookie', current.cookie),
+          await http().delete(`/auth/sessions/${other.session.id}`).set('Cookie', current.cookie).set(sameSite()),
           403,
           'SESSION_NOT_FRESH',
         );
@@ -279,14 +290,22 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
       it("revokes every other session of the user and reports how many; this one and other users' stay", async () => {
         const [current, second, third] = await userWithSessions(3);
         const [stranger] = await userWithSessions(1);
-        const res = await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie).expect(200);
+        const res = await http()
+          .post('/auth/sessions/revoke-others')
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(res.body).toStrictEqual({ success: true, revoked: 2 });
         await expectRejected(second);
         await expectRejected(third);
         await expectSignedIn(current);
         await expectSignedIn(stranger);
 
-        const again = await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie).expect(200);
+        const again = await http()
+          .post('/auth/sessions/revoke-others')
+          .set('Cookie', current.cookie)
+          .set(sameSite())
+          .expect(200);
         expect(again.body).toStrictEqual({ success: true, revoked: 0 });
       });
 
@@ -294,7 +313,7 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
         const [current, second, third] = await userWithSessions(3);
         await makeStale(current);
         expectError(
-          await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie),
+          await http().post('/auth/sessions/revoke-others').set('Cookie', current.cookie).set(sameSite()),
           403,
           'SESSION_NOT_FRESH',
         );
@@ -317,7 +336,7 @@ describe.each(testDatabases())('session routes on $name', (db: TestDatabase) => 
 
       it('signs out only the session it is called with', async () => {
         const [current, other] = await userWithSessions(2);
-        await http().post('/auth/sign-out').set('Cookie', current.cookie).expect(200);
+        await http().post('/auth/sign-out').set('Cookie', current.cookie).set(sameSite()).expect(200);
         await expectRejected(current);
         await expectSignedIn(other);
         expect(await sessionRepository(app).countBy({ userId: current.user.id })).toBe(1);

@@ -27,6 +27,7 @@ import {
   travel,
   uniqueEmail,
 } from '../helpers/session-test-utils.js';
+import { sameSite } from '../helpers/same-site.js';
 
 type Strategy = 'jwt' | 'database';
 const STRATEGIES: Strategy[] = ['jwt', 'database'];
@@ -124,7 +125,10 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
 
       it('clears the cookie on sign-out with Max-Age=0 and the same name, path and flags', async () => {
         const signedIn = await createTestSession(defaults, { email: uniqueEmail() });
-        const res = await request(defaults.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie);
+        const res = await request(defaults.getHttpServer())
+          .post('/auth/sign-out')
+          .set('Cookie', signedIn.cookie)
+          .set(sameSite());
         expect({ status: res.status, body: res.body }).toStrictEqual({ status: 200, body: { success: true } });
         const cookie = onlySetCookie(res);
         expect(cookie).toMatchObject({ name: HOST_COOKIE, value: '' });
@@ -153,7 +157,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         await expectRejected(app, `${HOST_COOKIE}=${signedIn.token}`);
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: 'auth_session', value: '' });
         expect(cleared.attributes['max-age']).toBe('0');
@@ -177,7 +185,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         expect(Number(renewed.attributes['max-age'])).toBeGreaterThan(30 * DAY - 10);
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: 'auth_session', value: '' });
         expect(cleared.attributes).toMatchObject({ domain: 'example.com', 'max-age': '0' });
@@ -199,7 +211,11 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         });
 
         const cleared = onlySetCookie(
-          await request(app.getHttpServer()).post('/auth/sign-out').set('Cookie', signedIn.cookie).expect(200),
+          await request(app.getHttpServer())
+            .post('/auth/sign-out')
+            .set('Cookie', signedIn.cookie)
+            .set(sameSite())
+            .expect(200),
         );
         expect(cleared).toMatchObject({ name: HOST_COOKIE, value: '' });
         expect(cleared.attributes['max-age']).toBe('0');
@@ -323,6 +339,7 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
         await request(defaults.getHttpServer())
           .post('/auth/sign-out')
           .set('Cookie', signedIn.cookie)
+          .set(sameSite())
           .expect(200, { success: true });
 
         expect(await findSessionRow(defaults, signedIn.session.id)).toBeNull();

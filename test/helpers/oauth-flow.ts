@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request, { type Response } from 'supertest';
+import { invalidInputField } from './error-field.js';
 
 /**
  * Plays the browser in an OAuth sign-in with plain HTTP: the app's sign-in route, the provider's
@@ -43,7 +44,14 @@ export const SESSION_COOKIE = '__Host-auth_session';
 export function expectError(res: Response, status: number, code: string): void {
   expect({ status: res.status, body: res.body }).toStrictEqual({
     status,
-    body: { error: { code, en: expect.any(String), ar: expect.stringMatching(/[\u0600-\u06FF]/) } },
+    body: {
+      error: {
+        code,
+        en: expect.any(String),
+        ar: expect.stringMatching(/[\u0600-\u06FF]/),
+        ...invalidInputField(res.body, code),
+      },
+    },
   });
 }
 

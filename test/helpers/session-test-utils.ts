@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Session } from '../../src/entities/session.entity.js';
+import { invalidInputField } from './error-field.js';
 
 /** One `Set-Cookie` header, split into name, value and lower-cased attribute names. */
 export interface ParsedCookie {
@@ -44,7 +45,7 @@ export function onlySetCookie(res: Response): ParsedCookie {
 export function expectError(res: Response, status: number, code: string): void {
   expect({ status: res.status, body: res.body }).toStrictEqual({
     status,
-    body: { error: { code, en: expect.any(String), ar: expect.any(String) } },
+    body: { error: { code, en: expect.any(String), ar: expect.any(String), ...invalidInputField(res.body, code) } },
   });
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   const { en, ar } = res.body.error as { en: string; ar: string };

@@ -104,3 +104,27 @@ describe('arrafAuthOpenApi()', () => {
     for (const id of ids) expect(id).toMatch(/^arrafAuth_/);
   });
 });
+
+describe('arrafAuthOpenApi() request bodies', () => {
+  it('are generated from the schemas the routes validate with: same sizes, patterns, required keys, strictness', () => {
+    const { schemas } = arrafAuthOpenApi().components as { schemas: Record<string, Json> };
+    expect(schemas.ArrafAuthOtpSendBody).toEqual({
+      type: 'object',
+      properties: {
+        method: { type: 'string', enum: ['phone'] },
+        phone: expect.objectContaining({ type: 'string', minLength: 1, maxLength: 64 }),
+      },
+      required: ['method', 'phone'],
+      additionalProperties: false,
+    });
+    expect(schemas.ArrafAuthResetPasswordEmailLinkBody).toMatchObject({
+      required: ['method', 'token', 'newPassword'],
+      additionalProperties: false,
+      properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } },
+    });
+    expect(schemas.ArrafAuthVerifyEmailCodeBody.properties.otp).toMatchObject({ pattern: '^[0-9]{6}$' });
+    expect(schemas.ArrafAuthForgotPasswordEmailBody).toMatchObject({ required: ['method', 'email'] });
+    for (const [name, schema] of Object.entries(schemas).filter(([n]) => n.endsWith('Body')))
+      expect([name, schema.additionalProperties]).toEqual([name, false]);
+  });
+});

@@ -39,6 +39,20 @@ describe('safeRedirectTarget (OAuth redirectTo)', () => {
     '\\\\evil.example',
     '\\/evil.example',
     '/\\/evil.example',
+    // dot segments that resolve to a protocol-relative URL
+    '/..//evil.example',
+    '/.//evil.example',
+    '/%2e%2e//evil.example',
+    '/%2E%2E//evil.example',
+    '/%2e//evil.example',
+    '/.%2e//evil.example',
+    '/a/..//evil.example',
+    '/a/b/../..//evil.example',
+    '/../..//evil.example/x?y=1',
+    '/./%2e%2e/.//evil.example',
+    '/..%2f/evil.example',
+    '/../%2fevil.example',
+    '/..\\/evil.example',
     // other schemes
     'javascript:alert(1)',
     'JavaScript:alert(document.cookie)',
@@ -85,5 +99,25 @@ describe('safeRedirectTarget (OAuth redirectTo)', () => {
   it('refuses every absolute URL when no origin is trusted', () => {
     expect(safeRedirectTarget('https://app.example.com/x', [])).toBe('/');
     expect(safeRedirectTarget('/x', [])).toBe('/x');
+  });
+});
+
+describe('safeRedirectTarget is sound on its own (no second check needed)', () => {
+  it('never returns a value a browser reads as another host, whatever the dot segments', () => {
+    const segments = ['', '.', '..', '%2e', '%2e%2e', '%2E%2E', '.%2e', 'a'];
+    for (const first of segments)
+      for (const second of segments)
+        for (const tail of ['//evil.example', '/%2f/evil.example', '//evil.example/x?y=1']) {
+          const input = `/${first}/${second}${tail}`;
+          const output = safeRedirectTarget(input, TRUSTED);
+          // Where the browser would go from https://app.example.com: it must stay on this origin.
+          expect([input, new URL(output, 'https://app.example.com/').origin]).toEqual([
+            input,
+            'https://app.example.com',
+          ]);
+          expect([input, output.startsWith('//')]).toEqual([input, false]);
+          // Idempotent: checking the result again changes nothing.
+          expect([input, safeRedirectTarget(output, TRUSTED)]).toEqual([input, output]);
+        }
   });
 });

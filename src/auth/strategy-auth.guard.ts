@@ -1,0 +1,62 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, type Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import passport from 'passport';
+import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
+import { OriginGuard } from '../controllers/origin.guard.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
+
+interface Outcome {
+  error?: unknown;
+  user?: unknown;
+  info?: unknown;
+}
+
+/**
+ * The one way the library runs its Passport strategies (`OtpAuthGuard`, `PasswordAuthGuard`,
+ * `OAuthAuthGuard`): the strategy instance is the application's own provider (so
+ * `overrideProvider(...)` reaches it and several applications in one process never answer with
+ * each other's configuration, which Passport's process-wide registry by name would do); a
+ * strategy error is answered as is and "no user" as the guard's one `failureCode`; the result is
+ * `request.user` plus `request.authInfo` (the strategy's `[user, info]`). The origin check runs first
+ * (once per request), so an application's own sign-in route is protected from login CSRF too.
+ */
+@Injectable()
+export abstract class StrategyAuthGuard implements CanActivate {
+  /** The strategy class, registered by the module. */
+  protected abstract readonly strategyType: Type<passport.Strategy>;
+  /** What "no user" is answered with. */
+  protected abstract readonly failureCode: ArrafAuthErrorCode;
+  private strategy?: passport.Strategy;
+
+  constructor(@Inject(ModuleRef) protected readonly moduleRef: ModuleRef) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    // Login CSRF: on an application's own route that did not declare the OriginGuard, check here
+    // (a route that did is not checked twice).
+    this.moduleRef.get(OriginGuard, { strict: false }).canActivate(context);
+    const { request, response } = httpOf(context);
+    const { error, user, info } = await this.authenticate(request, response);
+    request.user = this.handleRequest(error, user);
+    request.authInfo = info;
+    return true;
+  }
+
+  /** Rethrows the strategy's error (already in the library's shape); no user is `failureCode`. */
+  protected handleRequest<TUser>(error: unknown, user: TUser | false | undefined): TUser {
+    if (error) throw error;
+    if (!user) throw new ArrafAuthException(this.failureCode);
+    return user;
+  }
+
+  private authenticate(request: EdgeRequest, response: unknown): Promise<Outcome> {
+    this.strategy ??= this.moduleRef.get(this.strategyType, { strict: false });
+    // Passport attaches success/fail/error to the strategy object it runs: one object per request.
+    const perRequest = Object.create(this.strategy) as passport.Strategy;
+    return new Promise<Outcome>((resolve) => {
+      passport.authenticate(perRequest, { session: false }, (error: unknown, user: unknown, info: unknown) =>
+        resolve({ error, user, info }),
+      )(request, response, (error: unknown) => resolve({ error: error ?? new ArrafAuthException(this.failureCode) }));
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { from, mergeMap, type Observable } from 'rxjs';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { AuthService, type SignInContext } from '../auth/auth.service.js';
+import type { Session } from '../entities/session.entity.js';
+import type { User } from '../entities/user.entity.js';
+import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
+import { SessionCookie } from '../session/session-cookie.js';
+import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { type EdgeRequest, httpOf } from './edge-request.js';
+
+/**
+ * What a route that signs in returns: the user a flow has proven, and how to answer.
+ * {@link SignInInterceptor} completes it (session, cookie, response body).
+ */
+export class SignIn {
+  constructor(
+    readonly user: User,
+    readonly method: SignInMethod,
+    readonly answer: {
+      /** Runs after `afterSignIn`; the new session is revoked if it throws. */
+      after?: (session: Session) => Promise<void>;
+      /** Extra fields of the response body (`isNewUser`). */
+      extra?: Record<string, unknown>;
+      /** Redirect there (with `@Redirect()`) instead of answering `{ user, session }`. */
+      redirectTo?: string;
+    } = {},
+  ) {}
+}
+
+/** The sign-in context of a request: client address, user agent, and the session it already holds. */
+export function signInContext(request: EdgeRequest, cookie: SessionCookie): SignInContext {
+  const userAgent = request.headers['user-agent'];
+  return {
+    ipAddress: request.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent : null,
+    replaces: cookie.read(request.headers)?.token,
+  };
+}
+
+/**
+ * The one place where a sign-in becomes HTTP, for every route that signs in (sign-up, sign-in,
+ * OTP verify, OAuth callback): a route returns a {@link SignIn}; this completes it through
+ * `AuthService.completeSignIn` (which also ends the session the request carried), writes the
+ * session cookie with `SessionCookie`, and answers `{ user, session, ...extra }` (`session.token`
+ * when `session.bearer` is on) or the redirect.
+ */
+@Injectable()
+export class SignInInterceptor implements NestInterceptor {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly cookie: SessionCookie,
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next
+      .handle()
+      .pipe(mergeMap((value) => (value instanceof SignIn ? from(this.complete(context, value)) : [value])));
+  }
+
+  private async complete(context: ExecutionContext, signIn: SignIn): Promise<unknown> {
+    const { request, response } = httpOf(context);
+    const { after, extra, redirectTo } = signIn.answer;
+    const done = await this.auth.completeSignIn(signIn.user, signIn.method, signInContext(request, this.cookie), after);
+    this.cookie.write(response, done.token, done.session.expiresAt, 'cookie');
+    if (redirectTo !== undefined) return { url: redirectTo, statusCode: 302 };
+    const token = this.options.session.bearer ? done.token : undefined;
+    return { user: toPublicUser(done.user), session: toPublicSession(done.session, token), ...extra };
+  }
+}
