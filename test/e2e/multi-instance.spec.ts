@@ -8,6 +8,7 @@ import { TEST_SECRET } from '../apps/test-app.js';
 import { uniqueEmail, uniquePhone } from '../apps/security-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 import { expectError, expectTooMany } from './otp.helpers.js';
+import { sameSite } from '../helpers/same-site.js';
 
 /**
  * Two instances of an application, each a Nest app in its own Node process (test/apps/instance.mjs,
@@ -91,7 +92,13 @@ function cookieOf(res: Response): string {
       DATABASE_URL: (database.options as { url: string }).url,
       REDIS_URL: REDIS_URL!,
       AUTH_SECRET: TEST_SECRET,
-      RATE_LIMITS: JSON.stringify({ 'sign-in:account': { limit: 6 } }),
+      // Per-address limits out of the way: every suite on this Redis shares 127.0.0.1's counters.
+      RATE_LIMITS: JSON.stringify({
+        'sign-in:account': { limit: 6 },
+        'otp-send:ip': { limit: 100000 },
+        'otp-verify:ip': { limit: 100000 },
+        'sign-in:ip': { limit: 100000 },
+      }),
       OTP: JSON.stringify({ resendCooldown: 0, maxSendsPerHour: 3 }),
     };
     // A applies the migrations; B starts on the migrated database, as a second replica would.
@@ -122,7 +129,11 @@ function cookieOf(res: Response): string {
     expect(onB.status).toBe(200);
     expect(onB.body.sessions).toEqual([expect.objectContaining({ id: user.sessionId, current: true })]);
 
-    const signOut = await b.http().post('/auth/sign-out').set('Cookie', user.cookie);
+    const signOut = await b
+      .http()
+      .post('/auth/sign-out')
+      .set(sameSite('https://app.example'))
+      .set('Cookie', user.cookie);
     expect(signOut.status).toBe(200);
     expectError(await a.http().get('/auth/sessions').set('Cookie', user.cookie), 401, 'UNAUTHENTICATED');
     expect((await a.http().get('/auth/session').set('Cookie', user.cookie)).body).toEqual({

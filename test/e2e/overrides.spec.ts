@@ -14,6 +14,7 @@ import type { SmsMessage, SmsProvider, SmsSendResult } from '../../src/sms/sms-p
 import { createTestSession } from '../../src/testing/index.js';
 import { createPasswordTestApp, freshEmail, GOOD_PASSWORD, OTHER_PASSWORD } from '../apps/password-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 /**
  * `overrideProvider(...)` of the pluggable parts reaches every route that uses them: nothing in the
@@ -135,7 +136,7 @@ describe.each(testDatabases())('overrideProvider reaches every route on $name', 
     ])('%s (signed in) is refused with 429 by the overriding store', async (_label, path, body) => {
       const { cookie } = await createTestSession(app, { email: freshEmail() });
       const before = store.keys.length;
-      const res = await request(app.getHttpServer()).post(path).set('Cookie', cookie).send(body);
+      const res = await request(app.getHttpServer()).post(path).set(sameSite()).set('Cookie', cookie).send(body);
       expect(res.status).toBe(429);
       expect(store.keys.length).toBeGreaterThan(before);
     });
@@ -227,14 +228,20 @@ describe.each(testDatabases())('overrideProvider reaches every route on $name', 
         .send({ method: 'email', token: mail.at(-1)!.token, newPassword: GOOD_PASSWORD })
         .expect(200);
       const { cookie: fresh } = await createTestSession(app, { email: freshEmail() });
-      await http().post('/auth/verify-email/send').set('Cookie', fresh).send({}).expect(200);
+      await http().post('/auth/verify-email/send').set(sameSite()).set('Cookie', fresh).send({}).expect(200);
       const verify = mail.at(-1)!;
       await http().post('/auth/verify-email').send({ email: verify.identifier, otp: verify.code }).expect(200);
-      await http().post('/auth/verify-email/send').set('Cookie', fresh).send({ mode: 'link' }).expect(200);
+      await http()
+        .post('/auth/verify-email/send')
+        .set(sameSite())
+        .set('Cookie', fresh)
+        .send({ mode: 'link' })
+        .expect(200);
       const signIn = await http().post('/auth/sign-in').send({ method: 'email', email, password: GOOD_PASSWORD });
       const signedIn = (signIn.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
       await http()
         .post('/auth/change-password')
+        .set(sameSite())
         .set('Cookie', signedIn)
         .send({ currentPassword: GOOD_PASSWORD, newPassword: OTHER_PASSWORD })
         .expect(200);

@@ -14,6 +14,7 @@ import {
   OTHER_PASSWORD,
 } from '../apps/password-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 const NAME = 'Zubaydah Alqahtani';
 /** Refused as PASSWORD_TOO_PREDICTABLE for an account named {@link NAME}, accepted for anyone else. */
@@ -145,7 +146,12 @@ describe.each(testDatabases())('one-time secrets bound to purpose, and reset enu
 
     it('refuses an email-verification link as a reset link, and a reset link as an email-verification link', async () => {
       const user = await account();
-      await http().post('/auth/verify-email/send').set('Cookie', user.cookie).send({ mode: 'link' }).expect(200);
+      await http()
+        .post('/auth/verify-email/send')
+        .set(sameSite())
+        .set('Cookie', user.cookie)
+        .send({ mode: 'link' })
+        .expect(200);
       const verifyToken = lastMail('verify').token!;
       const { token: resetToken } = await requestReset(user.email, 'link');
       expectErrorBody(

@@ -9,6 +9,7 @@ import type { SessionWriteOptions, StoredSession } from '../../src/session/sessi
 import { createTestSession } from '../../src/testing/index.js';
 import { createTestApp, type Platform } from '../apps/test-app.js';
 import { testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 const SQLITE = testDatabases().find((d) => d.name === 'sqlite')!;
 
@@ -115,16 +116,16 @@ describe.each<Platform>(['express', 'fastify'])('overrideProvider(SESSION_STORE)
     expect(store.calls).toEqual(['find', 'listByUser']);
 
     store.calls.length = 0;
-    await http().delete(`/auth/sessions/${second.session.id}`).set('Cookie', cookie).expect(200);
+    await http().delete(`/auth/sessions/${second.session.id}`).set(sameSite()).set('Cookie', cookie).expect(200);
     expect(store.calls).toEqual(['find', 'delete']);
 
     store.calls.length = 0;
-    const others = await http().post('/auth/sessions/revoke-others').set('Cookie', cookie).expect(200);
+    const others = await http().post('/auth/sessions/revoke-others').set(sameSite()).set('Cookie', cookie).expect(200);
     expect(others.body).toEqual({ success: true, revoked: 1 });
     expect(store.calls).toEqual(['find', 'deleteByUser']);
 
     store.calls.length = 0;
-    await http().post('/auth/sign-out').set('Cookie', cookie).expect(200);
+    await http().post('/auth/sign-out').set(sameSite()).set('Cookie', cookie).expect(200);
     expect(store.calls).toContain('delete');
     expect((await http().get('/me').set('Cookie', cookie)).status).toBe(401);
   });
