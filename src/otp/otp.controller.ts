@@ -41,7 +41,7 @@ export function createOtpController(path: string): Type<unknown> {
       if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
       const { phone } = parseOtpSendBody(body);
       await this.otp.limitClient('send', request.ip);
-      const { maskedPhone } = await this.otp.send(phone, 'sign-in', otpLocale(request));
+      const { maskedPhone } = await this.otp.send(phone, 'sign-in', otpLocale(request), { ip: request.ip });
       return { success: true, maskedPhone };
     }
 

@@ -55,7 +55,7 @@ export class OtpStrategy extends PassportStrategy(CustomStrategy, OTP_STRATEGY_N
     if (!isTrustedOrigin(request, this.options.trustedOrigins)) throw new ArrafAuthException('INVALID_ORIGIN');
     const body = parseOtpVerifyBody(request.body);
     await this.otp.limitClient('verify', request.ip);
-    const phone = await this.otp.verify(body.phone, 'sign-in', body.otp);
+    const phone = await this.otp.verify(body.phone, 'sign-in', body.otp, { ip: request.ip });
     const { user, isNewUser } = await this.findOrCreateUser(phone, body.name);
     const signIn: OtpSignIn = { user, phone, isNewUser };
     request[REQUEST_OTP_SIGN_IN_KEY] = signIn;
