@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, SESSION_CODEC, SESSION_STORE } from '../arraf-auth.constants.js';
 import { randomId, randomToken, sha256 } from '../crypto/crypto.util.js';
@@ -70,7 +71,7 @@ export class SessionService {
     @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(SESSION_CODEC) private readonly codec: SessionCodec,
-    private readonly verifications: VerificationService,
+    private readonly moduleRef: ModuleRef,
   ) {
     this.settings = options.session;
   }
@@ -162,8 +163,9 @@ export class SessionService {
     return {
       sessions: await this.store.deleteExpired(now, batchSize),
       // Expired codes are swept here too so one scheduled call cleans both tables; the verification
-      // service stays the only writer of its table.
-      verifications: await this.verifications.deleteExpired(now, batchSize),
+      // service stays the only writer of its table. Looked up when needed, so the session layer is
+      // built without the verification layer and its rate limiter.
+      verifications: await this.moduleRef.get(VerificationService, { strict: false }).deleteExpired(now, batchSize),
     };
   }
 
