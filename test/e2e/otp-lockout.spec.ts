@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { ArrafAuthOptions } from '../../src/index.js';
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
@@ -179,6 +179,33 @@ function lockoutSuite(storage: Storage): void {
       expect(retryAfter).toBeGreaterThan(30 * DAY - 60);
     });
   });
+
+  // The memory store reads the clock through Date.now, so a day can pass in the test; Redis keeps
+  // real TTLs (its 30-day bound is proven by Retry-After above), so this scenario is memory only.
+  if (storage === 'memory')
+    describe('with maxFailuresPerDay 6 and maxFailuresPer30Days 10', () => {
+      let app: INestApplication;
+
+      beforeAll(async () => {
+        ({ app } = await start({ maxFailuresPerClient: 1, maxFailuresPerDay: 6, maxFailuresPer30Days: 10 }));
+      });
+
+      afterEach(() => {
+        jest.restoreAllMocks();
+      });
+
+      it('gives a number only the rest of its 30-day bound once the 24-hour window has passed', async () => {
+        const phone = saudiMobile();
+        const guess = () => otpClient(app).verify(phone.local, '123456');
+        for (let i = 0; i < 6; i++) expectError(await guess(), 400, 'OTP_INVALID');
+        expectTooMany(await guess(), 'OTP_TOO_MANY_ATTEMPTS', DAY);
+        const tomorrow = Date.now() + 25 * 3600 * 1000;
+        jest.spyOn(Date, 'now').mockImplementation(() => tomorrow);
+        for (let i = 0; i < 4; i++) expectError(await guess(), 400, 'OTP_INVALID');
+        const retryAfter = expectTooMany(await guess(), 'OTP_TOO_MANY_ATTEMPTS', 30 * DAY);
+        expect(retryAfter).toBeGreaterThan(30 * DAY - 25 * 3600 - 60);
+      });
+    });
 
   describe('with progressive delays after 2 failures, from 1 s up to 8 s', () => {
     let app: INestApplication;
