@@ -30,10 +30,11 @@ const INVALID: VerificationCheck = { ok: false, reason: 'invalid' };
 
 /**
  * The one owner of one-time secrets in the `verifications` table (SMS codes, emailed codes and
- * links): issuing, storage (codes as HMAC-SHA-256 under the secret over type, identifier and code;
- * links as SHA-256; the HMAC key is derived per purpose from each configured secret), the attempt counter (incremented atomically in the database before any
- * comparison), the failure budget across resends, key rotation and single use (a conditional DELETE
- * that exactly one request wins). Callers turn its results into their own error codes.
+ * links) and its only writer: issuing, storage (codes as HMAC-SHA-256 over type, identifier and
+ * code under a key derived from the secret for this purpose; links as SHA-256), the attempt counter
+ * (incremented atomically in the database before any comparison), the guess bounds across resends,
+ * key rotation, single use (a conditional DELETE that exactly one request wins) and the sweep of
+ * expired rows. Callers turn its results into their own error codes.
  *
  * @example const issued = await verifications.issue(policy, { identifier: '+966551234567' }, { deliver });
  */
@@ -107,7 +108,9 @@ export class VerificationService {
       if (slot.count > policy.budget.limit) budgetResetAt = slot.resetAt;
     }
     const check = await this.checkLatest(policy, subject.identifier, code, budgetResetAt, options);
-    if (check.ok && policy.guessLimits) await resetGuesses(this.limiter, scope, client);
+    // A store failure here must not undo a sign-in whose code is already consumed; the counts just
+    // stay higher, the safe side (the limiter has logged the failure).
+    if (check.ok && policy.guessLimits) await resetGuesses(this.limiter, scope, client).catch(() => undefined);
     return check;
   }
 
