@@ -25,7 +25,7 @@ export function sha256(value: string): string {
 }
 
 /** HMAC-SHA-256 under `key`, hex encoded: what is stored for low-entropy secrets (OTP codes). */
-export function hmacSha256(key: string, value: string): string {
+export function hmacSha256(key: string | Buffer, value: string): string {
   return createHmac('sha256', key).update(value).digest('hex');
 }
 

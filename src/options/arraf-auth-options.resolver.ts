@@ -194,9 +194,26 @@ const DEFAULT_OTP_MESSAGES = {
   en: 'Your {appName} verification code is {code}. It expires in {minutes} minutes. Do not share it.',
 };
 
+const OTP_KEYS = [
+  'length',
+  'expiresIn',
+  'maxAttempts',
+  'resendCooldown',
+  'maxSendsPerHour',
+  'maxSendsPerClientPerHour',
+  'maxFailuresPerClient',
+  'maxFailuresPerDay',
+  'maxFailuresPer30Days',
+  'maxConsecutiveFailures',
+  'delayAfterFailures',
+  'initialDelay',
+  'maxDelay',
+  'messages',
+];
+
 function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
   const otp = objectAt('otp', value);
-  rejectUnknown('otp', otp, ['length', 'expiresIn', 'maxAttempts', 'resendCooldown', 'maxSendsPerHour', 'messages']);
+  rejectUnknown('otp', otp, OTP_KEYS);
   const messages = objectAt('otp.messages', otp.messages);
   rejectUnknown('otp.messages', messages, ['ar', 'en']);
   for (const [lang, text] of Object.entries(messages)) {
@@ -208,9 +225,60 @@ function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
     expiresIn: integer('otp.expiresIn', otp.expiresIn, 300, 30, 600),
     maxAttempts: integer('otp.maxAttempts', otp.maxAttempts, 5, 1, 10),
     resendCooldown: integer('otp.resendCooldown', otp.resendCooldown, 60, 0, 3600),
-    maxSendsPerHour: integer('otp.maxSendsPerHour', otp.maxSendsPerHour, 5, 1, 100),
+    ...resolveOtpLimits(otp),
     messages: { ...DEFAULT_OTP_MESSAGES, ...(messages as { ar?: string; en?: string }) },
   };
+}
+
+/** The send caps and guess bounds of phone codes; each bound at most the one above it. */
+function resolveOtpLimits(otp: Record<string, unknown>) {
+  const maxSendsPerHour = integer('otp.maxSendsPerHour', otp.maxSendsPerHour, 10, 1, 100);
+  const perDay = integer('otp.maxFailuresPerDay', otp.maxFailuresPerDay, 50, 1, 1000);
+  const consecutive = integer('otp.maxConsecutiveFailures', otp.maxConsecutiveFailures, 100, 1, 100);
+  const limits = {
+    maxSendsPerHour,
+    // A smaller per-number cap lowers the per-client default with it rather than failing.
+    maxSendsPerClientPerHour: integer(
+      'otp.maxSendsPerClientPerHour',
+      otp.maxSendsPerClientPerHour,
+      Math.min(3, maxSendsPerHour),
+      1,
+      maxSendsPerHour,
+    ),
+    maxFailuresPerClient: integer(
+      'otp.maxFailuresPerClient',
+      otp.maxFailuresPerClient,
+      Math.min(10, perDay),
+      1,
+      perDay,
+    ),
+    maxFailuresPerDay: perDay,
+    maxFailuresPer30Days: integer(
+      'otp.maxFailuresPer30Days',
+      otp.maxFailuresPer30Days,
+      Math.max(200, perDay),
+      perDay,
+      100_000,
+    ),
+    maxConsecutiveFailures: consecutive,
+    delayAfterFailures: integer(
+      'otp.delayAfterFailures',
+      otp.delayAfterFailures,
+      Math.min(10, consecutive - 1),
+      0,
+      consecutive - 1,
+    ),
+    initialDelay: integer('otp.initialDelay', otp.initialDelay, 30, 1, 86_400),
+    maxDelay: 0,
+  };
+  limits.maxDelay = integer(
+    'otp.maxDelay',
+    otp.maxDelay,
+    Math.max(3600, limits.initialDelay),
+    limits.initialDelay,
+    86_400,
+  );
+  return limits;
 }
 
 function resolvePhone(value: unknown): ResolvedArrafAuthOptions['phone'] {

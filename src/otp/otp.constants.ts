@@ -6,19 +6,35 @@ export const OTP_PURPOSES: readonly OtpPurpose[] = ['sign-in', 'reset-password']
 /** Name of the phone + code Passport strategy, for `AuthGuard(OTP_STRATEGY_NAME)`. */
 export const OTP_STRATEGY_NAME = 'arraf-otp';
 
-/** Window of `otp.maxSendsPerHour`. */
+/** Window of `otp.maxSendsPerHour` and `otp.maxSendsPerClientPerHour`. */
 export const OTP_SEND_WINDOW_SECONDS = 3600;
+
+/** Window of `otp.maxFailuresPerClient` and `otp.maxFailuresPerDay`. */
+export const OTP_DAY_SECONDS = 24 * 3600;
+
+/** Window of `otp.maxFailuresPer30Days` and `otp.maxConsecutiveFailures`. */
+export const OTP_30_DAYS_SECONDS = 30 * OTP_DAY_SECONDS;
+
+/**
+ * How long after a send its client may be told that the code it asked for expired or is used up:
+ * beyond the code's lifetime, so a late attempt still hears "expired" rather than "wrong".
+ */
+export const OTP_REQUESTER_GRACE_SECONDS = 3600;
 
 /** Longest `name` accepted on a first phone sign-in. */
 export const OTP_MAX_NAME_LENGTH = 100;
 
 /**
  * Rate-limit store keys and budget scope. Per number across purposes: an SMS costs the same whatever
- * it is for, and alternating purposes must not double the guesses a number gets.
+ * it is for, and alternating purposes must not double the guesses a number gets. `client` is an
+ * address bucket (IPv4, or IPv6 per /64).
  */
 export const otpKeys = {
-  cooldown: (phone: string) => `otp-cooldown:${phone}`,
+  cooldown: (phone: string, client: string) => `otp-cooldown:${phone}:${client}`,
   sends: (phone: string) => `otp-sends:${phone}`,
+  clientSends: (phone: string, client: string) => `otp-sends:${phone}:client:${client}`,
+  /** Present while `client` asked for a code of `purpose` for `phone` recently. */
+  requester: (purpose: string, phone: string, client: string) => `otp-requester:${purpose}:${phone}:${client}`,
   budgetScope: (phone: string) => `otp:${phone}`,
 };
 

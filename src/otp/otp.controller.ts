@@ -55,7 +55,7 @@ export function createOtpController(path: string): Type<unknown> {
     @RequestBody('otpSend')
     @RateLimit('otp-send:ip')
     async send(@Req() request: EdgeRequest, @ValidBody() body: ParsedBody<'otpSend'>) {
-      const { maskedPhone } = await this.otp.send(body.phone, 'sign-in', otpLocale(request));
+      const { maskedPhone } = await this.otp.send(body.phone, 'sign-in', otpLocale(request), { ip: request.ip });
       return { success: true, maskedPhone };
     }
 

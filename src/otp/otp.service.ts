@@ -6,25 +6,41 @@ import { maskPhone, parsePhone, toAsciiDigits } from '../phone/normalize-phone.j
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
-import {
-  VERIFICATION_FAILURE_BUDGET_FACTOR,
-  VERIFICATION_FAILURE_WINDOW_SECONDS,
-  VERIFICATION_TYPES,
-} from '../verification/verification.constants.js';
-import type { VerificationPolicy } from '../verification/verification.interfaces.js';
+import { clientIpBucket } from '../rate-limit/client-ip.js';
+import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
+import type { VerificationFailure, VerificationPolicy } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
-import { OTP_PURPOSES, OTP_SEND_WINDOW_SECONDS, type OtpPurpose, otpKeys } from './otp.constants.js';
+import {
+  OTP_30_DAYS_SECONDS,
+  OTP_DAY_SECONDS,
+  OTP_PURPOSES,
+  OTP_REQUESTER_GRACE_SECONDS,
+  OTP_SEND_WINDOW_SECONDS,
+  type OtpPurpose,
+  otpKeys,
+} from './otp.constants.js';
+
+/** Options of {@link OtpService.send}. */
+export interface OtpSendOptions {
+  /**
+   * The client's address (the platform's `request.ip`): sends and guesses are counted per number
+   * and client, so one client cannot spend a number's limits for everyone. Without it every caller
+   * shares one client.
+   */
+  ip?: string;
+}
 
 /** Options of {@link OtpService.verify}. */
-export interface OtpVerifyOptions {
+export interface OtpVerifyOptions extends OtpSendOptions {
   /** Runs once the code matched, before it is consumed; when it throws, the code stays usable. */
   beforeConsume?: (phone: string) => unknown;
 }
 
 /**
- * One-time SMS codes bound to a number and a purpose: picks the number, rate-limits sends, and
- * leaves issuing and checking (HMAC at rest, atomic attempt count, failure budget across resends,
- * single use) to {@link VerificationService}.
+ * One-time SMS codes bound to a number and a purpose: picks the number, rate-limits sends per number
+ * and per (number, client), and leaves issuing and checking (HMAC at rest, atomic attempt count,
+ * per-client, 24 h, 30 day and consecutive guess bounds with progressive delays, single use) to
+ * {@link VerificationService}.
  */
 @Injectable()
 export class OtpService {
@@ -39,20 +55,23 @@ export class OtpService {
 
   /**
    * Normalises the number, refuses numbers outside phone.allowedCountries (400 PHONE_NOT_ALLOWED)
-   * before anything is sent, enforces resendCooldown and maxSendsPerHour per number (429
-   * RATE_LIMITED with Retry-After), issues a code (the older one stops working) and sends it via
-   * SMS_PROVIDER; SMS failure → 502 SMS_FAILED with no usable code left.
+   * before anything is sent, enforces resendCooldown and maxSendsPerClientPerHour per (number,
+   * client) and maxSendsPerHour per number (429 RATE_LIMITED with Retry-After), issues a code (the
+   * older one stops working) and sends it via SMS_PROVIDER; SMS failure → 502 SMS_FAILED with no
+   * usable code left.
    *
-   * @example const { maskedPhone } = await otp.send('0551234567', 'sign-in', 'ar');
+   * @example const { maskedPhone } = await otp.send('0551234567', 'sign-in', 'ar', { ip: request.ip });
    */
   async send(
     phone: unknown,
     purpose: OtpPurpose,
     locale: 'ar' | 'en' = 'ar',
+    options: OtpSendOptions = {},
   ): Promise<{ phone: string; maskedPhone: string }> {
     const policy = this.policy(purpose);
     const e164 = this.allowedNumber(phone);
-    await this.limitSends(e164);
+    const client = clientIpBucket(options.ip);
+    await this.limitSends(e164, client);
     try {
       await this.verifications.issue(
         policy,
@@ -62,16 +81,26 @@ export class OtpService {
     } catch (error) {
       if (!(error instanceof SmsFailure)) throw error;
       // The person may retry at once: a failed SMS does not start the cooldown.
-      if (this.options.otp.resendCooldown > 0) await this.limiter.resetKey(otpKeys.cooldown(e164));
+      if (this.options.otp.resendCooldown > 0) await this.limiter.resetKey(otpKeys.cooldown(e164, client));
       this.logger.warn(`SMS to ${maskPhone(e164)} failed: ${error.message}`);
       throw new ArrafAuthException('SMS_FAILED');
     }
+    // Restarted on every send, so the window follows the latest code this client asked for.
+    const requester = otpKeys.requester(purpose, e164, client);
+    await this.limiter.resetKey(requester);
+    await this.limiter.hitKey(requester, this.options.otp.expiresIn + OTP_REQUESTER_GRACE_SECONDS);
     return { phone: e164, maskedPhone: maskPhone(e164) };
   }
 
   /**
    * Verifies and consumes (single use) the latest code for (phone, purpose); throws OTP_INVALID /
    * OTP_EXPIRED / OTP_TOO_MANY_ATTEMPTS / INVALID_INPUT. Returns the E.164 phone.
+   *
+   * `OTP_EXPIRED`, and `OTP_TOO_MANY_ATTEMPTS` for a used-up code, go only to the client that asked
+   * for the code (it knows one is pending); any other client hears `OTP_INVALID`, so nobody learns
+   * that a number has a code pending. `OTP_TOO_MANY_ATTEMPTS` from the guess bounds (this client
+   * used up its guesses for the number, the number is in a progressive delay or past its 24 h, 30
+   * day or consecutive bound) is counted alike for every number, pending code or not.
    *
    * The code must be exactly `otp.length` digits; Arabic-Indic digits are read as ASCII digits,
    * any other digits (fullwidth, ...) are refused with INVALID_INPUT.
@@ -83,25 +112,32 @@ export class OtpService {
     const digits = toAsciiDigits(code);
     if (digits.length !== policy.length || !/^[0-9]+$/.test(digits)) throw new ArrafAuthException('INVALID_INPUT');
     const e164 = parsePhone(phone, this.options.phone.defaultCountry).e164;
+    const client = clientIpBucket(options.ip);
 
     const check = await this.verifications.redeemCode(
       policy,
-      { identifier: e164, budgetScope: otpKeys.budgetScope(e164) },
+      { identifier: e164, budgetScope: otpKeys.budgetScope(e164), client },
       digits,
       { beforeConsume: () => options.beforeConsume?.(e164) },
     );
     if (check.ok) return e164;
-    switch (check.reason) {
-      case 'budget':
-        throw tooManyRequests('OTP_TOO_MANY_ATTEMPTS', check.retryAt);
-      case 'exhausted':
-        // Retry-After says when a new code can be sent.
-        throw tooManyRequests('OTP_TOO_MANY_ATTEMPTS', await this.cooldownEnd(e164));
-      case 'expired':
-        throw new ArrafAuthException('OTP_EXPIRED');
-      default:
-        throw new ArrafAuthException('OTP_INVALID');
-    }
+    throw await this.failure(check, purpose, e164, client);
+  }
+
+  /** The error of a failed check, hiding a pending code from clients that did not ask for it. */
+  private async failure(
+    check: VerificationFailure,
+    purpose: OtpPurpose,
+    e164: string,
+    client: string,
+  ): Promise<ArrafAuthException> {
+    if (check.reason === 'budget') return tooManyRequests('OTP_TOO_MANY_ATTEMPTS', check.retryAt);
+    if (check.reason === 'invalid') return new ArrafAuthException('OTP_INVALID');
+    const requester = await this.limiter.peekKey(otpKeys.requester(purpose, e164, client));
+    if (!requester) return new ArrafAuthException('OTP_INVALID');
+    if (check.reason === 'expired') return new ArrafAuthException('OTP_EXPIRED');
+    // Retry-After says when this client can have a new code sent.
+    return tooManyRequests('OTP_TOO_MANY_ATTEMPTS', await this.cooldownEnd(e164, client));
   }
 
   /**
@@ -116,27 +152,43 @@ export class OtpService {
   /** The code policy of `purpose`, or 400 for a purpose that does not exist. */
   private policy(purpose: OtpPurpose): VerificationPolicy {
     if (!OTP_PURPOSES.includes(purpose)) throw new ArrafAuthException('INVALID_INPUT');
-    const { length, expiresIn, maxAttempts } = this.options.otp;
+    const otp = this.options.otp;
     return {
       type: purpose === 'sign-in' ? VERIFICATION_TYPES.otpSignIn : VERIFICATION_TYPES.otpResetPassword,
       kind: 'code',
-      length,
-      ttlSeconds: expiresIn,
-      maxAttempts,
-      budget: {
-        limit: VERIFICATION_FAILURE_BUDGET_FACTOR * maxAttempts,
-        windowSeconds: VERIFICATION_FAILURE_WINDOW_SECONDS,
+      length: otp.length,
+      ttlSeconds: otp.expiresIn,
+      maxAttempts: otp.maxAttempts,
+      guessLimits: {
+        perClient: { limit: otp.maxFailuresPerClient, windowSeconds: OTP_DAY_SECONDS },
+        perScope: [
+          { limit: otp.maxFailuresPerDay, windowSeconds: OTP_DAY_SECONDS },
+          { limit: otp.maxFailuresPer30Days, windowSeconds: OTP_30_DAYS_SECONDS },
+        ],
+        consecutive: {
+          limit: otp.maxConsecutiveFailures,
+          windowSeconds: OTP_30_DAYS_SECONDS,
+          delayAfter: otp.delayAfterFailures,
+          initialDelay: otp.initialDelay,
+          maxDelay: otp.maxDelay,
+        },
       },
     };
   }
 
-  /** resendCooldown then maxSendsPerHour; the cooldown first so a refused resend costs no quota. */
-  private async limitSends(e164: string): Promise<void> {
-    const { resendCooldown, maxSendsPerHour } = this.options.otp;
+  /**
+   * resendCooldown and maxSendsPerClientPerHour per (number, client), then maxSendsPerHour per
+   * number. In that order: a refused resend costs no quota, and a client past its own cap never
+   * spends the number's, so one client cannot stop the owner's codes.
+   */
+  private async limitSends(e164: string, client: string): Promise<void> {
+    const { resendCooldown, maxSendsPerHour, maxSendsPerClientPerHour } = this.options.otp;
     if (resendCooldown > 0) {
-      const cooldown = await this.limiter.hitKey(otpKeys.cooldown(e164), resendCooldown);
+      const cooldown = await this.limiter.hitKey(otpKeys.cooldown(e164, client), resendCooldown);
       if (cooldown.count > 1) throw tooManyRequests('RATE_LIMITED', cooldown.resetAt);
     }
+    const own = await this.limiter.hitKey(otpKeys.clientSends(e164, client), OTP_SEND_WINDOW_SECONDS);
+    if (own.count > maxSendsPerClientPerHour) throw tooManyRequests('RATE_LIMITED', own.resetAt);
     const hourly = await this.limiter.hitKey(otpKeys.sends(e164), OTP_SEND_WINDOW_SECONDS);
     if (hourly.count > maxSendsPerHour) throw tooManyRequests('RATE_LIMITED', hourly.resetAt);
   }
@@ -153,9 +205,9 @@ export class OtpService {
     if (failure !== undefined) throw new SmsFailure(failure.split(code).join('******'));
   }
 
-  private async cooldownEnd(e164: string): Promise<number> {
+  private async cooldownEnd(e164: string, client: string): Promise<number> {
     if (this.options.otp.resendCooldown <= 0) return Date.now();
-    return (await this.limiter.peekKey(otpKeys.cooldown(e164)))?.resetAt ?? Date.now();
+    return (await this.limiter.peekKey(otpKeys.cooldown(e164, client)))?.resetAt ?? Date.now();
   }
 
   /** The number in E.164, or 400 when it is not a mobile number of an allowed country. */

@@ -39,7 +39,7 @@ export class OtpStrategy extends PassportStrategy(CustomStrategy, OTP_STRATEGY_N
 
   async validate(request: EdgeRequest): Promise<[User, OtpSignIn]> {
     const body = this.bodies.read(request, 'otpVerify');
-    const phone = await this.otp.verify(body.phone, 'sign-in', body.otp);
+    const phone = await this.otp.verify(body.phone, 'sign-in', body.otp, { ip: request.ip });
     const { user, isNewUser } = await this.findOrCreateUser(phone, body.name);
     return [user, { user, phone, isNewUser }];
   }

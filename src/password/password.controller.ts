@@ -93,7 +93,7 @@ export function createPasswordController(path: string): Type<unknown> {
       @ValidBody() input: ParsedBody<'signIn'>,
     ): Promise<SignIn | { nextStep: 'otp' }> {
       if (input.method === 'phone') {
-        await this.otp.send(input.phone, 'sign-in', preferredLocale(request));
+        await this.otp.send(input.phone, 'sign-in', preferredLocale(request), { ip: request.ip });
         return { nextStep: 'otp' };
       }
       return new SignIn(request.user as User, 'email');

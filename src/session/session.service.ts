@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { ModuleRef } from '@nestjs/core';
+import type { EntityManager } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, SESSION_CODEC, SESSION_STORE } from '../arraf-auth.constants.js';
 import { randomId, randomToken, sha256 } from '../crypto/crypto.util.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
-import { Verification } from '../entities/verification.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { VerificationService } from '../verification/verification.service.js';
 import { OutageLog } from './outage-log.js';
 import type { SessionCodec } from './session-codec.interface.js';
 import type { SessionStore } from './session-store.interface.js';
-import { deleteExpiredInBatches } from './typeorm-session.store.js';
 
 /** Idle-timeout bookkeeping writes at most this often per session. */
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
@@ -71,7 +71,7 @@ export class SessionService {
     @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(SESSION_CODEC) private readonly codec: SessionCodec,
-    private readonly dataSource: DataSource,
+    private readonly moduleRef: ModuleRef,
   ) {
     this.settings = options.session;
   }
@@ -162,8 +162,10 @@ export class SessionService {
     const now = new Date();
     return {
       sessions: await this.store.deleteExpired(now, batchSize),
-      // Expired codes are swept here too so one scheduled call cleans both tables.
-      verifications: await deleteExpiredInBatches(this.dataSource, Verification, now, batchSize),
+      // Expired codes are swept here too so one scheduled call cleans both tables; the verification
+      // service stays the only writer of its table. Looked up when needed, so the session layer is
+      // built without the verification layer and its rate limiter.
+      verifications: await this.moduleRef.get(VerificationService, { strict: false }).deleteExpired(now, batchSize),
     };
   }
 

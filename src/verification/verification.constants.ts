@@ -33,6 +33,9 @@ export const EMAIL_CODE_LENGTH = 6;
 /** Random bytes of an emailed link token (256 bits). */
 export const EMAIL_LINK_BYTES = 32;
 
+/** `deriveKey` purpose of the HMAC key of stored codes: the raw secret keys nothing itself. */
+export const VERIFICATION_CODE_KEY_PURPOSE = 'verification-code';
+
 /** Rate-limit store key of a recipient's failure budget. */
 export function failureBudgetKey(scope: string): string {
   return `verification-failures:${scope}`;

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { VerificationType } from './verification.constants.js';
+import type { GuessLimits, WindowLimit } from './guess-limits.js';
 
 /**
  * How one kind of one-time secret behaves. Adding a secret (backup codes, WhatsApp codes) is one
@@ -16,8 +17,13 @@ export interface VerificationPolicy {
   ttlSeconds: number;
   /** Guesses one code allows; links are single lookups and ignore it. */
   maxAttempts: number;
-  /** Wrong guesses per budget scope and window, across every code issued to it. */
-  budget: { limit: number; windowSeconds: number };
+  /**
+   * Guesses per budget scope and window, across every code issued to it, whoever guesses (emailed
+   * codes). Ignored when `guessLimits` is set.
+   */
+  budget?: WindowLimit;
+  /** Per-client, long-term and consecutive bounds with progressive delays (SMS codes). */
+  guessLimits?: GuessLimits;
 }
 
 /** Who a secret is for. */
@@ -26,6 +32,8 @@ export interface VerificationSubject {
   identifier: string;
   /** Who shares the failure budget (a number across purposes, an address); default `identifier`. */
   budgetScope?: string;
+  /** Who is guessing (a client address bucket), for `guessLimits`' per-client counts. @default 'unknown' */
+  client?: string;
 }
 
 /** A freshly issued secret: handed to the delivery and never stored. */

@@ -1,11 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, Like, MoreThan, Not } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { hmacSha256, randomDigits, randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
+import {
+  deriveKey,
+  hmacSha256,
+  randomDigits,
+  randomId,
+  randomToken,
+  safeEqual,
+  sha256,
+} from '../crypto/crypto.util.js';
 import { Verification } from '../entities/verification.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { failureBudgetKey, type VerificationType } from './verification.constants.js';
+import { deleteExpiredInBatches } from '../session/typeorm-session.store.js';
+import { admitGuess, resetGuesses } from './guess-limits.js';
+import { failureBudgetKey, VERIFICATION_CODE_KEY_PURPOSE, type VerificationType } from './verification.constants.js';
 import type {
   CheckOptions,
   IssueOptions,
@@ -20,20 +30,26 @@ const INVALID: VerificationCheck = { ok: false, reason: 'invalid' };
 
 /**
  * The one owner of one-time secrets in the `verifications` table (SMS codes, emailed codes and
- * links): issuing, storage (codes as HMAC-SHA-256 under the secret over type, identifier and code;
- * links as SHA-256), the attempt counter (incremented atomically in the database before any
- * comparison), the failure budget across resends, key rotation and single use (a conditional DELETE
- * that exactly one request wins). Callers turn its results into their own error codes.
+ * links) and its only writer: issuing, storage (codes as HMAC-SHA-256 over type, identifier and
+ * code under a key derived from the secret for this purpose; links as SHA-256), the attempt counter
+ * (incremented atomically in the database before any comparison), the guess bounds across resends,
+ * key rotation, single use (a conditional DELETE that exactly one request wins) and the sweep of
+ * expired rows. Callers turn its results into their own error codes.
  *
  * @example const issued = await verifications.issue(policy, { identifier: '+966551234567' }, { deliver });
  */
 @Injectable()
 export class VerificationService {
+  /** HMAC keys of codes, one per configured secret (the first signs): never the raw secret. */
+  private readonly codeKeys: readonly Buffer[];
+
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly limiter: RateLimiter,
-  ) {}
+  ) {
+    this.codeKeys = options.secrets.map((secret) => deriveKey(secret, VERIFICATION_CODE_KEY_PURPOSE));
+  }
 
   /**
    * Stores a new secret for `subject` and hands it to `deliver`. When delivery throws, the new row
@@ -50,7 +66,7 @@ export class VerificationService {
       id: randomId(),
       identifier,
       type: policy.type,
-      valueHash: this.storedHash(policy, identifier, secret, this.options.secrets[0]),
+      valueHash: this.storedHash(policy, identifier, secret, this.codeKeys[0]),
       expiresAt: issued.expiresAt,
       attempts: 0,
       createdAt: new Date(now),
@@ -68,10 +84,11 @@ export class VerificationService {
   }
 
   /**
-   * Checks `code` against the latest code of `subject` and consumes it. Every call takes a slot of
-   * the subject's failure budget first, known recipient or not, so the answers cannot tell the two
-   * apart; the row's attempt counter is raised in one conditional UPDATE before the comparison, so
-   * parallel guesses never compare more than `maxAttempts` times.
+   * Checks `code` against the latest code of `subject` and consumes it. Every call takes a guess slot
+   * first, known recipient or not, so the answers cannot tell the two apart: with `guessLimits`, the
+   * per-client, long-term and consecutive bounds (a refused call compares nothing); otherwise the
+   * subject's failure budget. The row's attempt counter is raised in one conditional UPDATE before
+   * the comparison, so parallel guesses never compare more than `maxAttempts` times.
    */
   async redeemCode(
     policy: VerificationPolicy,
@@ -80,13 +97,41 @@ export class VerificationService {
     options: CheckOptions = {},
   ): Promise<VerificationCheck> {
     if (policy.kind !== 'code' || !isDigits(code, policy.length)) return INVALID;
-    const { identifier } = subject;
-    const slot = await this.limiter.hitKey(
-      failureBudgetKey(subject.budgetScope ?? identifier),
-      policy.budget.windowSeconds,
-    );
-    const budget: VerificationCheck = { ok: false, reason: 'budget', retryAt: slot.resetAt };
-    const overBudget = slot.count > policy.budget.limit;
+    const scope = subject.budgetScope ?? subject.identifier;
+    const client = subject.client ?? 'unknown';
+    let budgetResetAt: number | undefined;
+    if (policy.guessLimits) {
+      const admission = await admitGuess(this.limiter, policy.guessLimits, scope, client);
+      if (!admission.ok) return { ok: false, reason: 'budget', retryAt: admission.retryAt };
+    } else if (policy.budget) {
+      const slot = await this.limiter.hitKey(failureBudgetKey(scope), policy.budget.windowSeconds);
+      if (slot.count > policy.budget.limit) budgetResetAt = slot.resetAt;
+    }
+    const check = await this.checkLatest(policy, subject.identifier, code, budgetResetAt, options);
+    // A store failure here must not undo a sign-in whose code is already consumed; the counts just
+    // stay higher, the safe side (the limiter has logged the failure).
+    if (check.ok && policy.guessLimits) await resetGuesses(this.limiter, scope, client).catch(() => undefined);
+    return check;
+  }
+
+  /**
+   * Deletes expired secrets in batches of `batchSize`, so concurrent requests keep being served.
+   * Returns how many rows were deleted.
+   */
+  async deleteExpired(now = new Date(), batchSize = 1000): Promise<number> {
+    return deleteExpiredInBatches(this.dataSource, Verification, now, batchSize);
+  }
+
+  /** Compares `code` with the latest row; `budgetResetAt` set means the legacy budget is spent. */
+  private async checkLatest(
+    policy: VerificationPolicy,
+    identifier: string,
+    code: string,
+    budgetResetAt: number | undefined,
+    options: CheckOptions,
+  ): Promise<VerificationCheck> {
+    const overBudget = budgetResetAt !== undefined;
+    const budget: VerificationCheck = { ok: false, reason: 'budget', retryAt: budgetResetAt ?? 0 };
     const repository = this.dataSource.getRepository(Verification);
     const row = await repository.findOne({
       where: { identifier, type: policy.type },
@@ -100,7 +145,7 @@ export class VerificationService {
     }
     // A used-up code says so before the budget does: a new code is the way out, not waiting an hour.
     if (row.attempts >= policy.maxAttempts)
-      return { ok: false, reason: 'exhausted', ...(overBudget ? { budgetResetAt: slot.resetAt } : {}) };
+      return { ok: false, reason: 'exhausted', ...(overBudget ? { budgetResetAt } : {}) };
     if (overBudget) return budget;
 
     const counted = await repository
@@ -154,16 +199,16 @@ export class VerificationService {
   }
 
   private codeMatches(policy: VerificationPolicy, identifier: string, code: string, stored: string): boolean {
-    // Every configured secret is tried (rotation), without stopping at the first match.
+    // Every configured secret's key is tried (rotation), without stopping at the first match.
     let matches = false;
-    for (const secret of this.options.secrets) {
-      matches = safeEqual(this.storedHash(policy, identifier, code, secret), stored) || matches;
+    for (const key of this.codeKeys) {
+      matches = safeEqual(this.storedHash(policy, identifier, code, key), stored) || matches;
     }
     return matches;
   }
 
   /** What is stored for a secret: codes are low-entropy, so keyed and bound to type and recipient. */
-  private storedHash(policy: VerificationPolicy, identifier: string, secret: string, key: string): string {
+  private storedHash(policy: VerificationPolicy, identifier: string, secret: string, key: Buffer): string {
     return policy.kind === 'code'
       ? hmacSha256(key, `arraf-auth:verification|${policy.type}|${identifier}|${secret}`)
       : sha256(secret);

@@ -1,4 +1,4 @@
-import { createHmac, randomInt } from 'node:crypto';
+import { createHmac, hkdfSync, randomInt } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request, { type Response } from 'supertest';
@@ -95,9 +95,19 @@ export function fullwidthDigits(code: string): string {
   return [...code].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
 }
 
+/**
+ * The HMAC key of stored codes, derived independently of the library: HKDF-SHA-256 of the secret
+ * with the library's public salt and the purpose `verification-code`, never the raw secret.
+ */
+export function codeKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'arraf-auth/hkdf/v1', 'arraf-auth:verification-code', 32));
+}
+
 /** The stored hash of an SMS code (type `otp:<purpose>`), computed independently of the library. */
 export function expectedHash(secret: string, purpose: string, e164: string, code: string): string {
-  return createHmac('sha256', secret).update(`arraf-auth:verification|otp:${purpose}|${e164}|${code}`).digest('hex');
+  return createHmac('sha256', codeKey(secret))
+    .update(`arraf-auth:verification|otp:${purpose}|${e164}|${code}`)
+    .digest('hex');
 }
 
 /** Repositories of the app's database. */

@@ -27,6 +27,7 @@ import {
 } from './otp.helpers.js';
 
 type Database = Awaited<ReturnType<TestDatabase['create']>>;
+const DAY = 24 * 3600;
 
 /** Hooks that record their calls; `hookPlan` makes one of them throw or act. */
 const hookCalls: { name: string; context: Record<string, unknown> }[] = [];
@@ -141,9 +142,12 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       const send = jest.spyOn(sms, 'send');
       const res = await client.send(phone.local);
       expectTooMany(res, 'RATE_LIMITED', 60);
-      // From another address too: the cooldown belongs to the number.
-      expectTooMany(await otpClient(app).send(phone.e164), 'RATE_LIMITED', 60);
       expect(send).not.toHaveBeenCalled();
+      expect((await storedFor(app, phone.e164)).codes).toHaveLength(1);
+      // The cooldown belongs to the client, so a stranger's send never holds the owner's up: another
+      // address gets its code at once (the per-number hourly cap bounds them all together).
+      expect((await otpClient(app).send(phone.e164)).status).toBe(200);
+      expect(send).toHaveBeenCalledTimes(1);
       expect((await storedFor(app, phone.e164)).codes).toHaveLength(1);
     });
 
@@ -163,20 +167,24 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
 
     it('counts at most maxAttempts of 50 parallel wrong codes and refuses the right code afterwards', async () => {
       const phone = saudiMobile();
-      expect((await otpClient(app).send(phone.local)).status).toBe(200);
+      const owner = otpClient(app);
+      expect((await owner.send(phone.local)).status).toBe(200);
       const code = sms.lastCodeFor(phone.e164)!;
       const responses = await Promise.all(
         Array.from({ length: 50 }, (_, i) => otpClient(app).verify(phone.local, wrongCode(code, i + 1))),
       );
       const statuses = responses.map((r) => `${r.status} ${r.body.error?.code}`);
-      expect(statuses.filter((s) => s === '400 OTP_INVALID')).toHaveLength(5);
-      expect(statuses.filter((s) => s === '429 OTP_TOO_MANY_ATTEMPTS')).toHaveLength(45);
+      // 10 guesses pass the guess bounds (delayAfterFailures 10, then one per delay: 11); the code
+      // compares 5 of them. Clients that did not ask for the code are never told it is used up:
+      // they hear OTP_INVALID. The rest wait out the progressive delay (429 with Retry-After).
+      expect(statuses.filter((s) => s === '400 OTP_INVALID')).toHaveLength(11);
+      expect(statuses.filter((s) => s === '429 OTP_TOO_MANY_ATTEMPTS')).toHaveLength(39);
       for (const res of responses.filter((r) => r.status === 429))
         expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
 
       const { codes } = await storedFor(app, phone.e164);
       expect(codes.map((c) => c.attempts)).toStrictEqual([5]);
-      const right = await otpClient(app).verify(phone.local, code);
+      const right = await owner.verify(phone.local, code);
       expectTooMany(right, 'OTP_TOO_MANY_ATTEMPTS', 60);
       expect(right.headers['set-cookie']).toBeUndefined();
       const after = await storedFor(app, phone.e164);
@@ -219,8 +227,10 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
         Array.from({ length: 50 }, (_, i) => otp.verify(phone.e164, 'sign-in', wrongCode(code, i + 1))),
       );
       const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as ArrafAuthException).code : 'signed in'));
-      expect(codes.filter((c) => c === 'OTP_INVALID')).toHaveLength(5);
-      expect(codes.filter((c) => c === 'OTP_TOO_MANY_ATTEMPTS')).toHaveLength(45);
+      // Without an `ip` every caller is one client: maxFailuresPerClient (10) guesses pass, 5 of them
+      // are compared; this client did not ask for the code, so the used-up code reads OTP_INVALID.
+      expect(codes.filter((c) => c === 'OTP_INVALID')).toHaveLength(10);
+      expect(codes.filter((c) => c === 'OTP_TOO_MANY_ATTEMPTS')).toHaveLength(40);
       expect((await storedFor(app, phone.e164)).codes.map((c) => c.attempts)).toStrictEqual([5]);
       await expect(otp.verify(phone.e164, 'sign-in', code)).rejects.toMatchObject({ code: 'OTP_TOO_MANY_ATTEMPTS' });
     });
@@ -239,12 +249,14 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       expect((await storedFor(app, phone.e164)).codes).toHaveLength(0);
     });
 
-    it('refuses an expired code with 400 OTP_EXPIRED and deletes it', async () => {
+    it('refuses an expired code with 400 OTP_EXPIRED to the client that asked for it, and deletes it', async () => {
       const phone = saudiMobile();
-      expect((await otpClient(app).send(phone.local)).status).toBe(200);
+      const client = otpClient(app);
+      expect((await client.send(phone.local)).status).toBe(200);
       const code = sms.lastCodeFor(phone.e164)!;
       await tables(app).verifications.update({ identifier: phone.e164 }, { expiresAt: new Date(Date.now() - 1000) });
-      expectError(await otpClient(app).verify(phone.local, code), 400, 'OTP_EXPIRED');
+      // (Another client hears OTP_INVALID instead: otp-lockout.spec.ts.)
+      expectError(await client.verify(phone.local, code), 400, 'OTP_EXPIRED');
       const stored = await storedFor(app, phone.e164);
       expect({ codes: stored.codes.length, users: stored.users.length }).toStrictEqual({ codes: 0, users: 0 });
     });
@@ -526,7 +538,7 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
     });
   });
 
-  describe('with resendCooldown 0, maxAttempts 2, maxSendsPerHour 8, length 8 and recording hooks', () => {
+  describe('with resendCooldown 0, maxAttempts 2, maxSendsPerHour 8 (8 per client), maxFailuresPerClient 6, length 8 and recording hooks', () => {
     let app: INestApplication;
     let sms: InMemorySmsProvider;
 
@@ -536,7 +548,15 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
         platform,
         smsVia: 'option',
         auth: {
-          otp: { resendCooldown: 0, maxAttempts: 2, maxSendsPerHour: 8, length: 8, expiresIn: 120 },
+          otp: {
+            resendCooldown: 0,
+            maxAttempts: 2,
+            maxSendsPerHour: 8,
+            maxSendsPerClientPerHour: 8,
+            maxFailuresPerClient: 6,
+            length: 8,
+            expiresIn: 120,
+          },
           hooks: recordingHooks(),
         },
       }));
@@ -618,7 +638,7 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       expect((await storedFor(app, phone.e164)).codes).toHaveLength(1);
     });
 
-    it('does not reset the failure budget on resend: after 3 × maxAttempts wrong codes in the hour even a fresh code is refused', async () => {
+    it('does not reset a client’s failure budget on resend: after maxFailuresPerClient wrong codes even a fresh code is refused to it for a day, not to the owner', async () => {
       const phone = saudiMobile();
       const client = otpClient(app);
       // 2 + 1 + 2 + 1 = 6 wrong codes spread over four codes; the last code has used only one of its attempts.
@@ -629,27 +649,36 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       }
       const last = sms.lastCodeFor(phone.e164)!;
       expect((await storedFor(app, phone.e164)).codes.map((c) => c.attempts)).toStrictEqual([1]);
-      expectTooMany(await client.verify(phone.local, last), 'OTP_TOO_MANY_ATTEMPTS', 3600);
+      expect(expectTooMany(await client.verify(phone.local, last), 'OTP_TOO_MANY_ATTEMPTS', DAY)).toBeGreaterThan(
+        DAY - 100,
+      );
 
       const fresh = await sendCode(phone, client);
-      const res = await otpClient(app).verify(phone.local, fresh);
-      const retryAfter = expectTooMany(res, 'OTP_TOO_MANY_ATTEMPTS', 3600);
-      expect(retryAfter).toBeGreaterThan(3500);
+      const res = await client.verify(phone.local, fresh);
+      const retryAfter = expectTooMany(res, 'OTP_TOO_MANY_ATTEMPTS', DAY);
+      expect(retryAfter).toBeGreaterThan(DAY - 100);
       const stored = await storedFor(app, phone.e164);
       expect({ attempts: stored.codes.map((c) => c.attempts), users: stored.users.length }).toStrictEqual({
         attempts: [0],
         users: 0,
       });
+      // The budget is the failed client's: the owner, on a client that has not failed, signs in.
+      const owner = otpClient(app);
+      expect((await owner.verify(phone.local, await sendCode(phone, owner))).status).toBe(200);
     });
 
     it('refuses a wrong code up to maxAttempts, then 429 OTP_TOO_MANY_ATTEMPTS even for the right code', async () => {
       const phone = saudiMobile();
-      const code = await sendCode(phone);
+      const owner = otpClient(app);
+      const code = await sendCode(phone, owner);
       expectError(await otpClient(app).verify(phone.local, wrongCode(code, 1)), 400, 'OTP_INVALID');
       expectError(await otpClient(app).verify(phone.local, wrongCode(code, 2)), 400, 'OTP_INVALID');
-      const res = await otpClient(app).verify(phone.local, code);
+      // Only the client that asked for the code learns it is used up; others hear a wrong code.
+      expectError(await otpClient(app).verify(phone.local, code), 400, 'OTP_INVALID');
+      const res = await owner.verify(phone.local, code);
       expectError(res, 429, 'OTP_TOO_MANY_ATTEMPTS');
       expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      expect((await storedFor(app, phone.e164)).users).toHaveLength(0);
     });
 
     it('binds a code to its purpose: a sign-in code does not reset a password, even with the reset row carrying its hash', async () => {

@@ -13,6 +13,7 @@ import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import type { VerificationPolicy } from '../../src/verification/verification.interfaces.js';
 import { VerificationService } from '../../src/verification/verification.service.js';
 import { TEST_SECRET } from '../apps/test-app.js';
+import { codeKey } from '../e2e/otp.helpers.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 
 const OLD_SECRET = 'an-older-secret-still-accepted-for-verifying-0123';
@@ -85,6 +86,12 @@ describe.each(testDatabases())('VerificationService on $name', (db: TestDatabase
     const code = await issueCode(codePolicy('otp:sign-in'), identifier);
     const row = await rows().findOneByOrFail({ identifier, type: 'otp:sign-in' });
     expect(row.valueHash).toBe(
+      createHmac('sha256', codeKey(TEST_SECRET))
+        .update(`arraf-auth:verification|otp:sign-in|${identifier}|${code}`)
+        .digest('hex'),
+    );
+    // Keyed by a key derived for this purpose, never by the raw secret.
+    expect(row.valueHash).not.toBe(
       createHmac('sha256', TEST_SECRET)
         .update(`arraf-auth:verification|otp:sign-in|${identifier}|${code}`)
         .digest('hex'),
