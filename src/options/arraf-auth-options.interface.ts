@@ -121,8 +121,8 @@ export interface ArrafAuthOtpOptions {
   /** Seconds before the same client (address; IPv6 per /64) can have another code sent to the same number. @default 60 */
   resendCooldown?: number;
   /**
-   * Codes per number per hour from all clients together: bounds SMS bombing of one number while
-   * taking at least four clients (at `maxSendsPerClientPerHour` 3) to spend. @default 10
+   * Codes per number per hour from all clients together: bounds SMS bombing of one number; one
+   * client can spend at most `maxSendsPerClientPerHour` of it, so the owner keeps the rest. @default 5
    */
   maxSendsPerHour?: number;
   /** Codes per number per hour that one client can have sent; at most `maxSendsPerHour`. @default 3 */

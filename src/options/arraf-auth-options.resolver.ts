@@ -232,7 +232,7 @@ function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
 
 /** The send caps and guess bounds of phone codes; each bound at most the one above it. */
 function resolveOtpLimits(otp: Record<string, unknown>) {
-  const maxSendsPerHour = integer('otp.maxSendsPerHour', otp.maxSendsPerHour, 10, 1, 100);
+  const maxSendsPerHour = integer('otp.maxSendsPerHour', otp.maxSendsPerHour, 5, 1, 100);
   const perDay = integer('otp.maxFailuresPerDay', otp.maxFailuresPerDay, 50, 1, 1000);
   const consecutive = integer('otp.maxConsecutiveFailures', otp.maxConsecutiveFailures, 100, 1, 100);
   const limits = {

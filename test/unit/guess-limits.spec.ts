@@ -97,7 +97,7 @@ describe('otp limit options', () => {
     expect(resolve({})).toMatchObject({
       maxAttempts: 5,
       resendCooldown: 60,
-      maxSendsPerHour: 10,
+      maxSendsPerHour: 5,
       maxSendsPerClientPerHour: 3,
       maxFailuresPerClient: 10,
       maxFailuresPerDay: 50,
