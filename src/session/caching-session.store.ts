@@ -4,7 +4,12 @@ import type { SessionLookupKey } from './session-codec.interface.js';
 import { SESSION_CACHE } from './session-cache.constants.js';
 import { type SessionCache, sessionCacheKey } from './session-cache.js';
 import { SessionInvalidation, sessionLayerWrite } from './session-invalidation.js';
-import type { SessionFindOptions, SessionStore, SessionWriteOptions, StoredSession } from './session-store.interface.js';
+import type {
+  SessionFindOptions,
+  SessionStore,
+  SessionWriteOptions,
+  StoredSession,
+} from './session-store.interface.js';
 import { TypeOrmSessionStore } from './typeorm-session.store.js';
 
 /**

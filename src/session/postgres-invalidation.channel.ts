@@ -1,6 +1,10 @@
 import type { Client, ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
-import { INVALIDATION_CHANNEL_NAME, type InvalidationChannel, type InvalidationListener } from './invalidation-channel.js';
+import {
+  INVALIDATION_CHANNEL_NAME,
+  type InvalidationChannel,
+  type InvalidationListener,
+} from './invalidation-channel.js';
 
 const RECONNECT_MAX_MS = 1000;
 

@@ -1,5 +1,9 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { INVALIDATION_CHANNEL_NAME, type InvalidationChannel, type InvalidationListener } from './invalidation-channel.js';
+import {
+  INVALIDATION_CHANNEL_NAME,
+  type InvalidationChannel,
+  type InvalidationListener,
+} from './invalidation-channel.js';
 
 /** Milliseconds a publish may take before it counts as failed. */
 const PUBLISH_TIMEOUT_MS = 1000;
@@ -51,8 +55,7 @@ export class RedisInvalidationChannel implements InvalidationChannel {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [this.subscriber, this.publisher].map((client) => client?.quit().catch(() => client.disconnect())),
-    );
+    const clients = [this.subscriber, this.publisher].filter((client): client is Redis => client !== undefined);
+    await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
 }

@@ -103,7 +103,11 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
   // TypeORM subscriber: writes to users and sessions made outside the session layer.
 
   afterUpdate(event: UpdateEvent<Record<string, unknown>>): Promise<void> {
-    return this.onForeignWrite(event.metadata.tableName, event.queryRunner, event.entity?.id ?? event.databaseEntity?.id);
+    return this.onForeignWrite(
+      event.metadata.tableName,
+      event.queryRunner,
+      event.entity?.id ?? event.databaseEntity?.id,
+    );
   }
 
   afterRemove(event: RemoveEvent<Record<string, unknown>>): Promise<void> {

@@ -35,7 +35,11 @@ function invalidationChannel(options: ResolvedArrafAuthOptions, dataSource: Data
  */
 export const SESSION_LAYER_PROVIDERS: Provider[] = [
   TypeOrmSessionStore,
-  { provide: SESSION_CACHE_SETTINGS, inject: [ARRAF_AUTH_OPTIONS], useFactory: (o: ResolvedArrafAuthOptions) => o.session.cache },
+  {
+    provide: SESSION_CACHE_SETTINGS,
+    inject: [ARRAF_AUTH_OPTIONS],
+    useFactory: (o: ResolvedArrafAuthOptions) => o.session.cache,
+  },
   {
     provide: SESSION_CACHE,
     inject: [ARRAF_AUTH_OPTIONS],

@@ -230,7 +230,9 @@ describe.each([
       await a.http().post('/auth/sign-out').set('Cookie', cookie).set('Origin', 'https://app.example').expect(200);
       // Same instance: refused at once.
       expect((await a.http().get('/auth/sessions').set('Cookie', cookie)).status).toBe(401);
-      delays.push(await within(250, async () => (await b.http().get('/auth/sessions').set('Cookie', cookie)).status === 401));
+      delays.push(
+        await within(250, async () => (await b.http().get('/auth/sessions').set('Cookie', cookie)).status === 401),
+      );
     }
     expect(Math.max(...delays)).toBeLessThanOrEqual(250);
   });

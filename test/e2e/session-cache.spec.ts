@@ -30,7 +30,7 @@ function cookieOf(res: request.Response): string {
 }
 
 /** Waits until the cache serves (the channel proved itself with a heartbeat). */
-export async function untilAvailable(app: INestApplication, available = true, timeoutMs = 5000): Promise<void> {
+async function untilAvailable(app: INestApplication, available = true, timeoutMs = 5000): Promise<void> {
   const cache = app.get<SessionCache>(SESSION_CACHE);
   const deadline = Date.now() + timeoutMs;
   while (cache.isAvailable() !== available) {
@@ -100,16 +100,25 @@ describe.each(testDatabases())('session cache on $name', (db: TestDatabase) => {
     });
 
     const paths: [string, (user: SignedIn) => Promise<unknown>, boolean[]][] = [
-      ['sign-out', (u) => http().post('/auth/sign-out').set('Origin', APP_URL).set('Cookie', u.cookies[0]).expect(200), [false, true]],
+      [
+        'sign-out',
+        (u) => http().post('/auth/sign-out').set('Origin', APP_URL).set('Cookie', u.cookies[0]).expect(200),
+        [false, true],
+      ],
       [
         'revoking one session',
         (u) =>
-          http().delete(`/auth/sessions/${u.sessionIds[1]}`).set('Origin', APP_URL).set('Cookie', u.cookies[0]).expect(200),
+          http()
+            .delete(`/auth/sessions/${u.sessionIds[1]}`)
+            .set('Origin', APP_URL)
+            .set('Cookie', u.cookies[0])
+            .expect(200),
         [true, false],
       ],
       [
         'revoking the other sessions',
-        (u) => http().post('/auth/sessions/revoke-others').set('Origin', APP_URL).set('Cookie', u.cookies[0]).expect(200),
+        (u) =>
+          http().post('/auth/sessions/revoke-others').set('Origin', APP_URL).set('Cookie', u.cookies[0]).expect(200),
         [true, false],
       ],
       ['revoking every session', (u) => app.get(SessionService).revokeUserSessions(u.userId), [false, false]],
@@ -127,9 +136,15 @@ describe.each(testDatabases())('session cache on $name', (db: TestDatabase) => {
       [
         'a password reset',
         async (u) => {
-          await http().post('/auth/forgot-password').send({ method: 'email', email: u.email, mode: 'link' }).expect(200);
+          await http()
+            .post('/auth/forgot-password')
+            .send({ method: 'email', email: u.email, mode: 'link' })
+            .expect(200);
           const { token } = resets.at(-1)!;
-          await http().post('/auth/reset-password').send({ method: 'email', token, newPassword: NEW_PASSWORD }).expect(200);
+          await http()
+            .post('/auth/reset-password')
+            .send({ method: 'email', token, newPassword: NEW_PASSWORD })
+            .expect(200);
         },
         [false, false],
       ],
@@ -143,7 +158,9 @@ describe.each(testDatabases())('session cache on $name', (db: TestDatabase) => {
         async (u) => {
           const ds = app.get(DataSource);
           const p = ds.driver.options.type === 'postgres' ? '$1' : '?';
-          await ds.query(`DELETE FROM ${ds.driver.escape(USER_TABLE)} WHERE ${ds.driver.escape('id')} = ${p}`, [u.userId]);
+          await ds.query(`DELETE FROM ${ds.driver.escape(USER_TABLE)} WHERE ${ds.driver.escape('id')} = ${p}`, [
+            u.userId,
+          ]);
           await app.get(SessionService).forgetUser(u.userId);
         },
         [false, false],
