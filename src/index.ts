@@ -119,3 +119,6 @@ export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.s
 export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
 export type { HttpSmsProviderOptions } from './sms/http-sms.util.js';
 export { arrafAuthOpenApi, type ArrafAuthOpenApi, type ArrafAuthOpenApiOptions } from './openapi/arraf-auth.openapi.js';
+export type { ArrafAuthSessionCacheOptions } from './session/session-cache.options.js';
+export { SESSION_CACHE } from './session/session-cache.constants.js';
+export type { SessionCache, SessionCacheStats } from './session/session-cache.js';

@@ -4,6 +4,7 @@ import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
 import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit.constants.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import type { ArrafAuthSessionCacheOptions, ResolvedSessionCacheOptions } from '../session/session-cache.options.js';
 
 /** How the session cookie is written. */
 export interface ArrafAuthCookieOptions {
@@ -51,6 +52,12 @@ export interface ArrafAuthSessionOptions {
    * @default '90d'
    */
   absoluteTimeout?: string | number;
+  /**
+   * Cache validated sessions in memory (`true` for the defaults), so a guarded request needs no
+   * database read; every revocation reaches every instance through Redis or PostgreSQL, and the
+   * cache switches itself off while that channel is down. @default false
+   */
+  cache?: boolean | ArrafAuthSessionCacheOptions;
 }
 
 type Hook<T> = (context: T) => void | Promise<void>;
@@ -269,6 +276,7 @@ export interface ResolvedArrafAuthOptions {
     freshAge: number;
     /** Seconds from sign-in after which renewal stops and the session ends. */
     absoluteTimeout: number;
+    cache: ResolvedSessionCacheOptions;
   };
   hooks: ArrafAuthHooks;
   callbacks: ArrafAuthCallbacks;

@@ -7,6 +7,7 @@ import {
   type RateLimitRuleLimit,
 } from '../rate-limit/rate-limit.constants.js';
 import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
+import { resolveSessionCache } from '../session/session-cache.options.js';
 import { parseDuration } from '../utils/duration.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
@@ -163,6 +164,7 @@ function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {
     idleTimeout,
     freshAge,
     absoluteTimeout,
+    cache: resolveSessionCache(session.cache, fail),
   };
 }
 
@@ -390,6 +392,7 @@ const KNOWN_SESSION_KEYS = [
   'idleTimeout',
   'freshAge',
   'absoluteTimeout',
+  'cache',
 ];
 const KNOWN_COOKIE_KEYS = ['secure', 'httpOnly', 'sameSite', 'domain', 'path', 'hostPrefix'];
 const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];

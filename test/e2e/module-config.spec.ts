@@ -355,6 +355,7 @@ describe('ArrafAuthModule configuration', () => {
         idleTimeout: undefined,
         freshAge: 86400,
         absoluteTimeout: 7776000,
+        cache: { enabled: false, max: 10000, ttl: 30, redis: undefined, maxLag: 1000, heartbeatInterval: 250 },
       });
       expect(options.hooks).toEqual({});
       expect(options.trustedOrigins).toEqual([]);
