@@ -21,6 +21,3 @@ export const otpKeys = {
   sends: (phone: string) => `otp-sends:${phone}`,
   budgetScope: (phone: string) => `otp:${phone}`,
 };
-
-/** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */
-export const REQUEST_OTP_SIGN_IN_KEY = 'arrafOtpSignIn';
