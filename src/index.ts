@@ -26,8 +26,8 @@ export type {
 export { ArrafAuthConfigError } from './options/arraf-auth-options.resolver.js';
 
 // Services an application calls (SPEC §2), with the types of their public methods.
-export { AuthService, type SignInResult } from './auth/auth.service.js';
-export { OtpService } from './otp/otp.service.js';
+export { AuthService, type CompletedSignIn, type SignInContext, type SignInResult } from './auth/auth.service.js';
+export { OtpService, type OtpVerifyOptions } from './otp/otp.service.js';
 export type { OtpPurpose } from './otp/otp.constants.js';
 export { PasswordService, type MessageLocale, type ProvenEmailOutcome } from './password/password.service.js';
 export type {
@@ -52,10 +52,16 @@ export type { PublicSession, PublicUser } from './session/session.serializer.js'
 // The one-time-secret service, overridable and reusable for an application's own codes.
 export { VerificationService } from './verification/verification.service.js';
 export type {
+  CheckOptions as VerificationCheckOptions,
+  IssuedSecret,
+  IssueOptions as VerificationIssueOptions,
   VerificationCheck,
+  VerificationFailure,
+  VerificationMatch,
   VerificationPolicy,
   VerificationSubject,
 } from './verification/verification.interfaces.js';
+export type { VerificationType } from './verification/verification.constants.js';
 
 // Guards and decorators an application puts on its own routes (HTTP, GraphQL, WebSocket).
 export { SessionGuard } from './session/session.guard.js';
@@ -99,7 +105,12 @@ export { normalizeEmail } from './auth/email.util.js';
 export type { SessionStore, SessionWriteOptions, StoredSession } from './session/session-store.interface.js';
 export type { SessionLookupKey } from './session/session-codec.interface.js';
 export { TypeOrmSessionStore } from './session/typeorm-session.store.js';
-export { SessionCookie, type CredentialSource, type SessionCredential } from './session/session-cookie.js';
+export {
+  SessionCookie,
+  type CredentialSource,
+  type RequestHeaders,
+  type SessionCredential,
+} from './session/session-cookie.js';
 
 // Extension point: the rate-limit store, with the built-in memory and Redis stores.
 export type { RateLimitHit, RateLimitStore } from './rate-limit/rate-limit-store.interface.js';
