@@ -10,7 +10,7 @@ import type { User } from '../entities/user.entity.js';
 import { Verification } from '../entities/verification.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { readCookie } from '../session/cookie.util.js';
+import { readCookie } from '../session/session-cookie.js';
 import {
   checkCookieName,
   OAUTH_CHECK_MAX_AGE,

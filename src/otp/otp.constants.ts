@@ -37,6 +37,3 @@ export const otpKeys = {
   requester: (purpose: string, phone: string, client: string) => `otp-requester:${purpose}:${phone}:${client}`,
   budgetScope: (phone: string) => `otp:${phone}`,
 };
-
-/** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */
-export const REQUEST_OTP_SIGN_IN_KEY = 'arrafOtpSignIn';

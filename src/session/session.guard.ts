@@ -92,12 +92,17 @@ export class SessionGuard implements CanActivate {
   /**
    * CSRF defence for cookie credentials: state-changing HTTP requests (GraphQL POSTs included) and
    * every WebSocket handshake (cross-site WebSocket hijacking) must come from a trusted origin.
-   * Bearer tokens are never sent by a browser on its own, so they skip it.
+   * Bearer tokens are never sent by a browser on its own, so they skip it. The same rule as the
+   * module's own routes (`OriginGuard`): a browser sends `Origin` on every such request, so a cookie
+   * without `Origin` or `Referer` is refused too, unless `allowMissingOrigin`.
    */
   private passesOriginCheck(transport: TransportContext, credential: SessionCredential): boolean {
     if (credential.source !== 'cookie') return true;
     const method = transport.method ?? 'GET';
     if (transport.type !== 'ws' && !isStateChanging(method)) return true;
-    return isTrustedOrigin({ method, headers: transport.headers ?? {} }, this.options.trustedOrigins);
+    const requireHeader = !this.options.allowMissingOrigin;
+    return isTrustedOrigin({ method, headers: transport.headers ?? {} }, this.options.trustedOrigins, {
+      requireHeader,
+    });
   }
 }
