@@ -22,6 +22,7 @@ import { createOtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { createPasswordController } from './password/password.controller.js';
+import { PASSWORD_PROVIDERS } from './password/password.providers.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
@@ -78,6 +79,7 @@ const PUBLIC_PROVIDERS = [
     ...PUBLIC_PROVIDERS,
     ArrafAuthExceptionFilter,
     ...SESSION_LAYER_PROVIDERS,
+    ...PASSWORD_PROVIDERS,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -6,6 +6,7 @@ import { ArrafAuthException } from '../../src/errors/arraf-auth.exception.js';
 import { resolveArrafAuthOptions } from '../../src/options/arraf-auth-options.resolver.js';
 import { preferredLocale } from '../../src/password/password.controller.js';
 import { contextWords, findPasswordProblem, maxPasswordBytes } from '../../src/password/password-policy.js';
+import { PasswordHasher } from '../../src/password/password-hasher.js';
 import { PasswordService } from '../../src/password/password.service.js';
 import { TEST_SECRET } from '../apps/test-app.js';
 
@@ -22,15 +23,8 @@ function refusalCode(run: () => unknown): string {
 /** A PasswordService for hashing only: the flows' collaborators are not needed here. */
 function passwordService(password: { minLength?: number; maxLength?: number } = {}): PasswordService {
   const options = resolveArrafAuthOptions({ secret: TEST_SECRET, password });
-  return new PasswordService(
-    options,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-  );
+  const none = null as never;
+  return new PasswordService(options, none, none, none, none, none, new PasswordHasher(options), none, none, none);
 }
 
 describe('normalizeEmail', () => {
