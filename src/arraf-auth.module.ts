@@ -17,6 +17,7 @@ import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.j
 import { ArrafAuthRoutesExceptionFilter } from './errors/arraf-auth-routes-exception.filter.js';
 import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
@@ -80,6 +81,7 @@ const PUBLIC_PROVIDERS = [
     ArrafAuthExceptionFilter,
     ...SESSION_LAYER_PROVIDERS,
     ...PASSWORD_PROVIDERS,
+    OAuthStateStore,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
