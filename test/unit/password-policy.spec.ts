@@ -35,6 +35,10 @@ describe('normalizeEmail', () => {
     ['composes a decomposed accent', 'Jose\u0301@example.com', 'josé@example.com'],
     ['keeps plus tags and apostrophes', "o'neil+news@example.co.uk", "o'neil+news@example.co.uk"],
     ['accepts an Arabic domain', 'info@مثال.السعودية', 'info@مثال.السعودية'],
+    ['keeps an IDN domain in its Unicode form', 'a@bücher.de', 'a@bücher.de'],
+    ['decodes a punycode (A-label) domain to the same address', 'a@xn--bcher-kva.de', 'a@bücher.de'],
+    ['decodes an upper-case A-label', 'A@XN--BCHER-KVA.DE', 'a@bücher.de'],
+    ['decodes an Arabic A-label domain', 'info@xn--mgbh0fb.xn--mgberp4a5d4ar', 'info@مثال.السعودية'],
     ['accepts 254 characters', `${'a'.repeat(64)}@${'b'.repeat(61)}.${'c'.repeat(61)}.${'d'.repeat(61)}.com`, null],
   ])('%s', (_label, input, expected) => {
     expect(normalizeEmail(input)).toBe(expected ?? input);
@@ -61,6 +65,9 @@ describe('normalizeEmail', () => {
     ['a numeric top level', 'ali@10.0.0.1'],
     ['a domain literal', 'ali@[10.0.0.1]'],
     ['an empty label', 'ali@x..com'],
+    ['invalid punycode', 'ali@xn--zz.de'],
+    ['an empty punycode label', 'ali@xn--.de'],
+    ['a Unicode label over 63 octets once encoded', `ali@${'ü'.repeat(60)}.de`],
     ['a label starting with a hyphen', 'ali@-x.com'],
     ['a leading dot', '.ali@x.com'],
     ['two dots', 'al..i@x.com'],
