@@ -19,11 +19,13 @@ import { ArrafAuthRouteErrors } from './errors/arraf-auth-route-errors.js';
 import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
 import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { createPasswordController } from './password/password.controller.js';
+import { PASSWORD_PROVIDERS } from './password/password.providers.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
@@ -95,6 +97,8 @@ const PUBLIC_PROVIDERS = [
     BodyGuard,
     RateLimitGuard,
     SignInInterceptor,
+    ...PASSWORD_PROVIDERS,
+    OAuthStateStore,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -9,6 +9,8 @@ import {
 import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
 import { resolveSessionCache } from '../session/session-cache.options.js';
 import { parseDuration } from '../utils/duration.js';
+import { Logger } from '@nestjs/common';
+import { estimateSecretBits, MIN_SECRET_BITS } from './secret-strength.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
 /** Thrown at boot when the configuration is unusable; the message names the option. */
@@ -90,8 +92,29 @@ function resolveSecrets(value: unknown): string[] {
     if (new Set(secret).size < MIN_DISTINCT_SECRET_CHARS) {
       fail(path, 'looks like a placeholder, not a random secret (npx arraf-auth secret prints one)');
     }
+    checkSecretStrength(path, secret);
   });
   return list as string[];
+}
+
+/**
+ * A secret keys every session, code and cookie: in production it must estimate at 128 bits or
+ * more (refused otherwise, naming the option); elsewhere a weaker one only draws a warning, so
+ * development and test setups keep booting.
+ */
+let weakSecretWarned = false;
+
+function checkSecretStrength(path: string, secret: string): void {
+  const bits = Math.floor(estimateSecretBits(secret));
+  if (bits >= MIN_SECRET_BITS) return;
+  const problem =
+    `is too predictable: about ${bits} bits of estimated entropy, ${MIN_SECRET_BITS} needed ` +
+    '(npx arraf-auth secret prints one)';
+  if (process.env.NODE_ENV === 'production') fail(path, problem);
+  // Once per process: test suites boot many applications with the same development secret.
+  if (weakSecretWarned) return;
+  weakSecretWarned = true;
+  new Logger('ArrafAuth').warn(`${path} ${problem}; it would be refused with NODE_ENV=production`);
 }
 
 function resolveSession(value: unknown): ResolvedArrafAuthOptions['session'] {

@@ -75,7 +75,7 @@ describe('built package under plain node', () => {
       forRoot: 'function',
       forRootAsync: 'function',
       entities: 4,
-      migrations: 1,
+      migrations: 2,
       phone: '+966551234567',
     });
   });

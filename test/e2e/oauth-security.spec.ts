@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { deriveKey } from '../../src/crypto/crypto.util.js';
 import { Account } from '../../src/entities/account.entity.js';
 import { TEST_SECRET } from '../apps/test-app.js';
 import { testDatabases } from '../helpers/databases.js';
@@ -130,7 +131,7 @@ describe('OAuth callback security', () => {
       const { iat: _iat, exp: _exp, aud: _aud, ...claims } = decodeJwtPayload(started.checkCookieValue);
       const jwt = app.get(JwtService);
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-      const checkKey = createHmac('sha256', TEST_SECRET).update('arraf-auth:oauth-check-cookie').digest('hex');
+      const checkKey = deriveKey(TEST_SECRET, 'oauth-check-cookie');
 
       const forged = [
         // signature altered
