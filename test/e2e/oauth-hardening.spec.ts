@@ -30,7 +30,18 @@ describe('OAuth hardening: per-purpose check-cookie keys and state expiry', () =
 
   beforeAll(async () => {
     database = await sqlite.create();
-    env = await startOAuthEnvironment(database.options, { auth: { secret: [TEST_SECRET, OLD_SECRET] } });
+    env = await startOAuthEnvironment(database.options, {
+      auth: {
+        secret: [TEST_SECRET, OLD_SECRET],
+        // 200 flows from one address: the per-address OAuth limits are not what this suite measures.
+        rateLimit: {
+          limits: {
+            'oauth-sign-in:ip': { limit: 10_000, window: 600 },
+            'oauth-callback:ip': { limit: 10_000, window: 600 },
+          },
+        },
+      },
+    });
     app = env.app;
   });
 

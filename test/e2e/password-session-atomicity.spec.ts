@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Session, TypeOrmSessionStore, type VerificationDelivery, VerificationService } from '../../src/index.js';
 import { createPasswordTestApp, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
 
 const NEW_PASSWORD = 'a brand new passphrase for 2026';
 
@@ -91,6 +92,7 @@ describe.each(testDatabases())('password change/reset and session revocation on 
   const change = (cookie: string) =>
     http()
       .post('/auth/change-password')
+      .set(sameSite())
       .set('Cookie', cookie)
       .send({ currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD });
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ARRAF_AUTH_ENTITIES, ArrafAuthModule } from '../../src/index.js';
+import { ARRAF_AUTH_ENTITIES, ArrafAuthModule, ConsoleSmsProvider } from '../../src/index.js';
 import { ArrafAuthConfigError } from '../../src/options/arraf-auth-options.resolver.js';
 import { estimateSecretBits, MIN_SECRET_BITS } from '../../src/options/secret-strength.js';
 
@@ -28,7 +28,8 @@ async function boot(secret: string | string[]): Promise<void> {
         entities: ARRAF_AUTH_ENTITIES,
         synchronize: true,
       }),
-      ArrafAuthModule.forRoot({ secret, routes: false }),
+      // A staging-style opt-in, so only the secret decides whether production boots.
+      ArrafAuthModule.forRoot({ secret, routes: false, sms: new ConsoleSmsProvider({ allowInProduction: true }) }),
     ],
   }).compile();
   await moduleRef.close();
