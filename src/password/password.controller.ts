@@ -71,8 +71,8 @@ export function createPasswordController(path: string): Type<unknown> {
     @RateLimit('sign-up:ip', 'sign-up:identifier')
     @UseGuards(BodyGuard, RateLimitGuard)
     @UseInterceptors(SignInInterceptor)
-    async signUp(@ValidBody() input: ParsedBody<'signUp'>): Promise<SignIn> {
-      const user = await this.passwords.signUp(input);
+    async signUp(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'signUp'>): Promise<SignIn> {
+      const user = await this.passwords.signUp(input, { ip: request.ip });
       return new SignIn(user, user.email ? 'email' : 'phone');
     }
 

@@ -6,6 +6,7 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { OtpService } from '../otp/otp.service.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { SessionService } from '../session/session.service.js';
 import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
@@ -54,6 +55,7 @@ export class PasswordService {
     private readonly credentials: PasswordCredentials,
     private readonly recovery: PasswordRecovery,
     private readonly emailVerification: EmailVerification,
+    private readonly otp: OtpService,
   ) {
     this.maxPasswordBytes = hasher.maxPasswordBytes;
   }
@@ -91,17 +93,31 @@ export class PasswordService {
   }
 
   /**
-   * Creates a user from a sign-up (`emailVerified`/`phoneVerified` false) with a credential
-   * account when a password is given. 409 `USER_ALREADY_EXISTS` when the email or phone is taken.
+   * Creates a user from a sign-up (`emailVerified` false) with a credential account when a password
+   * is given. A phone comes with the sign-in code sent to it (`POST otp/send`), checked and spent
+   * here (the client's `ip` counts for the code limits), and is stored verified. 409
+   * `USER_ALREADY_EXISTS` when the email or phone is taken.
    */
-  async signUp(input: SignUpInput): Promise<User> {
+  async signUp(input: SignUpInput, client: { ip?: string } = {}): Promise<User> {
     const email = input.email === undefined ? null : normalizeEmail(input.email);
-    const phone = input.phone === undefined ? null : allowedPhone(input.phone, this.options.phone);
+    let phone = input.phone === undefined ? null : allowedPhone(input.phone, this.options.phone);
     const password =
       input.password === undefined ? undefined : this.checkNewPassword(input.password, { email, name: input.name });
     const passwordHash = password === undefined ? undefined : await this.hash(password);
+    // A phone enters an account only through the code sent to it: never as an unproven claim that
+    // a later phone sign-in would have to work around.
+    if (phone !== null) {
+      if (input.otp === undefined) throw new ArrafAuthException('INVALID_INPUT', { field: 'otp' });
+      phone = await this.otp.verify(phone, 'sign-in', input.otp, {
+        ip: client.ip,
+        // A number that already has its account keeps the code: the answer is 409, nothing spent.
+        beforeConsume: async (e164) => {
+          if (await this.auth.findUserByPhone(e164)) throw new ArrafAuthException('USER_ALREADY_EXISTS');
+        },
+      });
+    }
     return this.auth.createUser(
-      { email, phone, name: input.name },
+      { email, phone, phoneVerified: phone !== null, name: input.name },
       email ? 'email' : 'phone',
       undefined,
       passwordHash === undefined ? undefined : (user, tx) => this.credentials.save(user.id, passwordHash, tx),

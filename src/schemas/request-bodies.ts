@@ -101,6 +101,7 @@ export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
       .strictObject({
         email: email.optional(),
         phone: phone.optional(),
+        otp: z.string().min(1).max(MAX_OTP_FIELD_LENGTH).optional().meta({ example: '123456' }),
         password: newPassword.optional(),
         name: displayName,
       })
@@ -109,8 +110,16 @@ export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
           context.addIssue({ code: 'custom', path: ['email'], message: 'email or phone is required' });
         else if (body.email !== undefined && body.password === undefined)
           context.addIssue({ code: 'custom', path: ['password'], message: 'a password is required with an email' });
+        // A phone enters an account only through the code sent to it (`POST otp/send`).
+        if (body.phone !== undefined && body.otp === undefined)
+          context.addIssue({ code: 'custom', path: ['otp'], message: 'a phone needs the code sent to it' });
+        if (body.phone === undefined && body.otp !== undefined)
+          context.addIssue({ code: 'custom', path: ['otp'], message: 'a code goes with a phone' });
       })
-      .meta({ description: 'An email or a phone number; a password is required with an email.' }),
+      .meta({
+        description:
+          'An email or a phone number; a password is required with an email, and a phone needs the sign-in code sent to it by `POST otp/send` (`otp`).',
+      }),
     emailSignIn,
     phoneSignIn,
     signIn: z.discriminatedUnion('method', [emailSignIn, phoneSignIn]),
