@@ -119,3 +119,11 @@ export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.s
 export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
 export type { HttpSmsProviderOptions } from './sms/http-sms.util.js';
 export { arrafAuthOpenApi, type ArrafAuthOpenApi, type ArrafAuthOpenApiOptions } from './openapi/arraf-auth.openapi.js';
+export { TwoFactorService, type SecondFactorInput, type TwoFactorEnrolment } from './two-factor/two-factor.service.js';
+export { TwoFactorGuard } from './two-factor/two-factor.guard.js';
+export { RequireTwoFactor, AllowWithoutTwoFactor } from './two-factor/require-two-factor.decorator.js';
+export { TwoFactor } from './two-factor/two-factor.entity.js';
+export { TwoFactorProof } from './two-factor/two-factor-proof.entity.js';
+export { Passkey } from './passkeys/passkey.entity.js';
+export type { ArrafAuthTwoFactorOptions } from './two-factor/two-factor.options.js';
+export type { TwoFactorMethod } from './two-factor/two-factor.constants.js';

@@ -8,6 +8,7 @@ import {
 } from '../rate-limit/rate-limit.constants.js';
 import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
 import { parseDuration } from '../utils/duration.js';
+import { resolveTwoFactorOptions } from '../two-factor/two-factor.options.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
 /** Thrown at boot when the configuration is unusable; the message names the option. */
@@ -311,6 +312,7 @@ const KNOWN_KEYS = [
   'routes',
   'appName',
   'appUrl',
+  'twoFactor',
 ];
 const KNOWN_SESSION_KEYS = [
   'strategy',
@@ -403,5 +405,6 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',
     appUrl,
+    twoFactor: resolveTwoFactorOptions(input.twoFactor, appUrl, fail),
   };
 }
