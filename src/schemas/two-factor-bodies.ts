@@ -31,7 +31,13 @@ export const TWO_FACTOR_BODIES = {
     password: z.string().min(1).max(1024).optional().meta({ description: 'Checked when given (email accounts).' }),
   }),
   twoFactorCode: z.strictObject({ code: totpCode }),
-  secondFactor: z.union([z.strictObject({ code: totpCode }), z.strictObject({ backupCode })]),
+  secondFactor: z
+    .strictObject({ code: totpCode.optional(), backupCode: backupCode.optional() })
+    .refine((body) => (body.code === undefined) !== (body.backupCode === undefined), {
+      path: ['code'],
+      message: 'send either code or backupCode',
+    })
+    .meta({ description: 'Exactly one of `code` and `backupCode`.' }),
   passkeyRegisterVerify: z.strictObject({ response: webAuthnResponse, name: passkeyName.optional() }),
   passkeyAuthenticateVerify: z.strictObject({ response: webAuthnResponse }),
   passkeyRename: z.strictObject({ name: passkeyName }),

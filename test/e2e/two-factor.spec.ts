@@ -273,6 +273,11 @@ describe.each(testDatabases())('second factors on $name', (db: TestDatabase) => 
     const { email, cookie } = await signUp();
     const { authenticator } = await enrol(cookie);
     expectErrorBody(await post('/auth/two-factor/disable', cookie).send({}), 400, 'INVALID_INPUT');
+    expectErrorBody(
+      await post('/auth/two-factor/disable', cookie).send({ code: '123456', backupCode: '01234-567890' }),
+      400,
+      'INVALID_INPUT',
+    );
     expectErrorBody(await post('/auth/two-factor/disable', cookie).send({ code: '000000' }), 400, 'TWO_FACTOR_INVALID');
     await post('/auth/two-factor/disable', cookie)
       .send({ code: await authenticator.code() })
