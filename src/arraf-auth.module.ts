@@ -54,6 +54,8 @@ import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.j
 import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
 import { createTwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
+import { createPasskeyController } from './passkeys/passkey.controller.js';
+import { PasskeyService } from './passkeys/passkey.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -94,6 +96,7 @@ const PUBLIC_PROVIDERS = [
   TwoFactorPendingCookie,
   BackupCodesService,
   TotpSecretCipher,
+  PasskeyService,
 ];
 
 @Module({
@@ -173,6 +176,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
           createPasswordController(routes.path),
           createOAuthController(routes.path),
           createTwoFactorController(routes.path),
+          createPasskeyController(routes.path),
         ]
       : [],
     providers: [

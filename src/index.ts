@@ -127,3 +127,4 @@ export { TwoFactorProof } from './two-factor/two-factor-proof.entity.js';
 export { Passkey } from './passkeys/passkey.entity.js';
 export type { ArrafAuthTwoFactorOptions } from './two-factor/two-factor.options.js';
 export type { TwoFactorMethod } from './two-factor/two-factor.constants.js';
+export { PasskeyService, type PasskeySummary } from './passkeys/passkey.service.js';
