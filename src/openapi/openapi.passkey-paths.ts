@@ -88,7 +88,7 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
         requestBody: body(ref('ArrafAuthPasskeySignInBody')),
         responses: {
           200: ok('Signed in.', ref('ArrafAuthSignInResult'), setCookie),
-          ...errors('INVALID_INPUT', 'PASSKEY_INVALID', 'HOOK_REJECTED', 'NOT_FOUND', 'INVALID_ORIGIN'),
+          ...errors('INVALID_INPUT', 'PASSKEY_INVALID', 'HOOK_REJECTED', 'NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
         },
       }),
     },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TWO_FACTOR_BODIES, type TwoFactorBodyName } from '../schemas/two-factor-bodies.js';
 import type { PathContext, Paths } from './openapi.paths.js';
-import { body, errors, object, ok, ref, retryAfter, type Schema, setCookie, str, trueOnly } from './openapi.schemas.js';
+import { body, errors, object, ok, ref, type Schema, setCookie, str, trueOnly } from './openapi.schemas.js';
 
 /** Request bodies of the second-factor routes, generated from the schemas the routes validate with. */
 const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
@@ -37,7 +37,6 @@ export function twoFactorComponents(): Record<string, Schema> {
 
 /** The second-factor routes. */
 export function twoFactorPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
-  const tooMany = { headers: retryAfter };
   const route = (
     id: string,
     summary: string,
@@ -59,9 +58,9 @@ export function twoFactorPaths({ prefix, signedIn, origin, operation }: PathCont
     'TWO_FACTOR_PENDING_EXPIRED',
     'TWO_FACTOR_NOT_ENABLED',
     'TWO_FACTOR_TOO_MANY_ATTEMPTS',
+    'RATE_LIMITED',
     'INVALID_ORIGIN',
   );
-  verifyErrors['429'] = { ...verifyErrors['429'], ...tooMany };
   return {
     [`${prefix}/two-factor/enable`]: route(
       'twoFactorEnable',

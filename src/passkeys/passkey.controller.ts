@@ -22,6 +22,8 @@ import { RequireFreshSession } from '../decorators/require-fresh-session.decorat
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AllowWithoutTwoFactor } from '../two-factor/require-two-factor.decorator.js';
@@ -69,6 +71,9 @@ export function createPasskeyController(path: string): Type<unknown> {
     @Post('passkey/authenticate/options')
     @Public()
     @HttpCode(200)
+    // Each call stores a challenge or checks a signature without a session: counted per address.
+    @RateLimit('sign-in:ip')
+    @UseGuards(RateLimitGuard)
     authenticateOptions() {
       return this.passkeys.authenticationOptions();
     }
@@ -77,6 +82,9 @@ export function createPasskeyController(path: string): Type<unknown> {
     @Post('passkey/authenticate/verify')
     @Public()
     @HttpCode(200)
+    // Each call stores a challenge or checks a signature without a session: counted per address.
+    @RateLimit('sign-in:ip')
+    @UseGuards(RateLimitGuard)
     @UseInterceptors(SignInInterceptor)
     async authenticateVerify(@Req() request: EdgeRequest) {
       const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');

@@ -21,6 +21,8 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { PasswordService } from '../password/password.service.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
@@ -101,6 +103,8 @@ export function createTwoFactorController(path: string): Type<unknown> {
     @Post('two-factor/verify')
     @Public()
     @HttpCode(200)
+    @RateLimit('sign-in:ip')
+    @UseGuards(RateLimitGuard)
     @UseInterceptors(SignInInterceptor)
     async verify(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
       const body = readTwoFactorBody(request, 'secondFactor');

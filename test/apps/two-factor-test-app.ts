@@ -42,6 +42,8 @@ export async function createTwoFactorTestApp(
     secret: TEST_SECRET,
     appUrl: TWO_FACTOR_APP_URL,
     session: { cookieOptions: { secure: false } },
+    // The suites sign in far more often than a person; the limit itself is tested with its own value.
+    rateLimit: { limits: { 'sign-in:ip': { limit: 10_000, window: 600 } } },
     ...auth,
   };
   @Module({

@@ -176,6 +176,26 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(await passkeys.countBy({ id: mine.id })).toBe(0);
   });
 
+  it('counts passkey sign-in attempts per address (sign-in:ip)', async () => {
+    const { app: limited } = await createTwoFactorTestApp(database.options, {
+      rateLimit: { limits: { 'sign-in:ip': { limit: 2, window: 600 } } },
+    });
+    try {
+      await http(limited).post('/auth/passkey/authenticate/options').set(ORIGIN).expect(200);
+      await http(limited).post('/auth/passkey/authenticate/options').set(ORIGIN).expect(200);
+      const refused = await http(limited).post('/auth/passkey/authenticate/options').set(ORIGIN);
+      expectErrorBody(refused, 429, 'RATE_LIMITED');
+      expect(refused.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      expectErrorBody(
+        await http(limited).post('/auth/two-factor/verify').set(ORIGIN).send({ code: '123456' }),
+        429,
+        'RATE_LIMITED',
+      );
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('without appUrl the passkey routes answer 404', async () => {
     const { cookie } = await signUp(noAppUrl);
     expectErrorBody(await http(noAppUrl).post('/auth/passkey/authenticate/options').set(ORIGIN), 404, 'NOT_FOUND');
