@@ -78,7 +78,7 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
         description: `No username: the authenticator offers the user's discoverable passkeys (also for autofill). ${needsAppUrl}`,
         responses: {
           200: ok('Request options.', ref('ArrafAuthWebAuthnOptions')),
-          ...errors('NOT_FOUND', 'INVALID_ORIGIN'),
+          ...errors('NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
         },
       }),
     },
