@@ -10,7 +10,8 @@ import { TwoFactorService } from './two-factor.service.js';
 
 /**
  * The step-up check of `@RequireTwoFactor()`, after `SessionGuard`: the session must have passed a
- * second factor within `twoFactor.freshAge`. Works on every transport `SessionGuard` does.
+ * second factor within `twoFactor.freshAge`. Reads the session `SessionGuard` left on the request
+ * through the transport-neutral context (HTTP is what the suites exercise).
  */
 @Injectable()
 export class TwoFactorGuard implements CanActivate {

@@ -1,4 +1,5 @@
 import { Controller, type DynamicModule, Get, type INestApplication, Module, Post, UseGuards } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Secret, TOTP, URI } from 'otpauth';
@@ -37,6 +38,7 @@ class VaultController {
 export async function createTwoFactorTestApp(
   database: DataSourceOptions,
   auth: Partial<ArrafAuthOptions> = {},
+  platform: 'express' | 'fastify' = 'express',
 ): Promise<{ app: INestApplication; sms: InMemorySmsProvider }> {
   const options: ArrafAuthOptions = {
     secret: TEST_SECRET,
@@ -59,6 +61,12 @@ export async function createTwoFactorTestApp(
     .overrideProvider(SMS_PROVIDER)
     .useValue(sms)
     .compile();
+  if (platform === 'fastify') {
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return { app, sms };
+  }
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   return { app, sms };

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { Session, TwoFactor, TwoFactorProof, Verification } from '../../src/index.js';
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
-import { TEST_SECRET } from '../apps/test-app.js';
+import { type Platform, TEST_SECRET } from '../apps/test-app.js';
 import {
   Authenticator,
   cookieFrom,
@@ -19,7 +19,16 @@ import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 const PENDING = 'arraf_2fa_pending';
 const ORIGIN = { Origin: TWO_FACTOR_APP_URL };
 
-describe.each(testDatabases())('second factors on $name', (db: TestDatabase) => {
+const PLATFORMS: Platform[] = ['express', 'fastify'];
+/** Every database on Express; SQLite on Fastify too (cookies and redirects are written per platform). */
+const CASES = [
+  ...testDatabases().map((db) => ({ db, name: db.name, platform: 'express' as Platform })),
+  ...testDatabases()
+    .filter((db) => db.name === 'sqlite')
+    .map((db) => ({ db, name: db.name, platform: PLATFORMS[1] })),
+];
+
+describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (typeof CASES)[number]) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
   let app: INestApplication;
   let sms: InMemorySmsProvider;
@@ -59,10 +68,11 @@ describe.each(testDatabases())('second factors on $name', (db: TestDatabase) => 
 
   beforeAll(async () => {
     database = await db.create();
-    ({ app, sms } = await createTwoFactorTestApp(database.options, {
-      appName: 'Arraf Bank',
-      otp: { resendCooldown: 0 },
-    }));
+    ({ app, sms } = await createTwoFactorTestApp(
+      database.options,
+      { appName: 'Arraf Bank', otp: { resendCooldown: 0 } },
+      platform,
+    ));
   });
 
   afterAll(async () => {
