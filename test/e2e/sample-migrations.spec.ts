@@ -145,7 +145,14 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         const applied = await migration('migration:run', db.url);
         expect(applied).toMatch(/Migration ArrafAuthInit\d+ has been executed successfully/);
         expect(await db.tables()).toEqual(expect.arrayContaining([...AUTH_TABLES, 'migrations']));
-        expect(await migration('migration:show', db.url)).toMatch(/^\[X\] 1 ArrafAuthInit\d+$/m);
+        const shown = await migration('migration:show', db.url);
+        expect(shown).toMatch(/^\[X\] 1 ArrafAuthInit\d+$/m);
+        // Issue 16: second factors and passkeys come in a second migration, reverted first.
+        expect(shown).toMatch(/^\[X\] 2 ArrafAuthTwoFactor\d+$/m);
+        expect(await db.tables()).toEqual(expect.arrayContaining(['two_factors', 'two_factor_proofs', 'passkeys']));
+        const revertedTwoFactor = await migration('migration:revert', db.url);
+        expect(revertedTwoFactor).toMatch(/Migration ArrafAuthTwoFactor\d+ has been reverted successfully/);
+        expect(await db.tables()).not.toContain('passkeys');
 
         const reverted = await migration('migration:revert', db.url);
         expect(reverted).toMatch(/Migration ArrafAuthInit\d+ has been reverted successfully/);
@@ -155,7 +162,7 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         await db.drop();
       }
     },
-    // Five CLI runs per database, in parallel with the other suites on a small CI machine.
+    // Six CLI runs per database, in parallel with the other suites on a small CI machine.
     180_000,
   );
 });
