@@ -1,6 +1,7 @@
 import {
   Controller,
   HttpCode,
+  Inject,
   Post,
   Req,
   Res,
@@ -9,6 +10,8 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -20,6 +23,7 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { PasswordService } from '../password/password.service.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -50,6 +54,8 @@ export function createTwoFactorController(path: string): Type<unknown> {
       readonly sessions: SessionService,
       readonly cookie: SessionCookie,
       readonly passwords: PasswordService,
+      readonly auth: AuthService,
+      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
     ) {}
 
     /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
@@ -114,7 +120,14 @@ export function createTwoFactorController(path: string): Type<unknown> {
         this.pendingCookie.clear(response);
         return new SignIn(user, method, {
           secondFactorPassed: true,
-          after: (session) => this.twoFactor.recordProof(session.id),
+          after: async (session) => {
+            await this.twoFactor.recordProof(session.id);
+            // The phone code was proven on the first step; its hook runs once the sign-in exists.
+            if (method === 'phone' && user.phone !== null) {
+              const context = { user, session, phone: user.phone, isNewUser: false };
+              await this.auth.runHook(this.options.hooks.afterOtpVerified, context);
+            }
+          },
         });
       }
       const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);

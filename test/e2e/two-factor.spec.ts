@@ -32,6 +32,7 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
   let database: Awaited<ReturnType<TestDatabase['create']>>;
   let app: INestApplication;
   let sms: InMemorySmsProvider;
+  const otpHooks: { phone: string; isNewUser: boolean }[] = [];
 
   const http = () => request(app.getHttpServer());
   const post = (path: string, cookie?: string) => {
@@ -70,7 +71,11 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
     database = await db.create();
     ({ app, sms } = await createTwoFactorTestApp(
       database.options,
-      { appName: 'Arraf Bank', otp: { resendCooldown: 0 } },
+      {
+        appName: 'Arraf Bank',
+        otp: { resendCooldown: 0 },
+        hooks: { afterOtpVerified: ({ phone, isNewUser }) => void otpHooks.push({ phone, isNewUser }) },
+      },
       platform,
     ));
   });
@@ -238,11 +243,17 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
       .expect(200);
     expect(res.body).toStrictEqual({ twoFactorRequired: true, methods: ['totp', 'backup_code'] });
     expect(cookieFrom(res, 'auth_session')).toBeUndefined();
+    expect(otpHooks.filter((h) => h.phone === phone)).toHaveLength(1);
     const done = await post('/auth/two-factor/verify', cookieFrom(res, PENDING)).send({
       code: await authenticator.code(),
     });
     expect(done.status).toBe(200);
     expect(done.body.user.phone).toBe(phone);
+    // afterOtpVerified ran for the first sign-in, and for the second only once the code completed it.
+    expect(otpHooks.filter((h) => h.phone === phone)).toEqual([
+      { phone, isNewUser: true },
+      { phone, isNewUser: false },
+    ]);
   });
 
   it('step-up: @RequireTwoFactor() needs a second factor within twoFactor.freshAge', async () => {
