@@ -148,8 +148,8 @@ export function setupSecurity({
   onSubmit($('totp-confirm-form'), async () => {
     await api('POST', `${state.authPath}/two-factor/confirm`, { code: asciiDigits($('totp-code').value.trim()) });
     $('totp-confirm-form').reset();
-    $('totp-setup').hidden = true;
     await refresh();
+    $('totp-setup').hidden = true;
     showNotice('totpEnabled');
   });
 

@@ -127,6 +127,7 @@ describeInChromium(suiteName, () => {
     await page.fill('#totp-code', totp.generate());
     await page.click('#totp-confirm');
     await page.waitForFunction(() => document.getElementById('totp-setup').hidden === true);
+    await page.waitForFunction(() => document.getElementById('notice')?.hidden === false);
     expect(await page.textContent('#totp-status')).toBe('التحقق بخطوتين مفعّل بتطبيق المصادقة.');
 
     // Shown once: a reload shows no backup codes.
