@@ -48,6 +48,16 @@ import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
 import { SessionService } from './session/session.service.js';
 import { TypeOrmSessionStore } from './session/typeorm-session.store.js';
 import { VerificationService } from './verification/verification.service.js';
+import { BackupCodesService } from './two-factor/backup-codes.service.js';
+import { TotpSecretCipher } from './two-factor/totp-secret.cipher.js';
+import { TwoFactorEnrolmentCheck } from './two-factor/two-factor-enrolment.check.js';
+import { TwoFactorGuard } from './two-factor/two-factor.guard.js';
+import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.js';
+import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
+import { createTwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
+import { createPasskeyController } from './passkeys/passkey.controller.js';
+import { PasskeyService } from './passkeys/passkey.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -81,6 +91,14 @@ const PUBLIC_PROVIDERS = [
   OAuthAuthGuard,
   SignInMethodsService,
   VerificationService,
+  TwoFactorService,
+  TwoFactorGuard,
+  TwoFactorEnrolmentCheck,
+  TwoFactorPendingService,
+  TwoFactorPendingCookie,
+  BackupCodesService,
+  TotpSecretCipher,
+  PasskeyService,
 ];
 
 @Module({
@@ -161,6 +179,8 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
           createOtpController(routes.path),
           createPasswordController(routes.path),
           createOAuthController(routes.path),
+          createTwoFactorController(routes.path),
+          createPasskeyController(routes.path),
         ]
       : [],
     providers: [

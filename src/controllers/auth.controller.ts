@@ -26,6 +26,7 @@ import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
+import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import type { EdgeRequest } from './edge-request.js';
 import { OriginGuard } from './origin.guard.js';
 
@@ -44,6 +45,7 @@ export function createAuthController(path: string): Type<unknown> {
       readonly sessions: SessionService,
       readonly cookie: SessionCookie,
       @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+      readonly twoFactor: TwoFactorService,
     ) {}
 
     /**
@@ -62,7 +64,12 @@ export function createAuthController(path: string): Type<unknown> {
       if (active.cookieValue !== undefined && credential?.source === 'cookie') {
         this.cookie.write(response, active.cookieValue, active.session.expiresAt, 'cookie');
       }
-      return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
+      const methods = await this.twoFactor.methodsOf(active.user.id);
+      return {
+        user: toPublicUser(active.user),
+        session: toPublicSession(active.session),
+        twoFactor: { enabled: methods.length > 0, methods },
+      };
     }
 
     /**

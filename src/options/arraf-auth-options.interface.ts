@@ -1,4 +1,5 @@
 import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
+import type { ArrafAuthTwoFactorOptions, ResolvedTwoFactorOptions } from '../two-factor/two-factor.options.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
@@ -84,7 +85,7 @@ export interface ArrafAuthHooks {
 }
 
 /** How a user signed in. */
-export type SignInMethod = 'phone' | 'email' | 'oauth';
+export type SignInMethod = 'phone' | 'email' | 'oauth' | 'passkey';
 
 /** What the application needs to deliver a code or link by email (or SMS) itself. */
 export interface VerificationDelivery {
@@ -253,6 +254,8 @@ export interface ArrafAuthOptions {
   appName?: string;
   /** The application's public URL; its origin is trusted for state-changing requests. */
   appUrl?: string;
+  /** Second factors (TOTP, backup codes), step-up, mandatory enrolment and passkeys. */
+  twoFactor?: ArrafAuthTwoFactorOptions;
 }
 
 /** The options after validation, every default applied. The rest of the library reads only this. */
@@ -296,4 +299,5 @@ export interface ResolvedArrafAuthOptions {
   routes: { enabled: boolean; path: string };
   appName: string;
   appUrl: string | undefined;
+  twoFactor: ResolvedTwoFactorOptions;
 }

@@ -11,6 +11,7 @@ import { resolveSessionCache } from '../session/session-cache.options.js';
 import { parseDuration } from '../utils/duration.js';
 import { Logger } from '@nestjs/common';
 import { estimateSecretBits, MIN_SECRET_BITS } from './secret-strength.js';
+import { resolveTwoFactorOptions } from '../two-factor/two-factor.options.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 
 /** Thrown at boot when the configuration is unusable; the message names the option. */
@@ -404,6 +405,7 @@ const KNOWN_KEYS = [
   'routes',
   'appName',
   'appUrl',
+  'twoFactor',
 ];
 const KNOWN_SESSION_KEYS = [
   'strategy',
@@ -497,5 +499,6 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',
     appUrl,
+    twoFactor: resolveTwoFactorOptions(input.twoFactor, appUrl, fail),
   };
 }

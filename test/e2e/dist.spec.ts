@@ -74,8 +74,8 @@ describe('built package under plain node', () => {
       missing: [],
       forRoot: 'function',
       forRootAsync: 'function',
-      entities: 4,
-      migrations: 2,
+      entities: 7,
+      migrations: 3,
       phone: '+966551234567',
     });
   });

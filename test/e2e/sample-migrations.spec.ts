@@ -151,6 +151,12 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         const shown = await migration('migration:show', db.url);
         expect(shown).toMatch(/^\[X\] 1 ArrafAuthInit\d+$/m);
         expect(shown).toMatch(/^\[X\] 2 ArrafAuthVerificationLookups\d+$/m);
+        // Issue 16: second factors and passkeys come in the third migration, reverted first.
+        expect(shown).toMatch(/^\[X\] 3 ArrafAuthTwoFactor\d+$/m);
+        expect(await db.tables()).toEqual(expect.arrayContaining(['two_factors', 'two_factor_proofs', 'passkeys']));
+        const revertedTwoFactor = await migration('migration:revert', db.url);
+        expect(revertedTwoFactor).toMatch(/Migration ArrafAuthTwoFactor\d+ has been reverted successfully/);
+        expect(await db.tables()).not.toContain('passkeys');
 
         // Newest first: the lookups' indexes, then the tables.
         expect(await migration('migration:revert', db.url)).toMatch(
