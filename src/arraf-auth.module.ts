@@ -1,4 +1,4 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, type Type } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
@@ -10,21 +10,22 @@ import {
   ARRAF_AUTH_OPTIONS_TYPE,
   ArrafAuthConfigurableModule,
 } from './arraf-auth.module-definition.js';
-import { createAuthController } from './controllers/auth.controller.js';
+import { AuthController } from './controllers/auth.controller.js';
+import { mountController } from './controllers/mount-controller.js';
 import { OriginGuard } from './controllers/origin.guard.js';
 import { SignInInterceptor } from './controllers/sign-in.interceptor.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
 import { ArrafAuthRouteErrors } from './errors/arraf-auth-route-errors.js';
 import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
-import { createOAuthController } from './oauth/oauth.controller.js';
+import { OAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
-import { createOtpController } from './otp/otp.controller.js';
+import { OtpController } from './otp/otp.controller.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
-import { createPasswordController } from './password/password.controller.js';
+import { PasswordController } from './password/password.controller.js';
 import { PASSWORD_PROVIDERS } from './password/password.providers.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
@@ -175,10 +176,9 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          createAuthController(routes.path),
-          createOtpController(routes.path),
-          createPasswordController(routes.path),
-          createOAuthController(routes.path),
+          ...[AuthController, OtpController, PasswordController, OAuthController].map((controller: Type<unknown>) =>
+            mountController(routes.path, controller),
+          ),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),
         ]

@@ -13,14 +13,8 @@ import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { allowedPhone } from './allowed-phone.js';
 import { EmailVerification } from './email-verification.js';
-import type {
-  ChangePasswordInput,
-  DeliveryMode,
-  ForgotPasswordInput,
-  ResetPasswordInput,
-  SignUpInput,
-  VerifyEmailInput,
-} from './password-input.js';
+import type { ChangePasswordInput, DeliveryMode, ForgotPasswordInput } from './password-input.js';
+import type { ResetPasswordInput, SignUpInput, VerifyEmailInput } from './password-input.js';
 import { PasswordCredentials } from './password-credentials.js';
 import { PasswordHasher } from './password-hasher.js';
 import { type MessageLocale, PasswordRecovery, type ProvenEmailOutcome } from './password-recovery.js';

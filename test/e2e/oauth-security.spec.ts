@@ -7,7 +7,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { deriveKey } from '../../src/crypto/crypto.util.js';
 import { Account } from '../../src/entities/account.entity.js';
-import { TEST_SECRET } from '../apps/test-app.js';
+import { type Platform, TEST_SECRET } from '../apps/test-app.js';
 import { testDatabases } from '../helpers/databases.js';
 import {
   APP_URL,
@@ -33,8 +33,9 @@ import {
 import { signWithForeignKey, unsignedCopy } from '../helpers/oauth-providers.js';
 
 const sqlite = testDatabases().find((db) => db.name === 'sqlite')!;
+const PLATFORMS: Platform[] = ['express', 'fastify'];
 
-describe('OAuth callback security', () => {
+describe.each(PLATFORMS)('OAuth callback security on %s', (platform: Platform) => {
   let database: Awaited<ReturnType<typeof sqlite.create>>;
   let env: OAuthTestEnvironment;
   let app: INestApplication;
@@ -45,6 +46,7 @@ describe('OAuth callback security', () => {
     // edge-rules.spec.ts; here they must not turn a refused callback into a 429.
     const roomy = { limit: 100_000, window: 600 };
     env = await startOAuthEnvironment(database.options, {
+      platform,
       auth: { rateLimit: { limits: { 'oauth-sign-in:ip': roomy, 'oauth-callback:ip': roomy } } },
     });
     app = env.app;
