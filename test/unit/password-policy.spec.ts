@@ -24,7 +24,19 @@ function refusalCode(run: () => unknown): string {
 function passwordService(password: { minLength?: number; maxLength?: number } = {}): PasswordService {
   const options = resolveArrafAuthOptions({ secret: TEST_SECRET, password });
   const none = null as never;
-  return new PasswordService(options, none, none, none, none, none, new PasswordHasher(options), none, none, none);
+  return new PasswordService(
+    options,
+    none,
+    none,
+    none,
+    none,
+    none,
+    new PasswordHasher(options),
+    none,
+    none,
+    none,
+    none,
+  );
 }
 
 describe('normalizeEmail', () => {
