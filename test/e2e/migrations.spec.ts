@@ -193,7 +193,10 @@ describe.each(testDatabases())('ARRAF_AUTH_MIGRATIONS on $name', (db: TestDataba
 
   it('indexes the verifications lookups on top of ArrafAuthInit, keeping rows, and reverts to it', async () => {
     const LOOKUPS = ['IDX_verifications_type_expiresAt', 'IDX_verifications_valueHash_type'];
-    const initOnly = await migrated(ARRAF_AUTH_ENTITIES, [ArrafAuthInit1732700000000]);
+    // The entities these two migrations cover: the later second-factor tables are not part of them.
+    const LATER = ['TwoFactor', 'TwoFactorProof', 'Passkey'];
+    const entities = ARRAF_AUTH_ENTITIES.filter((entity) => !LATER.includes((entity as { name: string }).name));
+    const initOnly = await migrated(entities, [ArrafAuthInit1732700000000]);
     // The entity declares the indexes, so a database at ArrafAuthInit alone is behind.
     expect((await pendingSchemaChanges(initOnly)).join('\n')).toMatch(/IDX_verifications_valueHash_type/);
     const row = { id: randomUUID(), identifier: 'a@x.com', type: 'verify-email', valueHash: 'c'.repeat(64) };
