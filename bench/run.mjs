@@ -3,7 +3,7 @@
 //
 //   npm run bench                      everything (about 10-15 minutes on 2 cores)
 //   npm run bench -- --only=guard      a subset: guard, breakdown, argon2, scale, cleanup, memory,
-//                                      peers, cache, revocation, ab (comma-separated)
+//                                      peers, cache, cache-memory, revocation, ab (comma-separated)
 //   npm run bench -- --profile         also CPU-profile every guard case (otherwise only on a missed target)
 //   npm run bench -- --no-profile      never profile
 //
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { argon2Section } from './lib/argon2.mjs';
 import { breakdownSection } from './lib/breakdown.mjs';
 import { abSection } from './lib/ab.mjs';
-import { cacheSection } from './lib/cache.mjs';
+import { cacheMemorySection, cacheSection } from './lib/cache.mjs';
 import { guardSection } from './lib/guard.mjs';
 import { peersSection } from './lib/peers.mjs';
 import { revocationSection } from './lib/revocation.mjs';
@@ -31,7 +31,19 @@ import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs'
 import { environment, writeMarkdown } from './lib/report.mjs';
 
 const BENCH_DIR = new URL('.', import.meta.url).pathname;
-const SECTIONS = ['guard', 'breakdown', 'argon2', 'scale', 'cleanup', 'memory', 'peers', 'cache', 'revocation', 'ab'];
+const SECTIONS = [
+  'guard',
+  'breakdown',
+  'argon2',
+  'scale',
+  'cleanup',
+  'memory',
+  'peers',
+  'cache',
+  'cache-memory',
+  'revocation',
+  'ab',
+];
 
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -84,6 +96,7 @@ const runners = {
   memory: memorySection,
   peers: peersSection,
   cache: cacheSection,
+  'cache-memory': cacheMemorySection,
   revocation: revocationSection,
   ab: abSection,
 };

@@ -73,6 +73,8 @@ async function oneRevocation(a, b, offsetA) {
   return {
     // Negative when B refused before A's call returned (the row was gone, the message arrived early).
     delayMs: firstRefusal.received - revokedAt,
+    // When the refused request left the poller: B learnt of the revocation before it answered it.
+    sentMs: (firstRefusal.sent ?? Infinity) - revokedAt,
     servedOnA: afterOnA.filter((r) => r.status === 200).length,
     requestsOnA: afterOnA.length,
     servedOnBAfterRefusal: afterFirstRefusalOnB.filter((r) => r.status === 200).length,
@@ -93,6 +95,7 @@ async function measureChannel(channel, dbUrl, count, log) {
     }
     const delays = results.map((r) => r.delayMs);
     const summary = latencySummary(delays);
+    const sent = latencySummary(results.map((r) => r.sentMs));
     const statsB = (await b.call('cacheStats')).stats;
     const sum = (key) => results.reduce((total, r) => total + r[key], 0);
     return {
@@ -104,6 +107,7 @@ async function measureChannel(channel, dbUrl, count, log) {
         max: round(summary.max, 2),
         min: round(Math.min(...delays), 2),
       },
+      refusedRequestSentMs: { p50: round(sent.p50, 2), p99: round(sent.p99, 2), max: round(sent.max, 2) },
       clockOffsetUncertaintyMs: round(clock.span / 2, 3),
       sameInstance: { requestsAfterRevoke: sum('requestsOnA'), served: sum('servedOnA') },
       otherInstance: { servedAfterFirstRefusal: sum('servedOnBAfterRefusal') },
