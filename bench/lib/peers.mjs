@@ -48,12 +48,12 @@ function casesFor(db, dbUrl, config) {
     },
     {
       id: 'better-auth-unguarded',
-      label: "Unguarded route (better-auth's app, @AllowAnonymous)",
+      label: "Unguarded route (better-auth's app)",
       path: '/unguarded',
       unguarded: true,
       server: betterAuth(false),
     },
-    { id: 'better-auth', label: 'better-auth AuthGuard', path: '/session', server: betterAuth(false) },
+    { id: 'better-auth', label: 'better-auth AuthGuard (@UseGuards)', path: '/session', server: betterAuth(false) },
     {
       id: 'better-auth-cookie-cache',
       label: 'better-auth AuthGuard, cookie cache on (5 min)',

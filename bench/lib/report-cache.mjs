@@ -41,7 +41,7 @@ export function peersMarkdown(section) {
   const v = section.versions;
   const out = [
     `better-auth ${v['better-auth']} through @thallesp/nestjs-better-auth ${v['@thallesp/nestjs-better-auth']} (Express, ` +
-      "its global AuthGuard, `@AllowAnonymous()` on its unguarded route, better-auth's tables in the same SQLite file / " +
+      "its AuthGuard per route with the global guard off, better-auth's tables in the same SQLite file / " +
       'PostgreSQL database as ours), our SessionGuard (`database` strategy) and passport-jwt. ' +
       settingsLine(section),
   ];

@@ -1,7 +1,10 @@
 // The better-auth peer for `npm run bench -- --only=peers`: better-auth through
 // @thallesp/nestjs-better-auth on Nest 12 (Express), the same routes as bench/lib/server.mjs:
-//   GET /unguarded  @AllowAnonymous(): no session check, returns a fixed id
-//   GET /session    the module's global AuthGuard (better-auth's getSession)
+//   GET /unguarded  no guard, returns a fixed id
+//   GET /session    @UseGuards(AuthGuard): the module's guard (better-auth's getSession)
+// The module's global guard is turned off (disableGlobalAuthGuard): it reads the session even on
+// @AllowAnonymous() routes whenever the cookie is sent, so those routes are not an unguarded
+// reference. The guard is then applied per route, as our SessionGuard is.
 // It lives in bench/peers/ so that better-auth resolves from bench/peers/node_modules while Nest,
 // pg and better-sqlite3 resolve from the root node_modules (one Nest in the process).
 //
@@ -10,9 +13,9 @@
 // BENCH_COOKIE_CACHE=on for session.cookieCache, BENCH_SECRET. IPC as bench/lib/server.mjs:
 //   -> { type: 'ready', port, cookie, userId }   <- { type: 'cpu' }   <- { type: 'stop' }
 import 'reflect-metadata';
-import { Controller, Get, Module, Req } from '@nestjs/common';
+import { Controller, Get, Module, Req, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AllowAnonymous, AuthModule } from '@thallesp/nestjs-better-auth';
+import { AuthGuard, AuthModule } from '@thallesp/nestjs-better-auth';
 import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
 import Database from 'better-sqlite3';
@@ -55,12 +58,15 @@ const method = (name, ...decorators) => {
   const descriptor = Object.getOwnPropertyDescriptor(BenchController.prototype, name);
   for (const decorate of decorators) decorate(BenchController.prototype, name, descriptor);
 };
-method('unguarded', Get('unguarded'), AllowAnonymous());
-method('session', Get('session'));
+method('unguarded', Get('unguarded'));
+method('session', Get('session'), UseGuards(AuthGuard));
 Req()(BenchController.prototype, 'session', 0);
 
 class BenchModule {}
-Module({ imports: [AuthModule.forRoot({ auth })], controllers: [BenchController] })(BenchModule);
+Module({
+  imports: [AuthModule.forRoot({ auth, disableGlobalAuthGuard: true })],
+  controllers: [BenchController],
+})(BenchModule);
 
 const app = await NestFactory.create(BenchModule, { bodyParser: false, logger: ['error', 'warn'] });
 await app.listen(0, '127.0.0.1');
