@@ -158,7 +158,7 @@ export function targetsMarkdown(s) {
   for (const group of Object.values(cache?.groups ?? {})) {
     const on = group.cases['cache-on'].ratio;
     out.push(
-      `| guard, cache on, vs unguarded, ${group.db} ${group.platform} | ≥ 0.90 | ${fmt(on)} | ${verdict(on >= 0.9)} |`,
+      `| guard, cache on, vs unguarded, ${group.db} ${group.platform} | ≥ 0.90 | ${fmt(on)} (CPU ratio ${fmt(cpuRatio(group, 'cache-on'))}) | ${verdict(on >= 0.9)} |`,
     );
   }
   for (const group of Object.values(cache?.groups ?? {})) {
