@@ -1,5 +1,10 @@
 // Builds a "before" copy of the library for same-run before/after comparisons:
 //
+//   node bench/make-baseline.mjs --tree <git-rev>
+//     the whole library at <git-rev> (git archive + that revision's tsconfig.build.json), in
+//     node_modules/.cache/arraf-bench-tree-<commit>/dist; `npm run bench -- --only=ab` does this itself
+//     (BENCH_AB_REV, default 0dd68c7) and measures it beside the current build.
+//
 //   node bench/make-baseline.mjs <git-rev> <src file>...
 //   BENCH_BASELINE_DIR=node_modules/.cache/arraf-bench-baseline/dist npm run bench -- --only=guard
 //
@@ -14,6 +19,12 @@ import { join } from 'node:path';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const OUT = join(ROOT, 'node_modules/.cache/arraf-bench-baseline');
+if (process.argv[2] === '--tree') {
+  const { buildBaselineTree } = await import('./lib/baseline.mjs');
+  const { dist, commit } = buildBaselineTree(process.argv[3] ?? '0dd68c7');
+  console.log(`baseline tree at ${commit} built in ${dist}`);
+  process.exit(0);
+}
 const [rev, ...files] = process.argv.slice(2);
 if (!rev || files.length === 0) {
   console.error('usage: node bench/make-baseline.mjs <git-rev> <src file>...');

@@ -2,7 +2,8 @@
 // bench/results.json and bench/results.md. Not part of `npm test`.
 //
 //   npm run bench                      everything (about 10-15 minutes on 2 cores)
-//   npm run bench -- --only=guard      a subset: guard, breakdown, argon2, scale, cleanup, memory (comma-separated)
+//   npm run bench -- --only=guard      a subset: guard, breakdown, argon2, scale, cleanup, memory,
+//                                      peers, cache, cache-memory, revocation, ab (comma-separated)
 //   npm run bench -- --profile         also CPU-profile every guard case (otherwise only on a missed target)
 //   npm run bench -- --no-profile      never profile
 //
@@ -12,18 +13,37 @@
 // BENCH_CONNECTIONS (10), BENCH_DATABASES (sqlite,postgres), BENCH_SCALE_ROWS (1000000),
 // BENCH_CLEANUP_ROWS (1000000), BENCH_MEMORY_REQUESTS (100000), BENCH_POSTGRES_URL (an admin URL;
 // the bench creates and drops its own databases arraf_bench_*), BENCH_BASELINE_DIR (another build's
-// dist/ folder inside this package: the SessionGuard cases are measured on it too, for before/after).
+// dist/ folder inside this package: the SessionGuard cases are measured on it too, for before/after;
+// section `ab` uses it instead of building BENCH_AB_REV, default 0dd68c7), BENCH_PLATFORMS
+// (express,fastify: section `cache`), BENCH_REVOCATIONS (1000), BENCH_REDIS_URL (redis://127.0.0.1:6379).
+// Section `peers` installs bench/peers/ (better-auth, @thallesp/nestjs-better-auth) when missing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argon2Section } from './lib/argon2.mjs';
 import { breakdownSection } from './lib/breakdown.mjs';
+import { abSection } from './lib/ab.mjs';
+import { cacheMemorySection, cacheSection } from './lib/cache.mjs';
 import { guardSection } from './lib/guard.mjs';
+import { peersSection } from './lib/peers.mjs';
+import { revocationSection } from './lib/revocation.mjs';
 import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs';
 import { environment, writeMarkdown } from './lib/report.mjs';
 
 const BENCH_DIR = new URL('.', import.meta.url).pathname;
-const SECTIONS = ['guard', 'breakdown', 'argon2', 'scale', 'cleanup', 'memory'];
+const SECTIONS = [
+  'guard',
+  'breakdown',
+  'argon2',
+  'scale',
+  'cleanup',
+  'memory',
+  'peers',
+  'cache',
+  'cache-memory',
+  'revocation',
+  'ab',
+];
 
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -74,6 +94,11 @@ const runners = {
   scale: scaleSection,
   cleanup: cleanupSection,
   memory: memorySection,
+  peers: peersSection,
+  cache: cacheSection,
+  'cache-memory': cacheMemorySection,
+  revocation: revocationSection,
+  ab: abSection,
 };
 for (const name of SECTIONS) {
   if (!selected.includes(name)) continue;

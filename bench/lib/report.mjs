@@ -3,6 +3,14 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { POSTGRES_ADMIN_URL, withPostgres } from './db.mjs';
+import {
+  abMarkdown,
+  cacheMarkdown,
+  cacheMemoryMarkdown,
+  peersMarkdown,
+  revocationMarkdown,
+  targetsMarkdown,
+} from './report-cache.mjs';
 
 const PACKAGES = [
   '@nestjs/core',
@@ -17,6 +25,9 @@ const PACKAGES = [
   'passport-jwt',
   'argon2',
   'autocannon',
+  '@nestjs/platform-fastify',
+  'lru-cache',
+  'ioredis',
 ];
 
 function version(name) {
@@ -242,7 +253,22 @@ export function writeMarkdown(file, results) {
     `- Last run: ${e.date}.`,
     '',
   ];
+  if (s.cache || s.peers || s.revocation || s['cache-memory']) {
+    out.push(
+      '## Targets of issue 15',
+      '',
+      "From the sections below (each row names its section; a row is only as recent as its section's date).",
+      '',
+      ...targetsMarkdown(s),
+      '',
+    );
+  }
   const sections = [
+    ['cache', 'Session cache on and off (issue 15)', cacheMarkdown],
+    ['cache-memory', 'Memory of the session cache (issue 15)', cacheMemoryMarkdown],
+    ['peers', 'Peers: better-auth, passport-jwt (issue 15)', peersMarkdown],
+    ['revocation', 'Revocation across two instances (issue 15)', revocationMarkdown],
+    ['ab', 'A/B: SessionGuard now vs before the re-cut (issue 13 item 9)', abMarkdown],
     ['guard', 'Session check: SessionGuard vs an unguarded route and passport-jwt', guardMarkdown],
     ['breakdown', 'Where a session check spends its time', breakdownMarkdown],
     ['argon2', 'Password hashing (argon2id)', argon2Markdown],

@@ -6,8 +6,14 @@
 // Plain ESM without decorator syntax: decorators are applied as functions below.
 //
 // Environment: BENCH_DB (sqlite | postgres), BENCH_DB_URL (file path or postgres URL, already
-// migrated), BENCH_STRATEGY (database | jwt), BENCH_SECRET. Talks to the parent over IPC:
+// migrated), BENCH_STRATEGY (database | jwt), BENCH_SECRET, BENCH_PLATFORM (express | fastify),
+// BENCH_CACHE=on for session.cache (BENCH_CACHE_REDIS: its invalidation channel; without it
+// PostgreSQL LISTEN/NOTIFY on PostgreSQL, this process only on SQLite). Talks to the parent over IPC:
 //   -> { type: 'ready', port, cookie, bearer, userId }
+//   <- { type: 'cacheStats' }     -> { type: 'cacheStats', stats }  (SessionCache.stats(), or null)
+//   <- { type: 'newSession' }     -> { type: 'newSession', cookie, sessionId }  (the same user)
+//   <- { type: 'revoke', sessionId } -> { type: 'revoke', at }  (epoch ms, sub-ms, when revoke returned)
+//   <- { type: 'clock' }          -> { type: 'clock', now }  (the same clock, to measure the offset)
 //   <- { type: 'cpu' }            -> { type: 'cpu', usage: process.cpuUsage() }
 //   <- { type: 'deleteExpired' }  -> { type: 'deleteExpired', ms, result }
 //   <- { type: 'argon2', count }  -> { type: 'argon2', ms }
@@ -26,9 +32,8 @@ import { pathToFileURL } from 'node:url';
 // BENCH_LIBRARY_DIR: another build of the library (a `dist` folder) to measure instead of this
 // package's own dist/, for before/after comparisons in the same run.
 const library = process.env.BENCH_LIBRARY_DIR;
-const { ARRAF_AUTH_ENTITIES, ArrafAuthModule, ConsoleSmsProvider, SessionGuard, SessionService } = await import(
-  library ? pathToFileURL(`${library}/index.js`).href : '@arraf-auth/nestjs'
-);
+const { ARRAF_AUTH_ENTITIES, ArrafAuthModule, ConsoleSmsProvider, SESSION_CACHE, SessionGuard, SessionService } =
+  await import(library ? pathToFileURL(`${library}/index.js`).href : '@arraf-auth/nestjs');
 const { createTestSession } = await import(
   library ? pathToFileURL(`${library}/testing/index.js`).href : '@arraf-auth/nestjs/testing'
 );
@@ -92,7 +97,13 @@ Module({
     TypeOrmModule.forRoot(databaseOptions()),
     ArrafAuthModule.forRoot({
       secret: SECRET,
-      session: { strategy: env.BENCH_STRATEGY === 'database' ? 'database' : 'jwt' },
+      session: {
+        strategy: env.BENCH_STRATEGY === 'database' ? 'database' : 'jwt',
+        // Only named when on, so that a build without the option (the A/B baseline) starts too.
+        ...(env.BENCH_CACHE === 'on'
+          ? { cache: { max: Number(env.BENCH_CACHE_MAX ?? 10_000), redis: env.BENCH_CACHE_REDIS || undefined } }
+          : {}),
+      },
       // NODE_ENV=production refuses the console provider without this opt-in; the bench sends no SMS.
       sms: new ConsoleSmsProvider({ allowInProduction: true }),
     }),
@@ -102,7 +113,11 @@ Module({
   providers: [BenchJwtStrategy],
 })(BenchModule);
 
-const app = await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+const adapter =
+  env.BENCH_PLATFORM === 'fastify' ? new (await import('@nestjs/platform-fastify')).FastifyAdapter() : undefined;
+const app = adapter
+  ? await NestFactory.create(BenchModule, adapter, { logger: ['error', 'warn'] })
+  : await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
 await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address();
 
@@ -119,6 +134,24 @@ process.on('message', async (message) => {
   }
   if (message.type === 'cpu') {
     process.send({ type: 'cpu', usage: process.cpuUsage() });
+  }
+  if (message.type === 'cacheStats') {
+    let stats = null;
+    try {
+      stats = SESSION_CACHE ? app.get(SESSION_CACHE, { strict: false }).stats() : null;
+    } catch {
+      // a build without the cache (the A/B baseline)
+    }
+    process.send({ type: 'cacheStats', stats });
+  }
+  if (message.type === 'newSession') {
+    const created = await createTestSession(app, signedIn.user.id);
+    process.send({ type: 'newSession', cookie: created.cookie, sessionId: created.session.id });
+  }
+  if (message.type === 'clock') process.send({ type: 'clock', now: performance.timeOrigin + performance.now() });
+  if (message.type === 'revoke') {
+    await app.get(SessionService).revokeSession(message.sessionId);
+    process.send({ type: 'revoke', at: performance.timeOrigin + performance.now() });
   }
   if (message.type === 'deleteExpired') {
     const started = performance.now();

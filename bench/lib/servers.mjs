@@ -24,11 +24,11 @@ function waitForMessage(child, type, timeoutMs = 120_000) {
 }
 
 /**
- * Forks bench/lib/server.mjs for one case. `profileDir` turns on `--cpu-prof`.
+ * Forks bench/lib/server.mjs (or `script`, e.g. the better-auth peer) for one case. `profileDir` turns on `--cpu-prof`.
  * Resolves when the app listens and its test session exists.
  */
-export async function startServer({ db, dbUrl, strategy, profileDir, env = {} }) {
-  const child = fork(SERVER, [], {
+export async function startServer({ db, dbUrl, strategy, profileDir, env = {}, script = SERVER, execArgv = [] }) {
+  const child = fork(script, [], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -38,7 +38,7 @@ export async function startServer({ db, dbUrl, strategy, profileDir, env = {} })
       BENCH_SECRET,
       ...env,
     },
-    execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    execArgv: [...execArgv, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await waitForMessage(child, 'ready');
