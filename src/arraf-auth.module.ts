@@ -21,6 +21,7 @@ import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
+import { OTP_PROVIDERS } from './otp/otp.providers.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { createPasswordController } from './password/password.controller.js';
@@ -85,6 +86,7 @@ const PUBLIC_PROVIDERS = [
   imports: [TypeOrmModule.forFeature(ARRAF_AUTH_ENTITIES), JwtModule.register({})],
   providers: [
     ...PUBLIC_PROVIDERS,
+    ...OTP_PROVIDERS,
     ArrafAuthExceptionFilter,
     ...SESSION_LAYER_PROVIDERS,
     ArrafAuthRouteErrors,

@@ -6,6 +6,7 @@ import {
   type RateLimitRule,
   type RateLimitRuleLimit,
 } from '../rate-limit/rate-limit.constants.js';
+import { OTP_DELIVERY_KEYS, resolveOtpDelivery } from '../otp/otp-delivery.options.js';
 import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
 import { parseDuration } from '../utils/duration.js';
 import type { ArrafAuthOptions, ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
@@ -209,9 +210,10 @@ const OTP_KEYS = [
   'initialDelay',
   'maxDelay',
   'messages',
+  ...OTP_DELIVERY_KEYS,
 ];
 
-function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
+function resolveOtp(value: unknown, defaultCountry: string): ResolvedArrafAuthOptions['otp'] {
   const otp = objectAt('otp', value);
   rejectUnknown('otp', otp, OTP_KEYS);
   const messages = objectAt('otp.messages', otp.messages);
@@ -220,13 +222,15 @@ function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
     if (typeof text !== 'string' || !text.includes('{code}'))
       fail(`otp.messages.${lang}`, 'must be a string containing {code}');
   }
+  const length = integer('otp.length', otp.length, 6, 6, 10);
   return {
-    length: integer('otp.length', otp.length, 6, 6, 10),
+    length,
     expiresIn: integer('otp.expiresIn', otp.expiresIn, 300, 30, 600),
     maxAttempts: integer('otp.maxAttempts', otp.maxAttempts, 5, 1, 10),
     resendCooldown: integer('otp.resendCooldown', otp.resendCooldown, 60, 0, 3600),
     ...resolveOtpLimits(otp),
     messages: { ...DEFAULT_OTP_MESSAGES, ...(messages as { ar?: string; en?: string }) },
+    ...resolveOtpDelivery(otp, length, defaultCountry, fail),
   };
 }
 
@@ -455,13 +459,14 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     fail('allowMissingOrigin', 'must be a boolean');
   }
 
+  const phone = resolvePhone(input.phone);
   return {
     secrets: resolveSecrets(input.secret),
     session: resolveSession(input.session),
     hooks,
     callbacks,
-    otp: resolveOtp(input.otp),
-    phone: resolvePhone(input.phone),
+    otp: resolveOtp(input.otp, phone.defaultCountry),
+    phone,
     sms: input.sms,
     password: resolvePassword(input.password),
     rateLimit: resolveRateLimit(input.rateLimit),
