@@ -143,7 +143,8 @@ export function resolveTexts(path: string, value: unknown, fail: Fail): { ar: st
   if (!isObject(value)) fail(path, 'must be an object');
   for (const key of Object.keys(value)) if (key !== 'ar' && key !== 'en') fail(`${path}.${key}`, 'is not an option');
   for (const [lang, text] of Object.entries(value)) {
-    if (typeof text !== 'string' || !text.includes('{code}')) fail(`${path}.${lang}`, 'must be a string containing {code}');
+    if (typeof text !== 'string' || !text.includes('{code}'))
+      fail(`${path}.${lang}`, 'must be a string containing {code}');
   }
   return value as { ar: string; en: string };
 }

@@ -81,7 +81,12 @@ export class OtpDelivery implements OnModuleInit {
       .replaceAll('{code}', () => code);
   }
 
-  private async attempt(e164: string, code: string, locale: 'ar' | 'en', channel: OtpChannel): Promise<string | undefined> {
+  private async attempt(
+    e164: string,
+    code: string,
+    locale: 'ar' | 'en',
+    channel: OtpChannel,
+  ): Promise<string | undefined> {
     try {
       const message = this.render(code, locale, channel);
       const result = await this.provider.send({ to: e164, code, message, channel, locale });

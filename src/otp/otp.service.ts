@@ -82,7 +82,12 @@ export class OtpService {
    *
    * @example const { maskedPhone, channel } = await otp.send('0551234567', 'sign-in', 'ar', { ip: request.ip, channel: 'whatsapp' });
    */
-  async send(phone: unknown, purpose: OtpPurpose, locale: 'ar' | 'en' = 'ar', options: OtpSendOptions = {}): Promise<OtpSent> {
+  async send(
+    phone: unknown,
+    purpose: OtpPurpose,
+    locale: 'ar' | 'en' = 'ar',
+    options: OtpSendOptions = {},
+  ): Promise<OtpSent> {
     const policy = this.policy(purpose);
     const e164 = this.allowedNumber(phone);
     const channels = this.delivery.channelsFor(options.channel);
@@ -151,7 +156,12 @@ export class OtpService {
   }
 
   /** A reviewer number's fixed code, compared in constant time; its failures are bounded per day. */
-  private async verifyReviewer(e164: string, digits: string, fixed: string, options: OtpVerifyOptions): Promise<string> {
+  private async verifyReviewer(
+    e164: string,
+    digits: string,
+    fixed: string,
+    options: OtpVerifyOptions,
+  ): Promise<string> {
     const key = otpKeys.reviewerFailures(e164);
     const failures = await this.limiter.peekKey(key);
     if (failures && failures.count >= this.options.otp.maxFailuresPerDay)

@@ -35,14 +35,18 @@ export class PumpingGuard {
     const velocity = await this.limiter.hitKey(pumpingKeys.velocity(prefix), OTP_SEND_WINDOW_SECONDS);
     if (velocity.count > prefixGuard.maxSendsPerHour) {
       if (velocity.count === prefixGuard.maxSendsPerHour + 1)
-        this.logger.warn(`Codes to ${prefix}… reached otp.prefixGuard.maxSendsPerHour (${prefixGuard.maxSendsPerHour})`);
+        this.logger.warn(
+          `Codes to ${prefix}… reached otp.prefixGuard.maxSendsPerHour (${prefixGuard.maxSendsPerHour})`,
+        );
       throw tooManyRequests('OTP_PREFIX_PAUSED', velocity.resetAt);
     }
     const budget = await this.limiter.hitKey(pumpingKeys.budget, OTP_DAY_SECONDS);
     if (budget.count > dailyBudget) {
       // Logged once per window, across instances: the hit that first went over the budget.
       if (budget.count === dailyBudget + 1)
-        this.logger.error(`otp.dailyBudget (${dailyBudget} codes per 24 h) is used up; codes are refused until it resets`);
+        this.logger.error(
+          `otp.dailyBudget (${dailyBudget} codes per 24 h) is used up; codes are refused until it resets`,
+        );
       throw new ArrafAuthException('OTP_BUDGET_EXHAUSTED', {
         headers: { 'Retry-After': String(retryAfterSeconds(budget.resetAt)) },
       });

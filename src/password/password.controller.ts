@@ -95,7 +95,10 @@ export function createPasswordController(path: string): Type<unknown> {
     ): Promise<SignIn | { nextStep: 'otp'; channel: OtpChannel }> {
       if (input.method === 'phone') {
         const locale = preferredLocale(request);
-        const { channel } = await this.otp.send(input.phone, 'sign-in', locale, { ip: request.ip, channel: input.channel });
+        const { channel } = await this.otp.send(input.phone, 'sign-in', locale, {
+          ip: request.ip,
+          channel: input.channel,
+        });
         return { nextStep: 'otp', channel };
       }
       return new SignIn(request.user as User, 'email');
