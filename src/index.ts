@@ -119,3 +119,11 @@ export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.s
 export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
 export type { HttpSmsProviderOptions } from './sms/http-sms.util.js';
 export { arrafAuthOpenApi, type ArrafAuthOpenApi, type ArrafAuthOpenApiOptions } from './openapi/arraf-auth.openapi.js';
+export { OTP_CHANNELS, providerChannels, type OtpChannel } from './sms/sms-provider.interface.js';
+export { smsSegments, type SmsSegments } from './sms/sms-segments.js';
+export type { OtpDeliveryOptions, OtpPrefixGuardOptions } from './otp/otp-delivery.options.js';
+export type { OtpSendOptions, OtpSent, OtpVerifyOptions } from './otp/otp.service.js';
+export type { UnifonicWhatsAppOptions } from './sms/unifonic.sms-provider.js';
+export type { TaqnyatWhatsAppOptions } from './sms/taqnyat.sms-provider.js';
+export type { TwilioWhatsAppOptions } from './sms/twilio.sms-provider.js';
+export type { WhatsAppTemplateLanguages } from './sms/http-sms.util.js';
