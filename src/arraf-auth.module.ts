@@ -21,6 +21,7 @@ import { createOAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { createOtpController } from './otp/otp.controller.js';
+import { createOtpReceiptController } from './otp/otp-receipt.controller.js';
 import { OTP_PROVIDERS } from './otp/otp.providers.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
@@ -157,6 +158,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
       ? [
           createAuthController(routes.path),
           createOtpController(routes.path),
+          createOtpReceiptController(routes.path),
           createPasswordController(routes.path),
           createOAuthController(routes.path),
         ]

@@ -53,6 +53,31 @@ export function otpPaths({ prefix, origin, operation }: PathContext): Paths {
         },
       }),
     },
+    [`${prefix}/otp/receipts/{token}`]: {
+      post: operation('otpReceipts', 'Delivery receipts from the SMS/WhatsApp vendor', {
+        description:
+          'Where the vendor posts delivery receipts when `otp.fallbackAfter` is set (Twilio `StatusCallback`). ' +
+          'The secret token in the URL authenticates the vendor; no Origin check; rate limited per address.',
+        parameters: [
+          { name: 'token', in: 'path', required: true, description: 'The receipt URL secret.', schema: str({}) },
+        ],
+        requestBody: {
+          required: false,
+          content: {
+            'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: true } },
+            'application/json': { schema: { type: 'object', additionalProperties: true } },
+          },
+        },
+        responses: {
+          200: ok('Receipts recorded.', {
+            type: 'object',
+            properties: { received: { type: 'integer' } },
+            required: ['received'],
+          }),
+          ...errors('NOT_FOUND', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE'),
+        },
+      }),
+    },
     [`${prefix}/otp/verify`]: {
       post: operation('otpVerify', 'Sign in with the SMS code', {
         description: 'Creates the account on first sign-in and sets the session cookie.',

@@ -31,6 +31,13 @@ export interface OtpDeliveryOptions {
    */
   channels?: OtpChannel[];
   /**
+   * Seconds to wait for a WhatsApp delivery receipt before the same code goes out on the next
+   * channel. Needs a provider that reads receipts (`readReceipts`: Twilio) and `appUrl`: the vendor
+   * posts receipts to `POST {appUrl}/{routes.path}/otp/receipts/{token}`. @default off (fallback only
+   * on a vendor error or timeout)
+   */
+  fallbackAfter?: number;
+  /**
    * Text per language for providers that take free text on WhatsApp (the console provider, your
    * own); the built-in vendors send their approved template instead. Placeholders as in `messages`.
    * @default the `messages` texts
@@ -62,6 +69,7 @@ export interface OtpDeliveryOptions {
 /** {@link OtpDeliveryOptions} with every default applied. */
 export interface ResolvedOtpDeliveryOptions {
   channels: readonly OtpChannel[];
+  fallbackAfter: number | undefined;
   whatsappMessages: { ar: string; en: string } | undefined;
   allowLinksInMessages: boolean;
   prefixGuard: Required<OtpPrefixGuardOptions>;
@@ -74,6 +82,7 @@ export interface ResolvedOtpDeliveryOptions {
 /** The keys of `otp` that {@link resolveOtpDelivery} reads. */
 export const OTP_DELIVERY_KEYS = [
   'channels',
+  'fallbackAfter',
   'whatsappMessages',
   'allowLinksInMessages',
   'prefixGuard',
@@ -109,6 +118,8 @@ export function resolveOtpDelivery(
   }
   return {
     channels: resolveChannels(otp.channels, fail),
+    fallbackAfter:
+      otp.fallbackAfter === undefined ? undefined : whole('otp.fallbackAfter', otp.fallbackAfter, 0, 1, 600, fail),
     whatsappMessages: resolveTexts('otp.whatsappMessages', otp.whatsappMessages, fail),
     allowLinksInMessages: flag('allowLinksInMessages'),
     prefixGuard: resolvePrefixGuard(otp.prefixGuard, fail),

@@ -6,6 +6,7 @@ import { ArrafAuthConfigError } from '../options/arraf-auth-options.resolver.js'
 import { maskPhone } from '../phone/normalize-phone.js';
 import { findLink, smsSegments } from '../sms/sms-segments.js';
 import { type OtpChannel, providerChannels, type SmsProvider } from '../sms/sms-provider.interface.js';
+import { OtpReceipts } from './otp-receipts.service.js';
 
 /** A failed delivery on every channel tried; its message is safe to log (the code is masked). */
 export class OtpDeliveryFailure extends Error {}
@@ -24,6 +25,7 @@ export class OtpDelivery implements OnModuleInit {
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     @Inject(SMS_PROVIDER) private readonly provider: SmsProvider,
+    private readonly receipts: OtpReceipts,
   ) {}
 
   onModuleInit(): void {
@@ -37,6 +39,20 @@ export class OtpDelivery implements OnModuleInit {
     }
     for (const channel of ['sms', 'whatsapp'] as const) {
       for (const locale of ['ar', 'en'] as const) this.checkText(channel, locale);
+    }
+    if (otp.fallbackAfter !== undefined) this.checkReceipts();
+  }
+
+  /** `otp.fallbackAfter` needs receipts: a provider that reads them and `appUrl` for their URL. */
+  private checkReceipts(): void {
+    if (typeof this.provider.readReceipts !== 'function') {
+      throw new ArrafAuthConfigError(
+        'otp.fallbackAfter',
+        'the SMS provider reads no delivery receipts (readReceipts); remove it, or use a provider that does (TwilioSmsProvider)',
+      );
+    }
+    if (!this.options.appUrl) {
+      throw new ArrafAuthConfigError('otp.fallbackAfter', 'needs appUrl: the vendor posts receipts to a URL under it');
     }
   }
 
@@ -60,12 +76,24 @@ export class OtpDelivery implements OnModuleInit {
    */
   async deliver(e164: string, code: string, locale: 'ar' | 'en', channels: readonly OtpChannel[]): Promise<OtpChannel> {
     let reason = 'no channel of otp.channels is available';
-    for (const channel of channels) {
-      const failure = await this.attempt(e164, code, locale, channel);
-      if (failure === undefined) return channel;
-      // The code never reaches a log line, whatever the provider put in its error.
-      reason = failure.split(code).join('******');
-      this.logger.warn(`${channel} code to ${maskPhone(e164)} failed: ${reason}`);
+    for (const [index, channel] of channels.entries()) {
+      const outcome = await this.attempt(e164, code, locale, channel);
+      if ('failure' in outcome) {
+        // The code never reaches a log line, whatever the provider put in its error.
+        reason = outcome.failure.split(code).join('******');
+        this.logger.warn(`${channel} code to ${maskPhone(e164)} failed: ${reason}`);
+        continue;
+      }
+      const next = channels[index + 1];
+      if (channel === 'whatsapp' && next && outcome.messageId && this.receipts.enabled) {
+        this.receipts.watch(outcome.messageId, async () => {
+          this.logger.warn(`No delivery receipt for the WhatsApp code to ${maskPhone(e164)}; sending it by ${next}`);
+          const late = await this.attempt(e164, code, locale, next);
+          if ('failure' in late)
+            this.logger.warn(`${next} code to ${maskPhone(e164)} failed: ${late.failure.split(code).join('******')}`);
+        });
+      }
+      return channel;
     }
     throw new OtpDeliveryFailure(reason);
   }
@@ -86,13 +114,15 @@ export class OtpDelivery implements OnModuleInit {
     code: string,
     locale: 'ar' | 'en',
     channel: OtpChannel,
-  ): Promise<string | undefined> {
+  ): Promise<{ messageId?: string } | { failure: string }> {
     try {
       const message = this.render(code, locale, channel);
-      const result = await this.provider.send({ to: e164, code, message, channel, locale });
-      return result?.success ? undefined : (result?.error ?? 'the provider reported a failure');
+      const statusCallback = channel === 'whatsapp' ? this.receipts.callbackUrl() : undefined;
+      const result = await this.provider.send({ to: e164, code, message, channel, locale, statusCallback });
+      if (result?.success) return { messageId: result.messageId };
+      return { failure: result?.error ?? 'the provider reported a failure' };
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      return { failure: error instanceof Error ? error.message : String(error) };
     }
   }
 

@@ -130,8 +130,8 @@ export type VendorVerdict = { messageId?: string } | { reason: string };
  */
 export interface WhatsAppEndpoint {
   url: string;
-  /** The request for `code`; `locale` picks the template's language. */
-  request(to: string, recipient: string, code: string, locale: 'ar' | 'en'): VendorRequest;
+  /** The request for `code`; `locale` picks the template's language, `statusCallback` where receipts go. */
+  request(to: string, recipient: string, code: string, locale: 'ar' | 'en', statusCallback?: string): VendorRequest;
   interpret(status: number, body: Record<string, unknown>, recipient: string): VendorVerdict;
 }
 
@@ -195,7 +195,14 @@ export abstract class HttpSmsProvider implements SmsProvider {
     return this.whatsapp ? ['sms', 'whatsapp'] : ['sms'];
   }
 
-  async send({ to, code, message, channel = 'sms', locale = 'ar' }: SmsMessage): Promise<SmsSendResult> {
+  async send({
+    to,
+    code,
+    message,
+    channel = 'sms',
+    locale = 'ar',
+    statusCallback,
+  }: SmsMessage): Promise<SmsSendResult> {
     const vendor = channel === 'whatsapp' ? `${this.vendor} WhatsApp` : this.vendor;
     const recipient = e164Digits(to);
     if (!recipient) return sendFailed(this.logger, vendor, to, 'recipient is not an E.164 number');
@@ -208,7 +215,7 @@ export abstract class HttpSmsProvider implements SmsProvider {
             interpret: (status, body, digits) => this.interpret(status, body, digits),
           };
     if (!endpoint) return sendFailed(this.logger, vendor, to, 'the WhatsApp channel is not configured');
-    const { headers, body } = endpoint.request(to, recipient, code, locale);
+    const { headers, body } = endpoint.request(to, recipient, code, locale, statusCallback);
     const reply = await callVendor(
       endpoint.url,
       { method: 'POST', headers: { Accept: 'application/json', ...headers }, body },

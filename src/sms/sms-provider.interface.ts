@@ -17,6 +17,17 @@ export interface SmsMessage {
   channel?: OtpChannel;
   /** The language of `message` (and of a WhatsApp template). @default 'ar' */
   locale?: 'ar' | 'en';
+  /**
+   * Where the vendor should post this message's delivery receipt, when `otp.fallbackAfter` waits
+   * for one (a provider that reads receipts passes it on, e.g. Twilio's `StatusCallback`).
+   */
+  statusCallback?: string;
+}
+
+/** One delivery receipt a vendor posted: the message it is about and whether it reached the phone. */
+export interface DeliveryReceipt {
+  messageId: string;
+  delivered: boolean;
 }
 
 /** What a provider reports back. A failed send becomes a 502 `SMS_FAILED` and leaves no usable code. */
@@ -35,6 +46,12 @@ export interface SmsProvider {
   send(message: SmsMessage): Promise<SmsSendResult>;
   /** The channels this provider can send on. @default ['sms'] */
   readonly channels?: readonly OtpChannel[];
+  /**
+   * Reads the receipts in a body the vendor posted to `statusCallback` (form fields or JSON, as an
+   * object). A provider with this method lets `otp.fallbackAfter` resend a WhatsApp code by SMS
+   * when no receipt says it was delivered in time.
+   */
+  readReceipts?(body: Record<string, unknown>): DeliveryReceipt[];
 }
 
 /** The channels `provider` declares, `['sms']` when it declares none. */

@@ -8,6 +8,7 @@ import {
   type VendorVerdict,
   type WhatsAppEndpoint,
 } from './http-sms.util.js';
+import type { DeliveryReceipt } from './sms-provider.interface.js';
 
 /**
  * Twilio's WhatsApp channel: a WhatsApp sender and an approved authentication Content Template
@@ -56,10 +57,12 @@ function accountSidOf(options: TwilioSmsProviderOptions): string {
  *
  * With `whatsapp`, codes also go out over WhatsApp on the same endpoint: `To=whatsapp:+966…`,
  * `From=whatsapp:+…` (or `MessagingServiceSid`), `ContentSid=HX…` and `ContentVariables={"1":"<code>"}`.
- * Twilio reports delivery to a `StatusCallback` URL the library does not set, so a WhatsApp send
- * falls back to SMS only on an error or a timeout.
- * Sources: https://www.twilio.com/docs/content/send-templates-created-with-the-content-template-builder
- * and https://www.twilio.com/docs/whatsapp/api
+ * With `otp.fallbackAfter`, the WhatsApp request carries `StatusCallback` (the module's receipt
+ * route) and Twilio's status posts (`MessageSid`, `MessageStatus`: `delivered`/`read`, or
+ * `failed`/`undelivered`) tell whether to resend by SMS.
+ * Sources: https://www.twilio.com/docs/content/send-templates-created-with-the-content-template-builder,
+ * https://www.twilio.com/docs/whatsapp/api and
+ * https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
  *
  * @example new TwilioSmsProvider({ accountSid: 'AC…', authToken: process.env.TWILIO_AUTH_TOKEN!, from: '+15017122661' })
  */
@@ -108,13 +111,14 @@ export class TwilioSmsProvider extends HttpSmsProvider {
     };
     return {
       url: this.url,
-      request: (to, _recipient, code, locale) => ({
+      request: (to, _recipient, code, locale, statusCallback) => ({
         headers: { Authorization: this.authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
           To: `whatsapp:${to}`,
           ...sender,
           ContentSid: contentSid[locale === 'en' ? 'en' : 'ar'],
           ContentVariables: JSON.stringify({ 1: code }),
+          ...(statusCallback ? { StatusCallback: statusCallback } : {}),
         }).toString(),
       }),
       interpret: (status, body) => this.interpret(status, body),
@@ -126,6 +130,15 @@ export class TwilioSmsProvider extends HttpSmsProvider {
       headers: { Authorization: this.authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ To: to, ...this.sender, Body: message }).toString(),
     };
+  }
+
+  /** Twilio's status callback: `MessageSid` and `MessageStatus` as form fields. */
+  readReceipts(body: Record<string, unknown>): DeliveryReceipt[] {
+    const { MessageSid: sid, MessageStatus: status } = body;
+    if (typeof sid !== 'string' || typeof status !== 'string') return [];
+    if (status === 'delivered' || status === 'read') return [{ messageId: sid, delivered: true }];
+    if (status === 'failed' || status === 'undelivered') return [{ messageId: sid, delivered: false }];
+    return [];
   }
 
   protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {
