@@ -118,7 +118,14 @@ export class OtpDelivery implements OnModuleInit {
     try {
       const message = this.render(code, locale, channel);
       const statusCallback = channel === 'whatsapp' ? this.receipts.callbackUrl() : undefined;
-      const result = await this.provider.send({ to: e164, code, message, channel, locale, statusCallback });
+      const result = await this.provider.send({
+        to: e164,
+        code,
+        message,
+        channel,
+        locale,
+        ...(statusCallback ? { statusCallback } : {}),
+      });
       if (result?.success) return { messageId: result.messageId };
       return { failure: result?.error ?? 'the provider reported a failure' };
     } catch (error) {

@@ -321,7 +321,13 @@ describe.each(CASES)('email + password on $name ($platform)', ({ db, platform }:
     expect(res.body).toStrictEqual({ nextStep: 'otp', channel: 'sms' });
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(sms.messages).toEqual([
-      { to: '+966551230004', code: expect.stringMatching(/^\d{6}$/), message: expect.stringContaining('code') },
+      {
+        to: '+966551230004',
+        code: expect.stringMatching(/^\d{6}$/),
+        message: expect.stringContaining('code'),
+        channel: 'sms',
+        locale: 'en',
+      },
     ]);
     // The code completes the sign-in at otp/verify.
     const verified = await http()
