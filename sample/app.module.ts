@@ -64,7 +64,11 @@ function sampleEnv(config: Config): SampleEnv {
             onForgotPassword: (delivery) => outbox.deliver('reset-password', delivery),
           },
           providers: sampleOAuthProviders(env),
-          session: { cookieOptions: { secure: cookieSecure(env.APP_URL) } },
+          session: {
+            cookieOptions: { secure: cookieSecure(env.APP_URL) },
+            // Invalidation through REDIS_URL when set; otherwise the module picks PostgreSQL or this process.
+            cache: env.SESSION_CACHE && (env.REDIS_URL ? { redis: env.REDIS_URL } : true),
+          },
         };
       },
     }),

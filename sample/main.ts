@@ -73,6 +73,11 @@ async function bootstrap(): Promise<void> {
       for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
     },
   });
+  // The passkey ceremony's browser library, served from the installed package (nothing vendored).
+  app.useStaticAssets(fileURLToPath(new URL('../dist/bundle/', import.meta.resolve('@simplewebauthn/browser'))), {
+    prefix: '/vendor/simplewebauthn/',
+    setHeaders: (res: ServerResponse) => res.setHeader('X-Content-Type-Options', 'nosniff'),
+  });
   setupOpenApi(app, AppModule);
 
   const config = app.get<ConfigService<SampleEnv, true>>(ConfigService);

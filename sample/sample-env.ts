@@ -19,6 +19,9 @@ export interface SampleEnv {
   GITHUB_CLIENT_SECRET?: string;
   /** `true`: log SMS codes and emails even with NODE_ENV=production (a staging server). */
   ALLOW_CONSOLE_DELIVERY: boolean;
+  /** `on`: `session.cache`, invalidated through `REDIS_URL`, else PostgreSQL, else this process only. */
+  SESSION_CACHE: boolean;
+  REDIS_URL?: string;
 }
 
 /** Thrown for a bad environment; `main.ts` prints its message alone and exits with status 1. */
@@ -92,6 +95,10 @@ export function validateSampleEnv(env: Record<string, unknown>): SampleEnv {
   if (allowConsole !== 'true' && allowConsole !== 'false')
     problems.push(`ALLOW_CONSOLE_DELIVERY must be true or false (got ${allowConsole})`);
 
+  const sessionCache = text(env, 'SESSION_CACHE') ?? 'off';
+  if (sessionCache !== 'on' && sessionCache !== 'off')
+    problems.push(`SESSION_CACHE must be on or off (got ${sessionCache})`);
+
   for (const group of PROVIDER_VARIABLES) {
     const set = group.filter((name) => text(env, name) !== undefined);
     if (set.length > 0 && set.length < group.length)
@@ -113,6 +120,7 @@ export function validateSampleEnv(env: Record<string, unknown>): SampleEnv {
     AUTH_SECRET: secret,
     APP_URL: appUrl,
     ALLOW_CONSOLE_DELIVERY: allowConsole === 'true',
+    SESSION_CACHE: sessionCache === 'on',
   };
   return validated as unknown as SampleEnv;
 }

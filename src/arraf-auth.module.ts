@@ -1,4 +1,4 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, type Type } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
@@ -10,22 +10,25 @@ import {
   ARRAF_AUTH_OPTIONS_TYPE,
   ArrafAuthConfigurableModule,
 } from './arraf-auth.module-definition.js';
-import { createAuthController } from './controllers/auth.controller.js';
+import { AuthController } from './controllers/auth.controller.js';
+import { mountController } from './controllers/mount-controller.js';
 import { OriginGuard } from './controllers/origin.guard.js';
 import { SignInInterceptor } from './controllers/sign-in.interceptor.js';
 import { ARRAF_AUTH_ENTITIES } from './entities/arraf-auth.entities.js';
 import { ArrafAuthExceptionFilter } from './errors/arraf-auth-exception.filter.js';
 import { ArrafAuthRouteErrors } from './errors/arraf-auth-route-errors.js';
 import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
-import { createOAuthController } from './oauth/oauth.controller.js';
+import { OAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
-import { createOtpController } from './otp/otp.controller.js';
-import { createOtpReceiptController } from './otp/otp-receipt.controller.js';
+import { OtpController } from './otp/otp.controller.js';
+import { OtpReceiptController } from './otp/otp-receipt.controller.js';
 import { OTP_PROVIDERS } from './otp/otp.providers.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
-import { createPasswordController } from './password/password.controller.js';
+import { PasswordController } from './password/password.controller.js';
+import { PASSWORD_PROVIDERS } from './password/password.providers.js';
 import { PasswordService } from './password/password.service.js';
 import { PasswordAuthGuard, PasswordStrategy } from './password/password.strategy.js';
 import { MemoryRateLimitStore } from './rate-limit/memory.rate-limit-store.js';
@@ -48,6 +51,16 @@ import { SESSION_LAYER_PROVIDERS } from './session/session.providers.js';
 import { SessionService } from './session/session.service.js';
 import { TypeOrmSessionStore } from './session/typeorm-session.store.js';
 import { VerificationService } from './verification/verification.service.js';
+import { BackupCodesService } from './two-factor/backup-codes.service.js';
+import { TotpSecretCipher } from './two-factor/totp-secret.cipher.js';
+import { TwoFactorEnrolmentCheck } from './two-factor/two-factor-enrolment.check.js';
+import { TwoFactorGuard } from './two-factor/two-factor.guard.js';
+import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.js';
+import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
+import { createTwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
+import { createPasskeyController } from './passkeys/passkey.controller.js';
+import { PasskeyService } from './passkeys/passkey.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -81,6 +94,14 @@ const PUBLIC_PROVIDERS = [
   OAuthAuthGuard,
   SignInMethodsService,
   VerificationService,
+  TwoFactorService,
+  TwoFactorGuard,
+  TwoFactorEnrolmentCheck,
+  TwoFactorPendingService,
+  TwoFactorPendingCookie,
+  BackupCodesService,
+  TotpSecretCipher,
+  PasskeyService,
 ];
 
 @Module({
@@ -98,6 +119,8 @@ const PUBLIC_PROVIDERS = [
     BodyGuard,
     RateLimitGuard,
     SignInInterceptor,
+    ...PASSWORD_PROVIDERS,
+    OAuthStateStore,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -156,11 +179,11 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          createAuthController(routes.path),
-          createOtpController(routes.path),
-          createOtpReceiptController(routes.path),
-          createPasswordController(routes.path),
-          createOAuthController(routes.path),
+          ...[AuthController, OtpController, OtpReceiptController, PasswordController, OAuthController].map(
+            (controller: Type<unknown>) => mountController(routes.path, controller),
+          ),
+          createTwoFactorController(routes.path),
+          createPasskeyController(routes.path),
         ]
       : [],
     providers: [

@@ -1,5 +1,6 @@
 /* global document, localStorage */
 import { RECOVERY_TEXT, setupRecovery } from './recovery.js';
+import { SECURITY_TEXT, setupSecurity } from './security.js';
 // The sample's sign-in page: plain JavaScript over the module's JSON routes. Every request is a
 // same-origin fetch with the session cookie (httpOnly, so this script never sees it); the server
 // checks the Origin header of state-changing requests against APP_URL.
@@ -101,6 +102,8 @@ const TEXT = {
 
 Object.assign(TEXT.ar, RECOVERY_TEXT.ar);
 Object.assign(TEXT.en, RECOVERY_TEXT.en);
+Object.assign(TEXT.ar, SECURITY_TEXT.ar);
+Object.assign(TEXT.en, SECURITY_TEXT.en);
 
 const PROVIDER_NAMES = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
 
@@ -210,6 +213,7 @@ function applyLanguage() {
   if (state.me) {
     renderProfile();
     renderSessions();
+    security.render();
   }
   recovery.renderOutbox();
 }
@@ -279,8 +283,10 @@ onSubmit($('code-form'), async () => {
   const name = $('otp-name').value.trim();
   const body = { method: 'phone', phone: state.phone, otp: asciiDigits($('code').value.trim()) };
   if (name) body.name = name;
-  const { isNewUser } = await api('POST', `${state.authPath}/otp/verify`, body);
+  const result = await api('POST', `${state.authPath}/otp/verify`, body);
   $('code-form').reset();
+  if (result.twoFactorRequired) return security.askSecondFactor();
+  const { isNewUser } = result;
   await enterSignedIn(isNewUser ? 'welcome' : 'signedIn');
 });
 
@@ -293,12 +299,13 @@ $('change-phone').addEventListener('click', () => {
 });
 
 onSubmit($('email-form'), async () => {
-  await api('POST', `${state.authPath}/sign-in`, {
+  const result = await api('POST', `${state.authPath}/sign-in`, {
     method: 'email',
     email: $('email').value.trim(),
     password: $('password').value,
   });
   $('email-form').reset();
+  if (result.twoFactorRequired) return security.askSecondFactor();
   await enterSignedIn('signedIn');
 });
 
@@ -484,6 +491,7 @@ async function enterSignedIn(noticeKey) {
   state.me = await api('GET', '/me');
   renderProfile();
   await loadSessions();
+  await security.refresh();
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
   setTitle('accountTitle');
@@ -495,6 +503,7 @@ function enterSignedOut() {
   state.sessions = [];
   state.maskedPhone = '';
   $('signed-in').hidden = true;
+  security.leave();
   $('signed-out').hidden = false;
   setTitle('title');
   $('code-form').hidden = true;
@@ -514,6 +523,19 @@ const recovery = setupRecovery({
   clearMessages,
   asciiDigits,
   selectTab,
+  enterSignedIn,
+});
+
+const security = setupSecurity({
+  $,
+  t,
+  api,
+  state,
+  onSubmit,
+  showNotice,
+  showError,
+  clearMessages,
+  asciiDigits,
   enterSignedIn,
 });
 

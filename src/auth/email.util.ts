@@ -1,3 +1,4 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 
 /** Longest address accepted (RFC 5321 path limit), in code points after normalisation. */
@@ -23,6 +24,23 @@ function codePoints(value: string): number {
   return count;
 }
 
+/** DNS limits, in octets of the ASCII (punycode) form. */
+const MAX_DNS_LABEL = 63;
+const MAX_DNS_NAME = 253;
+
+/**
+ * The Unicode form of a domain after IDNA (UTS #46) processing, so `bücher.de`, `BÜCHER.de` and
+ * `xn--bcher-kva.de` are one domain; `undefined` when it is not a valid IDN (bad punycode, a label
+ * or name over the DNS limits).
+ */
+function canonicalDomain(domain: string): string | undefined {
+  const ascii = domainToASCII(domain);
+  if (ascii === '' || ascii.length > MAX_DNS_NAME) return undefined;
+  if (ascii.split('.').some((label) => label.length > MAX_DNS_LABEL)) return undefined;
+  const unicode = domainToUnicode(ascii);
+  return unicode === '' ? undefined : unicode;
+}
+
 function invalid(): never {
   throw new ArrafAuthException('INVALID_EMAIL');
 }
@@ -31,9 +49,11 @@ function invalid(): never {
  * The canonical form of an email address, or 400 `INVALID_EMAIL`. Unicode NFKC comes first, so a
  * fullwidth `＠` or other compatibility form is checked as the character it turns into
  * (`a＠evil.com@x` has two `@` and is refused, next-auth GHSA-7rqj-j65f-68wh); then surrounding
- * space is trimmed and the address lower-cased. The result has exactly one `@`, a plain local part,
- * a domain of at least two labels with a non-numeric top level, and at most 254 code points.
- * Addresses are stored and looked up in this form, compared exactly.
+ * space is trimmed and the address lower-cased. The domain goes through IDNA (UTS #46) and is kept
+ * in its Unicode form, so `a@bücher.de` and `a@xn--bcher-kva.de` are one address (one account).
+ * The result has exactly one `@`, a plain local part, a domain of at least two labels with a
+ * non-numeric top level, and at most 254 code points. Addresses are stored and looked up in this
+ * form, compared exactly.
  *
  * @example normalizeEmail(' Ali@Example.COM ') === 'ali@example.com'
  */
@@ -44,12 +64,17 @@ export function normalizeEmail(input: unknown): string {
   const at = email.indexOf('@');
   if (at <= 0 || at !== email.lastIndexOf('@')) invalid();
   const local = email.slice(0, at);
-  const domain = email.slice(at + 1);
   if (codePoints(local) > MAX_LOCAL_LENGTH || !LOCAL_PART.test(local)) invalid();
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) invalid();
+  const raw = email.slice(at + 1);
+  // The written form is checked first, so IDNA's own mappings cannot admit characters it refuses.
+  if (!raw.split('.').every((label) => DOMAIN_LABEL.test(label))) invalid();
+  const domain = canonicalDomain(raw) ?? invalid();
   const labels = domain.split('.');
   if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label))) invalid();
   // A numeric top level is an IP address in disguise, not a mail domain.
   if (/^\p{N}+$/u.test(labels[labels.length - 1])) invalid();
-  return email;
+  const canonical = `${local}@${domain}`;
+  if (codePoints(canonical) > MAX_EMAIL_LENGTH) invalid();
+  return canonical;
 }

@@ -8,7 +8,6 @@ import {
   Post,
   Req,
   Res,
-  type Type,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
@@ -28,92 +27,96 @@ import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import type { EdgeRequest } from './edge-request.js';
 import { OriginGuard } from './origin.guard.js';
+import { TwoFactorService } from '../two-factor/two-factor.service.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * Builds the session routes under `path` (the `routes.path` option): `GET session`,
+ * The session routes, mounted under `routes.path` by `mountController`: `GET session`,
  * `POST sign-out`, `GET sessions`, `DELETE sessions/:id`, `POST sessions/revoke-others`.
  */
-export function createAuthController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard)
-  class AuthController {
-    constructor(
-      readonly sessions: SessionService,
-      readonly cookie: SessionCookie,
-      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class AuthController {
+  constructor(
+    readonly sessions: SessionService,
+    readonly cookie: SessionCookie,
+    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+    readonly twoFactor: TwoFactorService,
+  ) {}
 
-    /**
-     * The current user and session, or nulls; never 401. Clears a cookie that no longer works.
-     * `@Public()`: an application's global `SessionGuard` must not turn "signed out" into a 401 here.
-     */
-    @Get('session')
-    @Public()
-    async getSession(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
-      const credential = this.cookie.read(request.headers);
-      const active = await this.sessions.getSession(credential?.token);
-      if (!active) {
-        if (credential?.source === 'cookie') this.cookie.clear(response);
-        return { user: null, session: null };
-      }
-      if (active.cookieValue !== undefined && credential?.source === 'cookie') {
-        this.cookie.write(response, active.cookieValue, active.session.expiresAt, 'cookie');
-      }
-      return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
+  /**
+   * The current user and session, or nulls; never 401. Clears a cookie that no longer works.
+   * `@Public()`: an application's global `SessionGuard` must not turn "signed out" into a 401 here.
+   */
+  @Get('session')
+  @Public()
+  async getSession(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+    const credential = this.cookie.read(request.headers);
+    const active = await this.sessions.getSession(credential?.token);
+    if (!active) {
+      if (credential?.source === 'cookie') this.cookie.clear(response);
+      return { user: null, session: null };
     }
-
-    /**
-     * Revokes the current session (if any) and clears the cookie. `@Public()`: works with a dead
-     * session too. A cookie request from another site is refused by the OriginGuard (logout CSRF).
-     */
-    @Post('sign-out')
-    @Public()
-    @HttpCode(200)
-    async signOut(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
-      const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
-      if (active) {
-        await this.options.hooks.beforeSignOut?.({ user: active.user, session: active.session });
-        await this.sessions.revokeSession(active.session.id);
-      }
-      this.cookie.clear(response);
-      return { success: true };
+    if (active.cookieValue !== undefined && credential?.source === 'cookie') {
+      this.cookie.write(response, active.cookieValue, active.session.expiresAt, 'cookie');
     }
-
-    /** The signed-in user's active sessions, with the current one marked. */
-    @Get('sessions')
-    @UseGuards(SessionGuard)
-    async listSessions(@CurrentUser() user: User, @CurrentSession() session: Session) {
-      return { sessions: await this.sessions.listSessions(user.id, session.id) };
-    }
-
-    /** Revokes one of the user's sessions; another device's needs a fresh sign-in. */
-    @Delete('sessions/:id')
-    @UseGuards(SessionGuard)
-    async revokeSession(
-      @Param('id') id: string,
-      @CurrentUser() user: User,
-      @CurrentSession() session: Session,
-      @Res({ passthrough: true }) response: unknown,
-    ) {
-      if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
-      const current = id === session.id;
-      if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
-      if (!(await this.sessions.revokeSession(id, user.id))) throw new ArrafAuthException('SESSION_NOT_FOUND');
-      if (current) this.cookie.clear(response);
-      return { success: true };
-    }
-
-    /** Revokes every other session of the user ("sign out other devices"). */
-    @Post('sessions/revoke-others')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async revokeOthers(@CurrentUser() user: User, @CurrentSession() session: Session) {
-      return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id) };
-    }
+    const methods = await this.twoFactor.methodsOf(active.user.id);
+    return {
+      user: toPublicUser(active.user),
+      session: toPublicSession(active.session),
+      twoFactor: { enabled: methods.length > 0, methods },
+    };
   }
-  return AuthController;
+
+  /**
+   * Revokes the current session (if any) and clears the cookie. `@Public()`: works with a dead
+   * session too. A cookie request from another site is refused by the OriginGuard (logout CSRF).
+   */
+  @Post('sign-out')
+  @Public()
+  @HttpCode(200)
+  async signOut(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+    const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
+    if (active) {
+      await this.options.hooks.beforeSignOut?.({ user: active.user, session: active.session });
+      await this.sessions.revokeSession(active.session.id);
+    }
+    this.cookie.clear(response);
+    return { success: true };
+  }
+
+  /** The signed-in user's active sessions, with the current one marked. */
+  @Get('sessions')
+  @UseGuards(SessionGuard)
+  async listSessions(@CurrentUser() user: User, @CurrentSession() session: Session) {
+    return { sessions: await this.sessions.listSessions(user.id, session.id) };
+  }
+
+  /** Revokes one of the user's sessions; another device's needs a fresh sign-in. */
+  @Delete('sessions/:id')
+  @UseGuards(SessionGuard)
+  async revokeSession(
+    @Param('id') id: string,
+    @CurrentUser() user: User,
+    @CurrentSession() session: Session,
+    @Res({ passthrough: true }) response: unknown,
+  ) {
+    if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
+    const current = id === session.id;
+    if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
+    if (!(await this.sessions.revokeSession(id, user.id))) throw new ArrafAuthException('SESSION_NOT_FOUND');
+    if (current) this.cookie.clear(response);
+    return { success: true };
+  }
+
+  /** Revokes every other session of the user ("sign out other devices"). */
+  @Post('sessions/revoke-others')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async revokeOthers(@CurrentUser() user: User, @CurrentSession() session: Session) {
+    return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id) };
+  }
 }

@@ -7,6 +7,8 @@ import type { User } from '../entities/user.entity.js';
 import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
+import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
 import { type EdgeRequest, httpOf } from './edge-request.js';
 
 /**
@@ -24,6 +26,8 @@ export class SignIn {
       extra?: Record<string, unknown>;
       /** Redirect there (with `@Redirect()`) instead of answering `{ user, session }`. */
       redirectTo?: string;
+      /** The user already passed a second factor (`two-factor/verify`, a passkey): no pending state. */
+      secondFactorPassed?: boolean;
     } = {},
   ) {}
 }
@@ -43,7 +47,9 @@ export function signInContext(request: EdgeRequest, cookie: SessionCookie): Sign
  * OTP verify, OAuth callback): a route returns a {@link SignIn}; this completes it through
  * `AuthService.completeSignIn` (which also ends the session the request carried), writes the
  * session cookie with `SessionCookie`, and answers `{ user, session, ...extra }` (`session.token`
- * when `session.bearer` is on) or the redirect.
+ * when `session.bearer` is on) or the redirect. When the user has a second factor, a first factor
+ * ends here instead with the pending cookie and `{ twoFactorRequired: true, methods }` (or the
+ * redirect with `twoFactor=required`).
  */
 @Injectable()
 export class SignInInterceptor implements NestInterceptor {
@@ -51,6 +57,8 @@ export class SignInInterceptor implements NestInterceptor {
     private readonly auth: AuthService,
     private readonly cookie: SessionCookie,
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly pending: TwoFactorPendingService,
+    private readonly pendingCookie: TwoFactorPendingCookie,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -62,10 +70,24 @@ export class SignInInterceptor implements NestInterceptor {
   private async complete(context: ExecutionContext, signIn: SignIn): Promise<unknown> {
     const { request, response } = httpOf(context);
     const { after, extra, redirectTo } = signIn.answer;
+    // An account with a second factor gets a pending cookie, never a session, from a first factor.
+    const pending = signIn.answer.secondFactorPassed ? null : await this.pending.start(signIn.user, signIn.method);
+    if (pending) {
+      this.pendingCookie.write(response, pending.token);
+      if (redirectTo !== undefined) return { url: withTwoFactorRequired(redirectTo), statusCode: 302 };
+      return { twoFactorRequired: true, methods: pending.methods };
+    }
     const done = await this.auth.completeSignIn(signIn.user, signIn.method, signInContext(request, this.cookie), after);
     this.cookie.write(response, done.token, done.session.expiresAt, 'cookie');
     if (redirectTo !== undefined) return { url: redirectTo, statusCode: 302 };
     const token = this.options.session.bearer ? done.token : undefined;
     return { user: toPublicUser(done.user), session: toPublicSession(done.session, token), ...extra };
   }
+}
+
+/** `redirectTo` with `twoFactor=required` in its query: the app asks for the code there. */
+function withTwoFactorRequired(redirectTo: string): string {
+  const url = new URL(redirectTo, 'http://relative.invalid');
+  url.searchParams.set('twoFactor', 'required');
+  return url.origin === 'http://relative.invalid' ? `${url.pathname}${url.search}${url.hash}` : url.toString();
 }

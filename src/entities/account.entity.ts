@@ -1,17 +1,6 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryColumn,
-  type Relation,
-  Unique,
-  UpdateDateColumn,
-} from 'typeorm';
-import { ACCOUNT_TABLE, USER_TABLE } from '../arraf-auth.constants.js';
-import type { User } from './user.entity.js';
+import { Column, CreateDateColumn, Entity, Unique, UpdateDateColumn } from 'typeorm';
+import { ACCOUNT_TABLE } from '../arraf-auth.constants.js';
+import { UserOwnedRow } from './user-owned-row.js';
 
 /**
  * A way a user signs in: an OAuth identity keyed by (providerId, accountId), never by email, or
@@ -19,18 +8,7 @@ import type { User } from './user.entity.js';
  */
 @Entity(ACCOUNT_TABLE)
 @Unique('UQ_accounts_provider_account', ['providerId', 'accountId'])
-export class Account {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
-  id!: string;
-
-  @Index()
-  @Column({ type: 'varchar', length: 36 })
-  userId!: string;
-
-  @ManyToOne(USER_TABLE, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'userId' })
-  user?: Relation<User>;
-
+export class Account extends UserOwnedRow {
   /** `credential`, `google`, `github`, `oidc`, ... */
   @Column({ type: 'varchar', length: 64 })
   providerId!: string;

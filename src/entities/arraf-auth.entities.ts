@@ -1,3 +1,6 @@
+import { Passkey } from '../passkeys/passkey.entity.js';
+import { TwoFactorProof } from '../two-factor/two-factor-proof.entity.js';
+import { TwoFactor } from '../two-factor/two-factor.entity.js';
 import { Account } from './account.entity.js';
 import { Session } from './session.entity.js';
 import { User } from './user.entity.js';
@@ -12,7 +15,7 @@ export { Account, Session, User, Verification };
  * @example entities: arrafAuthEntities({ user: AppUser })
  */
 export function arrafAuthEntities(custom: { user?: typeof User } = {}): Function[] {
-  return [custom.user ?? User, Session, Account, Verification];
+  return [custom.user ?? User, Session, Account, Verification, TwoFactor, TwoFactorProof, Passkey];
 }
 
 /** The library's entities, for TypeORM's `entities` option. */

@@ -7,6 +7,9 @@ import { VERIFICATION_TABLE } from '../arraf-auth.constants.js';
  */
 @Entity(VERIFICATION_TABLE)
 @Index('IDX_verifications_identifier_type', ['identifier', 'type'])
+// Link tokens are looked up by hash (and purpose); OAuth state rows are swept by purpose and expiry.
+@Index('IDX_verifications_valueHash_type', ['valueHash', 'type'])
+@Index('IDX_verifications_type_expiresAt', ['type', 'expiresAt'])
 export class Verification {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

@@ -170,6 +170,51 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'An account with this email already exists. Sign in with the method you used before.',
     ar: 'يوجد حساب بهذا البريد الإلكتروني. سجّل الدخول بالطريقة التي استخدمتها من قبل.',
   },
+  TWO_FACTOR_REQUIRED: {
+    status: 403,
+    en: 'Confirm with your second factor to continue.',
+    ar: 'أكّد هويتك بالعامل الثاني للمتابعة.',
+  },
+  TWO_FACTOR_ENROLMENT_REQUIRED: {
+    status: 403,
+    en: 'Set up two-factor authentication to continue.',
+    ar: 'فعّل التحقق بخطوتين للمتابعة.',
+  },
+  TWO_FACTOR_INVALID: {
+    status: 400,
+    en: 'The authentication code is incorrect.',
+    ar: 'رمز التحقق غير صحيح.',
+  },
+  TWO_FACTOR_NOT_ENABLED: {
+    status: 400,
+    en: 'Two-factor authentication is not enabled for this account.',
+    ar: 'التحقق بخطوتين غير مفعّل لهذا الحساب.',
+  },
+  TWO_FACTOR_ALREADY_ENABLED: {
+    status: 409,
+    en: 'Two-factor authentication is already enabled.',
+    ar: 'التحقق بخطوتين مفعّل مسبقًا.',
+  },
+  TWO_FACTOR_PENDING_EXPIRED: {
+    status: 401,
+    en: 'This sign-in has expired. Sign in again.',
+    ar: 'انتهت صلاحية محاولة تسجيل الدخول هذه. سجّل الدخول مرة أخرى.',
+  },
+  TWO_FACTOR_TOO_MANY_ATTEMPTS: {
+    status: 429,
+    en: 'Too many incorrect codes. Sign in again later.',
+    ar: 'رموز خاطئة كثيرة. سجّل الدخول مرة أخرى لاحقًا.',
+  },
+  PASSKEY_INVALID: {
+    status: 400,
+    en: 'The passkey could not be verified.',
+    ar: 'تعذّر التحقق من مفتاح المرور.',
+  },
+  PASSKEY_NOT_FOUND: {
+    status: 404,
+    en: 'Passkey not found.',
+    ar: 'مفتاح المرور غير موجود.',
+  },
 } as const satisfies Record<string, { status: number; en: string; ar: string }>;
 
 export type ArrafAuthErrorCode = keyof typeof ARRAF_AUTH_ERRORS;

@@ -7,7 +7,6 @@ import {
   Redirect,
   Req,
   Res,
-  type Type,
   UseFilters,
   UseGuards,
   UseInterceptors,
@@ -24,7 +23,7 @@ import { OAuthService } from './oauth.service.js';
 import { OAuthAuthGuard, type OAuthAuthInfo } from './oauth.strategy.js';
 
 /**
- * Builds the OAuth routes under `path` (the `routes.path` option):
+ * The OAuth routes, mounted under `routes.path` by `mountController`:
  *
  * - `GET sign-in/:provider?redirectTo=` → 302 to the provider, with the check cookie;
  * - `GET callback/:provider?code&state` → 302 to `redirectTo` with a new session cookie.
@@ -34,40 +33,37 @@ import { OAuthAuthGuard, type OAuthAuthInfo } from './oauth.strategy.js';
  * `OAUTH_PROVIDER_ERROR` (the user denied access, or the exchange or id_token failed), 409
  * `OAUTH_ACCOUNT_NOT_LINKED`, 502 `OAUTH_PROVIDER_UNAVAILABLE`; 404 `UNKNOWN_PROVIDER` on both.
  */
-export function createOAuthController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @Public()
-  class OAuthController {
-    constructor(readonly oauth: OAuthService) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@Public()
+export class OAuthController {
+  constructor(readonly oauth: OAuthService) {}
 
-    /** Redirects to the provider's authorization page. */
-    @Get('sign-in/:provider')
-    @Header('Cache-Control', 'no-store')
-    @RateLimit('oauth-sign-in:ip')
-    @UseGuards(RateLimitGuard)
-    @Redirect()
-    async signIn(
-      @Param('provider') provider: string,
-      @Query('redirectTo') redirectTo: unknown,
-      @Res({ passthrough: true }) response: unknown,
-    ) {
-      const { url, cookie } = await this.oauth.startSignIn(provider, redirectTo);
-      appendHeader(response, 'Set-Cookie', cookie);
-      return { url, statusCode: 302 };
-    }
-
-    /** The provider sends the browser back here; {@link OAuthAuthGuard} has verified it and found the user. */
-    @Get('callback/:provider')
-    @Header('Cache-Control', 'no-store')
-    @RateLimit('oauth-callback:ip')
-    @UseGuards(RateLimitGuard, OAuthAuthGuard)
-    @UseInterceptors(SignInInterceptor)
-    @Redirect()
-    callback(@Req() request: EdgeRequest): SignIn {
-      const info = request.authInfo as OAuthAuthInfo;
-      return new SignIn(request.user as User, 'oauth', { redirectTo: info.redirectTo });
-    }
+  /** Redirects to the provider's authorization page. */
+  @Get('sign-in/:provider')
+  @Header('Cache-Control', 'no-store')
+  @RateLimit('oauth-sign-in:ip')
+  @UseGuards(RateLimitGuard)
+  @Redirect()
+  async signIn(
+    @Param('provider') provider: string,
+    @Query('redirectTo') redirectTo: unknown,
+    @Res({ passthrough: true }) response: unknown,
+  ) {
+    const { url, cookie } = await this.oauth.startSignIn(provider, redirectTo);
+    appendHeader(response, 'Set-Cookie', cookie);
+    return { url, statusCode: 302 };
   }
-  return OAuthController;
+
+  /** The provider sends the browser back here; {@link OAuthAuthGuard} has verified it and found the user. */
+  @Get('callback/:provider')
+  @Header('Cache-Control', 'no-store')
+  @RateLimit('oauth-callback:ip')
+  @UseGuards(RateLimitGuard, OAuthAuthGuard)
+  @UseInterceptors(SignInInterceptor)
+  @Redirect()
+  callback(@Req() request: EdgeRequest): SignIn {
+    const info = request.authInfo as OAuthAuthInfo;
+    return new SignIn(request.user as User, 'oauth', { redirectTo: info.redirectTo });
+  }
 }

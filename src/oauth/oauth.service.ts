@@ -4,13 +4,12 @@ import * as client from 'openid-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
-import { hmacSha256, randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
+import { deriveKey, randomId, randomToken, safeEqual } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import type { User } from '../entities/user.entity.js';
-import { Verification } from '../entities/verification.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { readCookie } from '../session/cookie.util.js';
+import { readCookie } from '../session/session-cookie.js';
 import {
   checkCookieName,
   OAUTH_CHECK_MAX_AGE,
@@ -18,6 +17,7 @@ import {
   serializeCheckCookie,
 } from './oauth-check-cookie.js';
 import type { OAuthProfile, OAuthProviderConfig } from './oauth-provider.interface.js';
+import { OAuthStateStore } from './oauth-state.store.js';
 import {
   normalizeProviderEmail,
   profileFromClaims,
@@ -43,7 +43,6 @@ export type OAuthCallbackQuery = Record<string, unknown>;
 type TokenResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
 
 const CHECK_AUDIENCE = 'arraf-auth:oauth-check';
-const STATE_TYPE = 'oauth-state';
 const HTTP_TIMEOUT_SECONDS = 10;
 const MAX_PARAM_LENGTH = 4096;
 const MAX_SCOPE_LENGTH = 1024;
@@ -101,16 +100,18 @@ function describe(error: unknown): string {
 export class OAuthService {
   private readonly logger = new Logger('ArrafAuth:OAuth');
   private readonly configurations = new Map<string, Promise<client.Configuration>>();
-  private readonly checkKeys: readonly string[];
+  private readonly checkKeys: readonly Buffer[];
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly jwt: JwtService,
     private readonly auth: AuthService,
+    private readonly states: OAuthStateStore,
   ) {
-    // Keys of their own: a check cookie can never pass as a session JWT, nor the reverse.
-    this.checkKeys = options.secrets.map((secret) => hmacSha256(secret, 'arraf-auth:oauth-check-cookie'));
+    // Keys of their own (HKDF, one per configured secret so rotation keeps verifying): a check
+    // cookie can never pass as a session JWT, nor the reverse.
+    this.checkKeys = options.secrets.map((secret) => deriveKey(secret, 'oauth-check-cookie'));
   }
 
   /** The configured provider with this id, or 404 `UNKNOWN_PROVIDER`. */
@@ -175,7 +176,7 @@ export class OAuthService {
     if (!check || check.pid !== provider.id || state === undefined || !safeEqual(state, check.st)) {
       throw new ArrafAuthException('OAUTH_STATE_MISMATCH');
     }
-    await this.consumeState(provider, check.st);
+    await this.states.consume(provider.id, check.st);
 
     if (query?.error !== undefined) {
       const error = queryString(query, 'error')
@@ -429,27 +430,6 @@ export class OAuthService {
       }
     }
     return null;
-  }
-
-  /**
-   * Marks `state` used, atomically on every database: its row id is derived from the state, so a
-   * second callback with the same state (a replay) hits the primary key and is refused.
-   */
-  private async consumeState(provider: OAuthProviderConfig, state: string): Promise<void> {
-    const row: Partial<Verification> = {
-      id: sha256(`arraf-auth:oauth-state:${state}`).slice(0, 36),
-      identifier: `oauth:${provider.id}`,
-      type: STATE_TYPE,
-      valueHash: sha256(state),
-      expiresAt: new Date(Date.now() + OAUTH_CHECK_MAX_AGE * 1000),
-      attempts: 0,
-    };
-    try {
-      await this.dataSource.getRepository(Verification).insert(row);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ArrafAuthException('OAUTH_STATE_MISMATCH');
-      throw error;
-    }
   }
 
   private providerFailure(

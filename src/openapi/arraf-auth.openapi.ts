@@ -26,6 +26,8 @@ export interface ArrafAuthOpenApi {
 import { oauthPaths } from './openapi.oauth-paths.js';
 import { emailPaths, otpPaths, passwordPaths, sessionPaths, signUpAndSignInPaths } from './openapi.paths.js';
 import { componentSchemas, type Schema, str } from './openapi.schemas.js';
+import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
+import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -66,12 +68,14 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
     ...passwordPaths(context),
     ...emailPaths(context),
     ...oauthPaths(context),
+    ...twoFactorPaths(context),
+    ...passkeyPaths(context),
   };
 
   return {
     paths,
     components: {
-      schemas: componentSchemas(bearer),
+      schemas: { ...componentSchemas(bearer), ...twoFactorComponents(), ...passkeyComponents() },
       securitySchemes: {
         arrafAuthSession: {
           type: 'apiKey',

@@ -194,8 +194,12 @@ export function sessionPaths({ prefix, signedIn, origin, operation }: PathContex
   };
 }
 
-/** The password and email routes. */
-export function passwordPaths({ prefix, signedIn, operation }: PathContext): Paths {
+/** The password routes: change it signed in, or reset it with a code or link. */
+export function passwordPaths(context: PathContext): Paths {
+  return { ...changePasswordPath(context), ...passwordResetPaths(context) };
+}
+
+function changePasswordPath({ prefix, signedIn, operation }: PathContext): Paths {
   return {
     [`${prefix}/change-password`]: {
       post: operation('changePassword', 'Change the password', {
@@ -215,6 +219,11 @@ export function passwordPaths({ prefix, signedIn, operation }: PathContext): Pat
         },
       }),
     },
+  };
+}
+
+function passwordResetPaths({ prefix, operation }: PathContext): Paths {
+  return {
     [`${prefix}/forgot-password`]: {
       post: operation('forgotPassword', 'Send a password reset code or link', {
         description: 'The same answer whether or not the account exists.',

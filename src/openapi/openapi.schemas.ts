@@ -51,6 +51,11 @@ export function requestBodySchemas(): Record<string, Schema> {
 
 /** Request and response bodies; the names are prefixed so they never collide with the application's. */
 export function componentSchemas(bearer: boolean): Record<string, Schema> {
+  return { ...userAndSessionSchemas(bearer), ...outcomeSchemas(), ...requestBodySchemas() };
+}
+
+/** The user and session shapes, and the answers that carry them. */
+function userAndSessionSchemas(bearer: boolean): Record<string, Schema> {
   const session: Schema = object(
     {
       id: str({ format: 'uuid' }),
@@ -92,6 +97,12 @@ export function componentSchemas(bearer: boolean): Record<string, Schema> {
       current: { type: 'boolean', description: 'The session this request was made with.' },
     }),
     ArrafAuthSessionList: object({ sessions: { type: 'array', items: ref('ArrafAuthSessionSummary') } }),
+  };
+}
+
+/** The answers of routes that do not sign in: success flags, counts, next steps and the error shape. */
+function outcomeSchemas(): Record<string, Schema> {
+  return {
     ArrafAuthSuccess: object({ success: trueOnly }),
     ArrafAuthEmailProven: object(
       {
@@ -124,8 +135,6 @@ export function componentSchemas(bearer: boolean): Record<string, Schema> {
         ar: str({ description: 'Message in Arabic.' }),
       }),
     }),
-
-    ...requestBodySchemas(),
   };
 }
 

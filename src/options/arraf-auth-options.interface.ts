@@ -1,10 +1,12 @@
 import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
+import type { ArrafAuthTwoFactorOptions, ResolvedTwoFactorOptions } from '../two-factor/two-factor.options.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
 import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit.constants.js';
 import type { OtpDeliveryOptions, ResolvedOtpDeliveryOptions } from '../otp/otp-delivery.options.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import type { ArrafAuthSessionCacheOptions, ResolvedSessionCacheOptions } from '../session/session-cache.options.js';
 
 /** How the session cookie is written. */
 export interface ArrafAuthCookieOptions {
@@ -52,6 +54,12 @@ export interface ArrafAuthSessionOptions {
    * @default '90d'
    */
   absoluteTimeout?: string | number;
+  /**
+   * Cache validated sessions in memory (`true` for the defaults), so a guarded request needs no
+   * database read; every revocation reaches every instance through Redis or PostgreSQL, and the
+   * cache switches itself off while that channel is down. @default false
+   */
+  cache?: boolean | ArrafAuthSessionCacheOptions;
 }
 
 type Hook<T> = (context: T) => void | Promise<void>;
@@ -78,7 +86,7 @@ export interface ArrafAuthHooks {
 }
 
 /** How a user signed in. */
-export type SignInMethod = 'phone' | 'email' | 'oauth';
+export type SignInMethod = 'phone' | 'email' | 'oauth' | 'passkey';
 
 /** What the application needs to deliver a code or link by email (or SMS) itself. */
 export interface VerificationDelivery {
@@ -250,6 +258,8 @@ export interface ArrafAuthOptions {
   appName?: string;
   /** The application's public URL; its origin is trusted for state-changing requests. */
   appUrl?: string;
+  /** Second factors (TOTP, backup codes), step-up, mandatory enrolment and passkeys. */
+  twoFactor?: ArrafAuthTwoFactorOptions;
 }
 
 /** The options after validation, every default applied. The rest of the library reads only this. */
@@ -273,6 +283,7 @@ export interface ResolvedArrafAuthOptions {
     freshAge: number;
     /** Seconds from sign-in after which renewal stops and the session ends. */
     absoluteTimeout: number;
+    cache: ResolvedSessionCacheOptions;
   };
   hooks: ArrafAuthHooks;
   callbacks: ArrafAuthCallbacks;
@@ -294,4 +305,5 @@ export interface ResolvedArrafAuthOptions {
   routes: { enabled: boolean; path: string };
   appName: string;
   appUrl: string | undefined;
+  twoFactor: ResolvedTwoFactorOptions;
 }

@@ -40,9 +40,6 @@ export const otpKeys = {
   reviewerFailures: (phone: string) => `otp-reviewer-failures:${phone}`,
 };
 
-/** Where {@link OtpStrategy} leaves the {@link OtpSignIn} (user, phone, isNewUser) on the request. */
-export const REQUEST_OTP_SIGN_IN_KEY = 'arrafOtpSignIn';
-
 /** Rate-limit store keys of the SMS-pumping guard, by number prefix (`+96655`) or global. */
 export const pumpingKeys = {
   velocity: (prefix: string) => `otp-prefix:${prefix}`,

@@ -1,14 +1,4 @@
-import {
-  Controller,
-  HttpCode,
-  Inject,
-  Post,
-  Req,
-  type Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
@@ -34,56 +24,53 @@ export function otpLocale(request: EdgeRequest): 'ar' | 'en' {
 }
 
 /**
- * Builds the phone code routes under `path`: `POST otp/send` and `POST otp/verify`. Browsers on
+ * The phone code routes under `routes.path`: `POST otp/send` and `POST otp/verify`. Browsers on
  * untrusted origins may not trigger texts or sign in (403 `INVALID_ORIGIN`); bodies are JSON.
  */
-export function createOtpController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard, BodyGuard, RateLimitGuard)
-  class OtpController {
-    constructor(
-      readonly otp: OtpService,
-      readonly auth: AuthService,
-      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard, BodyGuard, RateLimitGuard)
+export class OtpController {
+  constructor(
+    readonly otp: OtpService,
+    readonly auth: AuthService,
+    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+  ) {}
 
-    /**
-     * Sends a sign-in code: `{ method: 'phone', phone, channel? }` → `{ success: true, maskedPhone,
-     * channel }`, `channel` being the one that delivered it.
-     */
-    @Post('otp/send')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('otpSend')
-    @RateLimit('otp-send:ip')
-    async send(@Req() request: EdgeRequest, @ValidBody() body: ParsedBody<'otpSend'>) {
-      const { maskedPhone, channel } = await this.otp.send(body.phone, 'sign-in', otpLocale(request), {
-        ip: request.ip,
-        channel: body.channel,
-      });
-      return { success: true, maskedPhone, channel };
-    }
-
-    /**
-     * Signs in with the code: `{ method: 'phone', phone, otp, name? }` → `{ user, session,
-     * isNewUser }` and the session cookie. `name` is used only when the account is created.
-     */
-    @Post('otp/verify')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('otpVerify')
-    @RateLimit('otp-verify:ip')
-    @UseGuards(OtpAuthGuard)
-    @UseInterceptors(SignInInterceptor)
-    verify(@Req() request: EdgeRequest): SignIn {
-      const { phone, isNewUser } = request.authInfo as OtpSignIn;
-      const user = request.user as User;
-      return new SignIn(user, 'phone', {
-        after: (session) => this.auth.runHook(this.options.hooks.afterOtpVerified, { user, session, phone, isNewUser }),
-        extra: { isNewUser },
-      });
-    }
+  /**
+   * Sends a sign-in code: `{ method: 'phone', phone, channel? }` → `{ success: true, maskedPhone,
+   * channel }`, `channel` being the one that delivered it.
+   */
+  @Post('otp/send')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('otpSend')
+  @RateLimit('otp-send:ip')
+  async send(@Req() request: EdgeRequest, @ValidBody() body: ParsedBody<'otpSend'>) {
+    const { maskedPhone, channel } = await this.otp.send(body.phone, 'sign-in', otpLocale(request), {
+      ip: request.ip,
+      channel: body.channel,
+    });
+    return { success: true, maskedPhone, channel };
   }
-  return OtpController;
+
+  /**
+   * Signs in with the code: `{ method: 'phone', phone, otp, name? }` → `{ user, session,
+   * isNewUser }` and the session cookie. `name` is used only when the account is created.
+   */
+  @Post('otp/verify')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('otpVerify')
+  @RateLimit('otp-verify:ip')
+  @UseGuards(OtpAuthGuard)
+  @UseInterceptors(SignInInterceptor)
+  verify(@Req() request: EdgeRequest): SignIn {
+    const { phone, isNewUser } = request.authInfo as OtpSignIn;
+    const user = request.user as User;
+    return new SignIn(user, 'phone', {
+      after: (session) => this.auth.runHook(this.options.hooks.afterOtpVerified, { user, session, phone, isNewUser }),
+      extra: { isNewUser },
+    });
+  }
 }

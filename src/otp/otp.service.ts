@@ -201,15 +201,6 @@ export class OtpService {
     return tooManyRequests('OTP_TOO_MANY_ATTEMPTS', await this.cooldownEnd(e164, client));
   }
 
-  /**
-   * Counts one request to an OTP route from the client's address (IPv6 per /64) against
-   * `rateLimit.limits['otp-send:ip']` / `['otp-verify:ip']` and throws 429 `RATE_LIMITED` with
-   * Retry-After past the limit. The per-number limits of `send` and `verify` apply besides this one.
-   */
-  async limitClient(route: 'send' | 'verify', ip: string | undefined): Promise<void> {
-    await this.limiter.consumeClient(route === 'send' ? 'otp-send:ip' : 'otp-verify:ip', ip);
-  }
-
   /** The code policy of `purpose`, or 400 for a purpose that does not exist. */
   private policy(purpose: OtpPurpose): VerificationPolicy {
     if (!OTP_PURPOSES.includes(purpose)) throw new ArrafAuthException('INVALID_INPUT');

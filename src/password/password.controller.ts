@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Post, Req, type Type, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -43,128 +43,124 @@ export function preferredLocale(request: EdgeRequest): MessageLocale | undefined
 const SMS_SEND = { rule: 'otp-send:ip', when: { method: 'phone' } } as const;
 
 /**
- * Builds the email + password routes under `path`: `POST sign-up`, `POST sign-in` (both the
+ * The email + password routes under `routes.path`: `POST sign-up`, `POST sign-in` (both the
  * email + password and the phone branch), `POST change-password`, `POST forgot-password`,
  * `POST reset-password`, `POST verify-email/send` and `POST verify-email`. Each route declares its
  * edge rules: the origin check (every route), its body schema (JSON only, read strictly, once) and
  * its rate limits, applied by the guards in the order listed. Errors never tell whether an account
  * exists (except sign-up's 409).
  */
-export function createPasswordController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard)
-  class PasswordController {
-    constructor(
-      readonly passwords: PasswordService,
-      readonly otp: OtpService,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class PasswordController {
+  constructor(
+    readonly passwords: PasswordService,
+    readonly otp: OtpService,
+  ) {}
 
-    /**
-     * Creates an account (email and/or phone, password, name) and signs it in: 201 `{ user, session }`.
-     * A body or password the rules refuse is answered before the limits are counted: only an
-     * attempt that could create an account spends `sign-up:identifier`.
-     */
-    @Post('sign-up')
-    @Public()
-    @HttpCode(201)
-    @RequestBody('signUp')
-    @RateLimit('sign-up:ip', 'sign-up:identifier')
-    @UseGuards(BodyGuard, RateLimitGuard)
-    @UseInterceptors(SignInInterceptor)
-    async signUp(@ValidBody() input: ParsedBody<'signUp'>): Promise<SignIn> {
-      const user = await this.passwords.signUp(input);
-      return new SignIn(user, user.email ? 'email' : 'phone');
-    }
-
-    /**
-     * `{ method: 'email', email, password }` → 200 `{ user, session }` (checked by
-     * PasswordAuthGuard); `{ method: 'phone', phone, channel? }` → a code and 200 `{ nextStep: 'otp', channel }`,
-     * to be completed at `POST otp/verify`.
-     */
-    @Post('sign-in')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('signIn')
-    @RateLimit({ rule: 'sign-in:ip', when: { method: 'email' } }, SMS_SEND)
-    @UseGuards(BodyGuard, RateLimitGuard, SignInGuard)
-    @UseInterceptors(SignInInterceptor)
-    async signIn(
-      @Req() request: EdgeRequest,
-      @ValidBody() input: ParsedBody<'signIn'>,
-    ): Promise<SignIn | { nextStep: 'otp'; channel: OtpChannel }> {
-      if (input.method === 'phone') {
-        const locale = preferredLocale(request);
-        const { channel } = await this.otp.send(input.phone, 'sign-in', locale, {
-          ip: request.ip,
-          channel: input.channel,
-        });
-        return { nextStep: 'otp', channel };
-      }
-      return new SignIn(request.user as User, 'email');
-    }
-
-    /** Needs the current password; revokes the user's other sessions and keeps this one. */
-    @Post('change-password')
-    @HttpCode(200)
-    @RequestBody('changePassword')
-    @UseGuards(SessionGuard, BodyGuard)
-    async changePassword(
-      @ValidBody() input: ParsedBody<'changePassword'>,
-      @CurrentUser() user: User,
-      @CurrentSession() session: Session,
-    ) {
-      const revoked = await this.passwords.changePassword(user, session.id, input);
-      return { success: true, revoked };
-    }
-
-    /**
-     * Sends a reset code or link when the account exists; the same answer when it does not. The
-     * limits count known and unknown identifiers alike, so they tell nothing about accounts.
-     */
-    @Post('forgot-password')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('forgotPassword')
-    @RateLimit('forgot-password:ip', 'forgot-password:identifier', SMS_SEND)
-    @UseGuards(BodyGuard, RateLimitGuard)
-    async forgotPassword(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'forgotPassword'>) {
-      await this.passwords.requestPasswordReset(input, preferredLocale(request));
-      return { success: true };
-    }
-
-    /** Sets a new password with a reset code or link and signs the user out everywhere. */
-    @Post('reset-password')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('resetPassword')
-    @RateLimit('reset-password:ip')
-    @UseGuards(BodyGuard, RateLimitGuard)
-    async resetPassword(@ValidBody() input: ParsedBody<'resetPassword'>) {
-      return { success: true, ...(await this.passwords.resetPassword(input)) };
-    }
-
-    /** Sends the signed-in user's email address a verification code (`mode: 'otp'`) or link. */
-    @Post('verify-email/send')
-    @HttpCode(200)
-    @RequestBody('sendVerification', { optional: true })
-    @RateLimit('verify-email-send:account')
-    @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
-    async sendEmailVerification(@ValidBody() input: ParsedBody<'sendVerification'>, @CurrentUser() user: User) {
-      await this.passwords.sendEmailVerification(user, input.mode);
-      return { success: true };
-    }
-
-    /** Marks an email verified with `{ email, otp }` or `{ token }`; no session needed. */
-    @Post('verify-email')
-    @Public()
-    @HttpCode(200)
-    @RequestBody('verifyEmail')
-    @RateLimit('verify-email:ip')
-    @UseGuards(BodyGuard, RateLimitGuard)
-    async verifyEmail(@ValidBody() input: ParsedBody<'verifyEmail'>) {
-      return { success: true, ...(await this.passwords.verifyEmail(input)) };
-    }
+  /**
+   * Creates an account (email and/or phone, password, name) and signs it in: 201 `{ user, session }`.
+   * A body or password the rules refuse is answered before the limits are counted: only an
+   * attempt that could create an account spends `sign-up:identifier`.
+   */
+  @Post('sign-up')
+  @Public()
+  @HttpCode(201)
+  @RequestBody('signUp')
+  @RateLimit('sign-up:ip', 'sign-up:identifier')
+  @UseGuards(BodyGuard, RateLimitGuard)
+  @UseInterceptors(SignInInterceptor)
+  async signUp(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'signUp'>): Promise<SignIn> {
+    const user = await this.passwords.signUp(input, { ip: request.ip });
+    return new SignIn(user, user.email ? 'email' : 'phone');
   }
-  return PasswordController;
+
+  /**
+   * `{ method: 'email', email, password }` → 200 `{ user, session }` (checked by
+   * PasswordAuthGuard); `{ method: 'phone', phone, channel? }` → a code and 200 `{ nextStep: 'otp', channel }`,
+   * to be completed at `POST otp/verify`.
+   */
+  @Post('sign-in')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('signIn')
+  @RateLimit({ rule: 'sign-in:ip', when: { method: 'email' } }, SMS_SEND)
+  @UseGuards(BodyGuard, RateLimitGuard, SignInGuard)
+  @UseInterceptors(SignInInterceptor)
+  async signIn(
+    @Req() request: EdgeRequest,
+    @ValidBody() input: ParsedBody<'signIn'>,
+  ): Promise<SignIn | { nextStep: 'otp'; channel: OtpChannel }> {
+    if (input.method === 'phone') {
+      const { channel } = await this.otp.send(input.phone, 'sign-in', preferredLocale(request), {
+        ip: request.ip,
+        channel: input.channel,
+      });
+      return { nextStep: 'otp', channel };
+    }
+    return new SignIn(request.user as User, 'email');
+  }
+
+  /** Needs the current password; revokes the user's other sessions and keeps this one. */
+  @Post('change-password')
+  @HttpCode(200)
+  @RequestBody('changePassword')
+  @UseGuards(SessionGuard, BodyGuard)
+  async changePassword(
+    @ValidBody() input: ParsedBody<'changePassword'>,
+    @CurrentUser() user: User,
+    @CurrentSession() session: Session,
+  ) {
+    const revoked = await this.passwords.changePassword(user, session.id, input);
+    return { success: true, revoked };
+  }
+
+  /**
+   * Sends a reset code or link when the account exists; the same answer when it does not. The
+   * limits count known and unknown identifiers alike, so they tell nothing about accounts.
+   */
+  @Post('forgot-password')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('forgotPassword')
+  @RateLimit('forgot-password:ip', 'forgot-password:identifier', SMS_SEND)
+  @UseGuards(BodyGuard, RateLimitGuard)
+  async forgotPassword(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'forgotPassword'>) {
+    await this.passwords.requestPasswordReset(input, preferredLocale(request));
+    return { success: true };
+  }
+
+  /** Sets a new password with a reset code or link and signs the user out everywhere. */
+  @Post('reset-password')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('resetPassword')
+  @RateLimit('reset-password:ip')
+  @UseGuards(BodyGuard, RateLimitGuard)
+  async resetPassword(@ValidBody() input: ParsedBody<'resetPassword'>) {
+    return { success: true, ...(await this.passwords.resetPassword(input)) };
+  }
+
+  /** Sends the signed-in user's email address a verification code (`mode: 'otp'`) or link. */
+  @Post('verify-email/send')
+  @HttpCode(200)
+  @RequestBody('sendVerification', { optional: true })
+  @RateLimit('verify-email-send:account')
+  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  async sendEmailVerification(@ValidBody() input: ParsedBody<'sendVerification'>, @CurrentUser() user: User) {
+    await this.passwords.sendEmailVerification(user, input.mode);
+    return { success: true };
+  }
+
+  /** Marks an email verified with `{ email, otp }` or `{ token }`; no session needed. */
+  @Post('verify-email')
+  @Public()
+  @HttpCode(200)
+  @RequestBody('verifyEmail')
+  @RateLimit('verify-email:ip')
+  @UseGuards(BodyGuard, RateLimitGuard)
+  async verifyEmail(@ValidBody() input: ParsedBody<'verifyEmail'>) {
+    return { success: true, ...(await this.passwords.verifyEmail(input)) };
+  }
 }

@@ -1,73 +1,33 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import argon2 from 'argon2';
-import { DataSource, type EntityManager, Not } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { DataSource } from 'typeorm';
 import { normalizeEmail } from '../auth/email.util.js';
-import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
-import { type RemovedSignInMethod, SignInMethodsService } from '../accounts/sign-in-methods.service.js';
-import { randomId, randomToken, safeEqual, sha256 } from '../crypto/crypto.util.js';
-import { Account } from '../entities/account.entity.js';
-import { Session } from '../entities/session.entity.js';
+import { AuthService } from '../auth/auth.service.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions, VerificationDelivery } from '../options/arraf-auth-options.interface.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { OtpService } from '../otp/otp.service.js';
-import { parsePhone } from '../phone/normalize-phone.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
-import {
-  type EmailTokenPurpose,
-  emailSecretPolicy,
-  emailSubject,
-  parseEmailBinding,
-} from '../verification/email-secrets.js';
+import { SessionService } from '../session/session.service.js';
 import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
-import type { IssuedSecret, VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
-import type {
-  ChangePasswordInput,
-  DeliveryMode,
-  ForgotPasswordInput,
-  ResetPasswordInput,
-  SignUpInput,
-  VerifyEmailInput,
-} from './password-input.js';
-import { contextWords, findPasswordProblem, maxPasswordBytes } from './password-policy.js';
-import { TimingEqualizer } from './timing-equalizer.js';
+import { allowedPhone } from './allowed-phone.js';
+import { EmailVerification } from './email-verification.js';
+import type { ChangePasswordInput, DeliveryMode, ForgotPasswordInput } from './password-input.js';
+import type { ResetPasswordInput, SignUpInput, VerifyEmailInput } from './password-input.js';
+import { PasswordCredentials } from './password-credentials.js';
+import { PasswordHasher } from './password-hasher.js';
+import { type MessageLocale, PasswordRecovery, type ProvenEmailOutcome } from './password-recovery.js';
 
-/** argon2id with the OWASP parameters: 19 MiB of memory, 2 iterations, 1 lane. */
-export const PASSWORD_HASH_OPTIONS = {
-  type: argon2.argon2id,
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-} as const;
-
-/** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
-export const CREDENTIAL_PROVIDER_ID = 'credential';
-
-/** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
-const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS']);
+export { PASSWORD_HASH_OPTIONS } from './password-hasher.js';
+export { CREDENTIAL_PROVIDER_ID } from './password-credentials.js';
+export type { MessageLocale, ProvenEmailOutcome } from './password-recovery.js';
 
 /**
- * What proving an email by a reset or a verification did beyond that: `removedMethods` when OAuth
- * identities its owner never proved were taken off the account (absent when none were).
- */
-export interface ProvenEmailOutcome {
-  removedMethods?: RemovedSignInMethod[];
-}
-
-/** Languages an SMS can be written in. */
-export type MessageLocale = 'ar' | 'en';
-
-/** The `$argon2…$v=…$m=…,t=…,p=…$` head of a PHC string, parameters in any order. */
-const PHC_HEAD = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$/;
-
-/**
- * Email + password accounts: argon2id hashing (in libuv's thread pool, off the event loop) of the
- * NFKC form of a password, the password rules, and the flows behind the routes (sign-up, sign-in,
- * change, forgot and reset, email verification). Every password is checked against the rules
- * before any hashing, and its raw size is capped so a huge input costs nothing.
+ * Email + password accounts: the password rules and argon2id hashing (`PasswordHasher`), and the
+ * flows behind the routes: sign-up, sign-in and change here; forgot and reset in
+ * `PasswordRecovery`; email verification in `EmailVerification`. Every password is checked
+ * against the rules before any hashing, and its raw size is capped so a huge input costs nothing.
  *
  * @example const hash = await passwords.hash('correct horse battery staple');
  *          await passwords.verify(hash, 'correct horse battery staple'); // true
@@ -75,9 +35,6 @@ const PHC_HEAD = /^\$(argon2id|argon2i|argon2d)\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d
 @Injectable()
 export class PasswordService {
   private readonly logger = new Logger('ArrafAuth');
-  private readonly emailResetTiming = new TimingEqualizer();
-  private readonly phoneResetTiming = new TimingEqualizer();
-  private dummyHash?: Promise<string>;
   /** Longest raw password (UTF-8 bytes) that is ever normalised or hashed. */
   readonly maxPasswordBytes: number;
 
@@ -85,33 +42,29 @@ export class PasswordService {
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly auth: AuthService,
-    private readonly otp: OtpService,
     private readonly limiter: RateLimiter,
     private readonly verifications: VerificationService,
-    private readonly methods: SignInMethodsService,
+    private readonly sessions: SessionService,
+    private readonly hasher: PasswordHasher,
+    private readonly credentials: PasswordCredentials,
+    private readonly recovery: PasswordRecovery,
+    private readonly emailVerification: EmailVerification,
+    private readonly otp: OtpService,
   ) {
-    this.maxPasswordBytes = maxPasswordBytes(options.password.maxLength);
+    this.maxPasswordBytes = hasher.maxPasswordBytes;
   }
 
   /** Hashes the NFKC form of `password` with argon2id (19 MiB, t=2, p=1) into a PHC string. */
-  async hash(password: string): Promise<string> {
-    return argon2.hash(this.normalize(password), PASSWORD_HASH_OPTIONS);
+  hash(password: string): Promise<string> {
+    return this.hasher.hash(password);
   }
 
   /**
    * Whether `password` (NFKC) matches the PHC string `hash`, in constant time. A malformed hash
    * is `false`, never an exception.
    */
-  async verify(hash: string, password: string): Promise<boolean> {
-    const normalized = this.normalize(password);
-    try {
-      return await argon2.verify(hash, normalized);
-    } catch (error) {
-      this.logger.error(
-        `A stored password hash could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return false;
-    }
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.hasher.verify(hash, password);
   }
 
   /**
@@ -120,13 +73,7 @@ export class PasswordService {
    * are kept as they are.
    */
   needsRehash(hash: string): boolean {
-    const head = PHC_HEAD.exec(hash);
-    if (!head || head[1] !== 'argon2id' || Number(head[2]) < 0x13) return true;
-    const params = Object.fromEntries(head[3].split(',').map((pair) => pair.split('=')));
-    const memory = Number(params.m);
-    const iterations = Number(params.t);
-    if (!(memory > 0 && iterations > 0)) return true;
-    return memory * iterations < PASSWORD_HASH_OPTIONS.memoryCost * PASSWORD_HASH_OPTIONS.timeCost;
+    return this.hasher.needsRehash(hash);
   }
 
   /**
@@ -136,30 +83,38 @@ export class PasswordService {
    * (repetition, a sequence, or built on the email, name or app name).
    */
   checkNewPassword(password: unknown, context: { email?: string | null; name?: string | null } = {}): string {
-    if (typeof password !== 'string' || password.length === 0) throw new ArrafAuthException('INVALID_INPUT');
-    if (Buffer.byteLength(password, 'utf8') > this.maxPasswordBytes) throw new ArrafAuthException('PASSWORD_TOO_LONG');
-    const normalized = password.normalize('NFKC');
-    const words = contextWords({ appName: this.options.appName, ...context });
-    const problem = findPasswordProblem(normalized, this.options.password, words);
-    if (problem) throw new ArrafAuthException(problem);
-    return normalized;
+    return this.hasher.checkNewPassword(password, context);
   }
 
   /**
-   * Creates a user from a sign-up (`emailVerified`/`phoneVerified` false) with a credential
-   * account when a password is given. 409 `USER_ALREADY_EXISTS` when the email or phone is taken.
+   * Creates a user from a sign-up (`emailVerified` false) with a credential account when a password
+   * is given. A phone comes with the sign-in code sent to it (`POST otp/send`), checked and spent
+   * here (the client's `ip` counts for the code limits), and is stored verified. 409
+   * `USER_ALREADY_EXISTS` when the email or phone is taken.
    */
-  async signUp(input: SignUpInput): Promise<User> {
+  async signUp(input: SignUpInput, client: { ip?: string } = {}): Promise<User> {
     const email = input.email === undefined ? null : normalizeEmail(input.email);
-    const phone = input.phone === undefined ? null : this.allowedPhone(input.phone);
+    let phone = input.phone === undefined ? null : allowedPhone(input.phone, this.options.phone);
     const password =
       input.password === undefined ? undefined : this.checkNewPassword(input.password, { email, name: input.name });
     const passwordHash = password === undefined ? undefined : await this.hash(password);
+    // A phone enters an account only through the code sent to it: never as an unproven claim that
+    // a later phone sign-in would have to work around.
+    if (phone !== null) {
+      if (input.otp === undefined) throw new ArrafAuthException('INVALID_INPUT', { field: 'otp' });
+      phone = await this.otp.verify(phone, 'sign-in', input.otp, {
+        ip: client.ip,
+        // A number that already has its account keeps the code: the answer is 409, nothing spent.
+        beforeConsume: async (e164) => {
+          if (await this.auth.findUserByPhone(e164)) throw new ArrafAuthException('USER_ALREADY_EXISTS');
+        },
+      });
+    }
     return this.auth.createUser(
-      { email, phone, name: input.name },
+      { email, phone, phoneVerified: phone !== null, name: input.name },
       email ? 'email' : 'phone',
       undefined,
-      passwordHash === undefined ? undefined : (user, tx) => this.saveCredential(user.id, passwordHash, tx),
+      passwordHash === undefined ? undefined : (user, tx) => this.credentials.save(user.id, passwordHash, tx),
     );
   }
 
@@ -183,11 +138,11 @@ export class PasswordService {
       ),
     );
     const user = await this.auth.findUserByEmail(address);
-    const account = user ? await this.findCredential(user.id) : null;
+    const account = user ? await this.credentials.find(user.id) : null;
     const stored = account?.password ?? null;
-    const matches = await this.verify(stored ?? (await this.getDummyHash()), password);
+    const matches = await this.verify(stored ?? (await this.hasher.getDummyHash()), password);
     if (!user || !account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
-    if (this.needsRehash(stored)) await this.upgradeHash(account.id, stored, password);
+    if (this.needsRehash(stored)) await this.credentials.upgrade(account.id, stored, password);
     await this.limiter.reset('sign-in:account', address);
     return user;
   }
@@ -202,24 +157,23 @@ export class PasswordService {
     const next = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
     // A stolen session must not become an oracle for the current password.
     await this.limiter.consume('change-password:account', user.id);
-    const account = await this.findCredential(user.id);
+    const account = await this.credentials.find(user.id);
     const stored = account?.password ?? null;
-    const matches = await this.verify(stored ?? (await this.getDummyHash()), input.currentPassword);
+    const matches = await this.verify(stored ?? (await this.hasher.getDummyHash()), input.currentPassword);
     if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
     const hash = await this.hash(next);
-    let revoked = 0;
-    await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.dataSource.transaction(async (tx) => {
       // Only over the hash that was checked: a concurrent change wins, this one fails.
-      const updated = await tx.getRepository(Account).update({ id: account.id, password: stored }, { password: hash });
-      if (updated.affected !== 1) throw new ArrafAuthException('INVALID_CREDENTIALS');
+      if (!(await this.credentials.replace(account.id, stored, hash, tx)))
+        throw new ArrafAuthException('INVALID_CREDENTIALS');
+      const count = input.revokeOtherSessions
+        ? await this.sessions.revokeOtherSessions(user.id, currentSessionId, { manager: tx })
+        : 0;
       await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
-      if (input.revokeOtherSessions) {
-        revoked =
-          (await tx.getRepository(Session).delete({ userId: user.id, id: Not(currentSessionId) })).affected ?? 0;
-      }
+      return count;
     });
     await this.limiter.reset('change-password:account', user.id);
-    await this.notifyPasswordChanged(user, 'change');
+    await this.credentials.notifyChanged(user, 'change');
     return revoked;
   }
 
@@ -230,33 +184,8 @@ export class PasswordService {
    * about as long as a real delivery. A delivery failure is 502 (`DELIVERY_FAILED` /
    * `SMS_FAILED`) and leaves no usable code.
    */
-  async requestPasswordReset(input: ForgotPasswordInput, locale?: MessageLocale): Promise<void> {
-    if (input.method === 'phone') {
-      const phone = this.allowedPhone(input.phone);
-      const user = await this.auth.findUserByPhone(phone);
-      // An unverified number is only a claim: its owner must not be able to take the account.
-      if (!user?.phoneVerified) return this.phoneResetTiming.pad();
-      try {
-        await this.phoneResetTiming.measure(() => this.otp.send(phone, 'reset-password', locale));
-      } catch (error) {
-        // A resend limit only ever shows for existing accounts: answering it would tell them apart.
-        if (error instanceof ArrafAuthException && error.code === 'RATE_LIMITED') return;
-        throw error;
-      }
-      return;
-    }
-
-    const email = normalizeEmail(input.email);
-    const user = await this.auth.findUserByEmail(email);
-    const deliver = this.options.callbacks.onForgotPassword;
-    if (!user) return this.emailResetTiming.pad();
-    if (!deliver) {
-      this.logger.error('A password reset was requested but callbacks.onForgotPassword is not set: nothing was sent');
-      return this.emailResetTiming.pad();
-    }
-    await this.emailResetTiming.measure(() =>
-      this.issueEmailSecret(user, email, 'reset-password', input.mode, deliver),
-    );
+  requestPasswordReset(input: ForgotPasswordInput, locale?: MessageLocale): Promise<void> {
+    return this.recovery.request(input, locale);
   }
 
   /**
@@ -265,50 +194,11 @@ export class PasswordService {
    * attempt); only a matching code lets the password rules run with the account's email and name,
    * so their answer cannot tell accounts apart, and a weak new password leaves the code usable for
    * a better one. The credential account is created when the user had none; the email (or phone)
-   * the code went to is marked verified; every session of the user is revoked.
+   * the code went to is marked verified; every session of the user is revoked, in the same
+   * transaction as the new password.
    */
-  async resetPassword(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
-    if (input.method === 'phone') return this.resetWithPhoneCode(input.phone, input.otp, input.newPassword);
-    if ('token' in input) {
-      const link = await this.findEmailLink('reset-password', input.token);
-      if (!link) throw new ArrafAuthException('INVALID_TOKEN');
-      const { user } = link;
-      if (input.email !== undefined && normalizeEmail(input.email) !== user.email)
-        throw new ArrafAuthException('INVALID_TOKEN');
-      const password = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
-      if (!(await this.verifications.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
-      return this.finishReset(user, password, { emailVerified: true });
-    }
-
-    const email = normalizeEmail(input.email);
-    const user = await this.auth.findUserByEmail(email);
-    let password = '';
-    await this.redeemEmailCode(user, email, 'reset-password', input.otp, () => {
-      password = this.checkNewPassword(input.newPassword, { email, name: user?.name });
-    });
-    return this.finishReset(user!, password, { emailVerified: true });
-  }
-
-  private async resetWithPhoneCode(input: string, code: string, newPassword: string): Promise<ProvenEmailOutcome> {
-    const phone = this.allowedPhone(input);
-    const user = await this.auth.findUserByPhone(phone);
-    let password = '';
-    try {
-      await this.otp.verify(phone, 'reset-password', code, {
-        beforeConsume: () => {
-          // An unverified number is only a claim; without an account there is nothing to reset.
-          if (!user?.phoneVerified || user.phone !== phone) throw new ArrafAuthException('INVALID_TOKEN');
-          password = this.checkNewPassword(newPassword, { email: user.email, name: user.name });
-        },
-      });
-    } catch (error) {
-      // One answer for wrong, expired and used-up codes: a number without an account never has a
-      // code to use up, so a distinct "too many attempts" would tell the two apart.
-      if (error instanceof ArrafAuthException && OTP_FAILURES.has(error.code))
-        throw new ArrafAuthException('INVALID_TOKEN');
-      throw error;
-    }
-    return this.finishReset(user!, password, { phoneVerified: true });
+  resetPassword(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
+    return this.recovery.reset(input);
   }
 
   /**
@@ -316,16 +206,8 @@ export class PasswordService {
    * `callbacks.onVerifyEmail`. Nothing is sent when it is already verified. 400 `EMAIL_REQUIRED`
    * without an address; 502 `DELIVERY_FAILED` when the callback fails or is not configured.
    */
-  async sendEmailVerification(user: User, mode: DeliveryMode): Promise<void> {
-    const email = user.email;
-    if (!email) throw new ArrafAuthException('EMAIL_REQUIRED');
-    if (user.emailVerified) return;
-    const deliver = this.options.callbacks.onVerifyEmail;
-    if (!deliver) {
-      this.logger.error('An email verification was requested but callbacks.onVerifyEmail is not set');
-      throw new ArrafAuthException('DELIVERY_FAILED');
-    }
-    await this.issueEmailSecret(user, email, 'verify-email', mode, deliver);
+  sendEmailVerification(user: User, mode: DeliveryMode): Promise<void> {
+    return this.emailVerification.send(user, mode);
   }
 
   /**
@@ -333,219 +215,8 @@ export class PasswordService {
    * it was not verified before, the OAuth identities its owner never proved are removed and, if
    * any were, every session of the user ends, in the same transaction.
    */
-  async verifyEmail(input: VerifyEmailInput): Promise<ProvenEmailOutcome> {
-    let user: User;
-    let email: string;
-    if ('token' in input) {
-      const link = await this.findEmailLink('verify-email', input.token);
-      if (!link || !(await this.verifications.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
-      user = link.user;
-      email = link.user.email!;
-    } else {
-      email = normalizeEmail(input.email);
-      const found = await this.auth.findUserByEmail(email);
-      await this.redeemEmailCode(found, email, 'verify-email', input.otp);
-      user = found!;
-    }
-    const removedMethods = await this.dataSource.transaction(async (tx) => {
-      await this.auth.users(tx).update({ id: user.id, email }, { emailVerified: true });
-      if (user.emailVerified) return [];
-      const removed = await this.methods.removeUnprovenMethods(user.id, tx);
-      // A removed identity must not stay signed in through the sessions it opened.
-      if (removed.length > 0) await tx.getRepository(Session).delete({ userId: user.id });
-      return removed;
-    });
-    return removedMethods.length > 0 ? { removedMethods } : {};
-  }
-
-  /** The argon2id hash compared against when there is no real one: created once, on first use. */
-  private getDummyHash(): Promise<string> {
-    this.dummyHash ??= this.hash(randomToken(32)).catch((error: unknown) => {
-      this.dummyHash = undefined;
-      throw error;
-    });
-    return this.dummyHash;
-  }
-
-  /** NFKC form of a password, refusing inputs over the byte cap before any work. */
-  private normalize(password: string): string {
-    if (typeof password !== 'string' || Buffer.byteLength(password, 'utf8') > this.maxPasswordBytes) {
-      throw new ArrafAuthException('INVALID_INPUT');
-    }
-    return password.normalize('NFKC');
-  }
-
-  private async findCredential(userId: string): Promise<Pick<Account, 'id' | 'password'> | null> {
-    return this.dataSource.getRepository(Account).findOne({
-      select: { id: true, password: true },
-      where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },
-    });
-  }
-
-  /** Sets the user's password hash, creating the credential account when there is none. */
-  private async saveCredential(userId: string, hash: string, manager: EntityManager): Promise<void> {
-    const accounts = manager.getRepository(Account);
-    const where = { providerId: CREDENTIAL_PROVIDER_ID, accountId: userId };
-    if ((await accounts.update(where, { password: hash })).affected) return;
-    try {
-      await accounts.insert(
-        accounts.create({
-          id: randomId(),
-          userId,
-          ...where,
-          password: hash,
-          accessToken: null,
-          refreshToken: null,
-          idToken: null,
-          accessTokenExpiresAt: null,
-          scope: null,
-        }),
-      );
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      await accounts.update(where, { password: hash });
-    }
-  }
-
-  /** Replaces a weaker hash after a successful sign-in; a failure is logged, never fatal. */
-  private async upgradeHash(accountId: string, stored: string, password: string): Promise<void> {
-    try {
-      const upgraded = await this.hash(password);
-      // Only over the hash that was checked, so a password changed meanwhile is not overwritten.
-      await this.dataSource.getRepository(Account).update({ id: accountId, password: stored }, { password: upgraded });
-    } catch (error) {
-      this.logger.warn(`Upgrading a password hash failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-
-  private async finishReset(
-    user: User,
-    password: string,
-    verified: Partial<Pick<User, 'emailVerified' | 'phoneVerified'>>,
-  ): Promise<ProvenEmailOutcome> {
-    const hash = await this.hash(password);
-    const provesEmail = verified.emailVerified === true && !user.emailVerified;
-    let removedMethods: RemovedSignInMethod[] = [];
-    await this.dataSource.transaction(async (tx) => {
-      await this.saveCredential(user.id, hash, tx);
-      await this.auth.users(tx).update({ id: user.id }, verified);
-      if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
-      await tx.getRepository(Session).delete({ userId: user.id });
-      await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
-    });
-    Object.assign(user, verified);
-    // Recovery ends a lockout: the new password works at once, from any address.
-    if (user.email) await this.limiter.reset('sign-in:account', user.email);
-    await this.limiter.reset('change-password:account', user.id);
-    await this.notifyPasswordChanged(user, 'reset', removedMethods);
-    return removedMethods.length > 0 ? { removedMethods } : {};
-  }
-
-  /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
-  private async notifyPasswordChanged(
-    user: User,
-    reason: 'change' | 'reset',
-    removedMethods: RemovedSignInMethod[] = [],
-  ): Promise<void> {
-    try {
-      await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
-    } catch (error) {
-      this.logger.error(
-        `callbacks.onPasswordChanged failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-
-  /**
-   * Issues a code or link for `user` at `email` and hands it to `deliver`. A failed delivery is 502
-   * `DELIVERY_FAILED` and deletes the new secret (older ones stay valid); once it succeeds, older
-   * secrets of the purpose stop working, for every address of the account.
-   */
-  private async issueEmailSecret(
-    user: User,
-    email: string,
-    purpose: EmailTokenPurpose,
-    mode: DeliveryMode,
-    deliver: (delivery: VerificationDelivery) => unknown,
-  ): Promise<void> {
-    const policy = emailSecretPolicy(purpose, mode, this.options.otp.maxAttempts);
-    try {
-      await this.verifications.issue(policy, emailSubject(user.id, email, purpose), {
-        replaceOlder: 'after-delivery',
-        replaceScope: user.id,
-        deliver: async (issued) => {
-          try {
-            await deliver(this.delivery(user, email, mode, issued, purpose));
-          } catch (error) {
-            throw new DeliveryFailure(error);
-          }
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof DeliveryFailure)) throw error;
-      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${describe(error.cause)}`);
-      throw new ArrafAuthException('DELIVERY_FAILED', { cause: error.cause });
-    }
-  }
-
-  /**
-   * Checks an emailed code for the account `user` (or nobody: an unknown address takes the same
-   * path and budget) at `email`, then consumes it. 400 `INVALID_TOKEN` for a wrong, expired,
-   * used-up or used code; 429 `RATE_LIMITED` once the address has had 3 × `otp.maxAttempts`
-   * guesses in the hour, whatever the number of new codes.
-   */
-  private async redeemEmailCode(
-    user: User | null,
-    email: string,
-    purpose: EmailTokenPurpose,
-    code: string,
-    beforeConsume?: () => void,
-  ): Promise<void> {
-    const policy = emailSecretPolicy(purpose, 'otp', this.options.otp.maxAttempts);
-    const check = await this.verifications.redeemCode(policy, emailSubject(user?.id, email, purpose), code, {
-      beforeConsume,
-    });
-    if (check.ok) return;
-    if (check.reason === 'budget') throw tooManyRequests('RATE_LIMITED', check.retryAt);
-    if (check.reason === 'exhausted' && check.budgetResetAt !== undefined)
-      throw tooManyRequests('RATE_LIMITED', check.budgetResetAt);
-    throw new ArrafAuthException('INVALID_TOKEN');
-  }
-
-  /** The live link for `token` and its account, or `null` when it is bound to an address the account no longer has. */
-  private async findEmailLink(
-    purpose: EmailTokenPurpose,
-    token: string,
-  ): Promise<{ match: VerificationMatch; user: User } | null> {
-    const match = await this.verifications.findLink(emailSecretPolicy(purpose, 'link', 1), token);
-    const binding = match ? parseEmailBinding(match.identifier) : null;
-    if (!match || !binding) return null;
-    const user = await this.auth.users().findOneBy({ id: binding.userId });
-    if (!user?.email || !safeEqual(sha256(user.email), binding.emailTag)) return null;
-    return { match, user };
-  }
-
-  private delivery(
-    user: User,
-    email: string,
-    mode: DeliveryMode,
-    issued: IssuedSecret,
-    purpose: EmailTokenPurpose,
-  ): VerificationDelivery {
-    const { secret, expiresAt } = issued;
-    if (mode === 'otp') return { user, identifier: email, mode, code: secret, expiresAt };
-    const delivery: VerificationDelivery = { user, identifier: email, mode, token: secret, expiresAt };
-    if (this.options.appUrl !== undefined) delivery.url = `${this.options.appUrl}/${purpose}?token=${secret}`;
-    return delivery;
-  }
-
-  /** E.164 of a phone number of an allowed country, or 400 (`INVALID_PHONE` / `PHONE_NOT_ALLOWED`). */
-  private allowedPhone(input: string): string {
-    const { e164, country } = parsePhone(input, this.options.phone.defaultCountry);
-    const allowed = this.options.phone.allowedCountries;
-    if (allowed && (country === undefined || !allowed.includes(country)))
-      throw new ArrafAuthException('PHONE_NOT_ALLOWED');
-    return e164;
+  verifyEmail(input: VerifyEmailInput): Promise<ProvenEmailOutcome> {
+    return this.emailVerification.verify(input);
   }
 }
 
@@ -553,15 +224,4 @@ export class PasswordService {
 function maskEmail(address: string): string {
   const at = address.lastIndexOf('@');
   return `${[...address.slice(0, at)][0] ?? ''}***${address.slice(at)}`;
-}
-
-/** A delivery callback that threw; kept apart from database errors, which are not a 502. */
-class DeliveryFailure extends Error {
-  constructor(override readonly cause: unknown) {
-    super('delivery failed');
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../arraf-auth.constants.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { clientIpBucket } from './client-ip.js';
 import type { RateLimitRule } from './rate-limit.constants.js';
 import { tooManyRequests } from './rate-limit.errors.js';
 import type { RateLimitHit, RateLimitStore } from './rate-limit-store.interface.js';
@@ -12,7 +11,7 @@ import type { RateLimitHit, RateLimitStore } from './rate-limit-store.interface.
  * request, 429 `RATE_LIMITED` with `Retry-After` past the limit. A store that fails (Redis
  * unreachable, a timeout) fails closed: 503 `SERVICE_UNAVAILABLE`, never an unlimited route.
  *
- * @example await limiter.consumeClient('sign-in:ip', request.ip);
+ * @example await limiter.consume('sign-in:phone', phone);
  */
 @Injectable()
 export class RateLimiter {
@@ -40,11 +39,6 @@ export class RateLimiter {
       throw tooManyRequests('RATE_LIMITED', hit.resetAt);
     }
     return hit;
-  }
-
-  /** {@link consume} for the client address: IPv4 as is, IPv6 per /64. */
-  consumeClient(rule: RateLimitRule, ip: string | undefined): Promise<RateLimitHit> {
-    return this.consume(rule, clientIpBucket(ip));
   }
 
   /** The limit of `rule` after the `rateLimit.limits` overrides. */

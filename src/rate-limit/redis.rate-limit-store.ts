@@ -31,7 +31,25 @@ return { tonumber(count), ttl }
 const KEY_PREFIX = 'arraf-auth:rl:';
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
-type ScriptedRedis = Redis & {
+/**
+ * What the store uses of an ioredis client, written out so that the published `.d.ts` files never
+ * import `ioredis` (an optional peer): an application without it still type-checks. An ioredis
+ * `Redis` instance fits it (checked where `connect` builds one).
+ */
+export interface RedisRateLimitClient {
+  readonly status: string;
+  readonly options: { connectTimeout?: number };
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  del(key: string): Promise<number>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'ready', listener: () => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
+}
+
+type ScriptedRedis = RedisRateLimitClient & {
   arrafRateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
   arrafRateLimitPeek(key: string): Promise<[number, number] | null>;
 };
@@ -59,11 +77,11 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
   private lastErrorLog = 0;
 
   /**
-   * Wraps an ioredis client. Pass `owned: false` when the application manages the client's
+   * Wraps an ioredis client (anything shaped like {@link RedisRateLimitClient}). Pass `owned: false` when the application manages the client's
    * lifetime; by default the store closes it on shutdown.
    */
   constructor(
-    client: Redis,
+    client: RedisRateLimitClient,
     private readonly owned = true,
   ) {
     this.client = client as ScriptedRedis;

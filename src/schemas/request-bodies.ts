@@ -70,70 +70,82 @@ export interface BodySchemaLimits {
   maxPasswordBytes: number;
 }
 
+const phoneMethod = z.literal('phone');
+const emailMethod = z.literal('email');
+const phoneSignIn = z.strictObject({ method: phoneMethod, phone, channel });
+const forgotEmail = z.strictObject({ method: emailMethod, email, mode });
+const forgotPhone = z.strictObject({ method: phoneMethod, phone });
+const resetEmailCode = z.strictObject({ method: emailMethod, email, otp: emailCode, newPassword });
+const resetEmailLink = z.strictObject({ method: emailMethod, email: email.optional(), token: linkToken, newPassword });
+const resetPhone = z.strictObject({
+  method: phoneMethod,
+  phone,
+  otp: z.string().min(1).max(32).meta({ example: '123456' }),
+  newPassword,
+});
+const verifyEmailCode = z.strictObject({ email, otp: emailCode });
+const verifyEmailLink = z.strictObject({ token: linkToken });
+
+const signUp = z
+  .strictObject({
+    email: email.optional(),
+    phone: phone.optional(),
+    otp: z.string().min(1).max(MAX_OTP_FIELD_LENGTH).optional().meta({ example: '123456' }),
+    password: newPassword.optional(),
+    name: displayName,
+  })
+  .superRefine((body, context) => {
+    if (body.email === undefined && body.phone === undefined)
+      context.addIssue({ code: 'custom', path: ['email'], message: 'email or phone is required' });
+    else if (body.email !== undefined && body.password === undefined)
+      context.addIssue({ code: 'custom', path: ['password'], message: 'a password is required with an email' });
+    // A phone enters an account only through the code sent to it (`POST otp/send`).
+    if (body.phone !== undefined && body.otp === undefined)
+      context.addIssue({ code: 'custom', path: ['otp'], message: 'a phone needs the code sent to it' });
+    if (body.phone === undefined && body.otp !== undefined)
+      context.addIssue({ code: 'custom', path: ['otp'], message: 'a code goes with a phone' });
+  })
+  .meta({
+    description:
+      'An email or a phone number; a password is required with an email, and a phone needs the sign-in code sent to it by `POST otp/send` (`otp`).',
+  });
+
+/** The bodies that do not depend on the configured limits. */
+const FIXED_BODIES = {
+  otpSend: z.strictObject({ method: phoneMethod, phone: otpPhone, channel }),
+  otpVerify: z.strictObject({
+    method: phoneMethod,
+    phone: otpPhone,
+    otp: z.string().min(1).max(MAX_OTP_FIELD_LENGTH).meta({ example: '123456' }),
+    name: otpName.optional(),
+  }),
+  signUp,
+  phoneSignIn,
+  forgotEmail,
+  forgotPhone,
+  forgotPassword: z.discriminatedUnion('method', [forgotEmail, forgotPhone]),
+  resetEmailCode,
+  resetEmailLink,
+  resetPhone,
+  resetPassword: z.union([resetEmailLink, resetEmailCode, resetPhone]),
+  sendVerification: z.strictObject({ mode }),
+  verifyEmailCode,
+  verifyEmailLink,
+  verifyEmail: z.union([verifyEmailLink, verifyEmailCode]),
+};
+
 /** The body schemas of every built-in route, for these limits. */
 export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
-  const phoneMethod = z.literal('phone');
-  const emailMethod = z.literal('email');
   const emailSignIn = z.strictObject({ method: emailMethod, email, password: password(maxPasswordBytes) });
-  const phoneSignIn = z.strictObject({ method: phoneMethod, phone, channel });
-  const forgotEmail = z.strictObject({ method: emailMethod, email, mode });
-  const forgotPhone = z.strictObject({ method: phoneMethod, phone });
-  const resetEmailCode = z.strictObject({ method: emailMethod, email, otp: emailCode, newPassword });
-  const resetEmailLink = z.strictObject({
-    method: emailMethod,
-    email: email.optional(),
-    token: linkToken,
-    newPassword,
-  });
-  const resetPhone = z.strictObject({
-    method: phoneMethod,
-    phone,
-    otp: z.string().min(1).max(32).meta({ example: '123456' }),
-    newPassword,
-  });
-  const verifyEmailCode = z.strictObject({ email, otp: emailCode });
-  const verifyEmailLink = z.strictObject({ token: linkToken });
   return {
-    otpSend: z.strictObject({ method: phoneMethod, phone: otpPhone, channel }),
-    otpVerify: z.strictObject({
-      method: phoneMethod,
-      phone: otpPhone,
-      otp: z.string().min(1).max(MAX_OTP_FIELD_LENGTH).meta({ example: '123456' }),
-      name: otpName.optional(),
-    }),
-    signUp: z
-      .strictObject({
-        email: email.optional(),
-        phone: phone.optional(),
-        password: newPassword.optional(),
-        name: displayName,
-      })
-      .superRefine((body, context) => {
-        if (body.email === undefined && body.phone === undefined)
-          context.addIssue({ code: 'custom', path: ['email'], message: 'email or phone is required' });
-        else if (body.email !== undefined && body.password === undefined)
-          context.addIssue({ code: 'custom', path: ['password'], message: 'a password is required with an email' });
-      })
-      .meta({ description: 'An email or a phone number; a password is required with an email.' }),
+    ...FIXED_BODIES,
     emailSignIn,
-    phoneSignIn,
     signIn: z.discriminatedUnion('method', [emailSignIn, phoneSignIn]),
     changePassword: z.strictObject({
       currentPassword: password(maxPasswordBytes),
       newPassword,
       revokeOtherSessions: z.boolean().optional().default(true),
     }),
-    forgotEmail,
-    forgotPhone,
-    forgotPassword: z.discriminatedUnion('method', [forgotEmail, forgotPhone]),
-    resetEmailCode,
-    resetEmailLink,
-    resetPhone,
-    resetPassword: z.union([resetEmailLink, resetEmailCode, resetPhone]),
-    sendVerification: z.strictObject({ mode }),
-    verifyEmailCode,
-    verifyEmailLink,
-    verifyEmail: z.union([verifyEmailLink, verifyEmailCode]),
   };
 }
 

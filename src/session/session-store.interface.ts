@@ -7,6 +7,14 @@ import type { SessionLookupKey } from './session-codec.interface.js';
 export interface StoredSession {
   user: User;
   session: Session;
+  /** Set when a cache answered: `SessionService` reads the row itself before ending such a session. */
+  cached?: boolean;
+}
+
+/** Options of a lookup. */
+export interface SessionFindOptions {
+  /** Read the row itself, never a cached copy. */
+  fresh?: boolean;
 }
 
 /** Options of the writes a caller may need inside its own transaction (password change or reset). */
@@ -24,7 +32,7 @@ export interface SessionStore {
   /** Stores a new session row. */
   insert(session: Session): Promise<void>;
   /** The session named by `key` with its user, in one round trip; `null` when there is none. */
-  find(key: SessionLookupKey): Promise<StoredSession | null>;
+  find(key: SessionLookupKey, options?: SessionFindOptions): Promise<StoredSession | null>;
   /** Records renewal (`expiresAt` and `lastActiveAt`) or activity (`lastActiveAt` only). */
   update(sessionId: string, changes: { expiresAt?: Date; lastActiveAt: Date }): Promise<void>;
   /** Deletes one session (only `userId`'s when given). Returns whether it existed. */

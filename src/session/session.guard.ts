@@ -1,10 +1,11 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ARRAF_AUTH_OPTIONS, IS_PUBLIC_KEY, REQUEST_SESSION_KEY, REQUIRE_FRESH_KEY } from '../arraf-auth.constants.js';
 import { getTransportContext, type TransportContext } from '../context/transport-context.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { toWsException } from '../errors/transport-errors.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { TwoFactorEnrolmentCheck } from '../two-factor/two-factor-enrolment.check.js';
 import { isStateChanging, isTrustedOrigin } from './origin.util.js';
 import { SessionCookie, type SessionCredential } from './session-cookie.js';
 import { type ActiveSession, SessionService } from './session.service.js';
@@ -31,6 +32,8 @@ export class SessionGuard implements CanActivate {
     protected readonly reflector: Reflector,
     @Inject(ARRAF_AUTH_OPTIONS) protected readonly options: ResolvedArrafAuthOptions,
     protected readonly cookie: SessionCookie,
+    // Optional so subclasses written before second factors keep compiling; the module provides it.
+    @Optional() protected readonly enrolment?: TwoFactorEnrolmentCheck,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -80,6 +83,7 @@ export class SessionGuard implements CanActivate {
     if (this.requiresFreshSession(context) && !this.sessions.isFresh(active.session)) {
       throw new ArrafAuthException('SESSION_NOT_FRESH');
     }
+    await this.enrolment?.assertEnrolled(context, active.user.id);
     holder.user = active.user;
     holder[REQUEST_SESSION_KEY] = active.session;
     if (checked) return;
@@ -92,12 +96,17 @@ export class SessionGuard implements CanActivate {
   /**
    * CSRF defence for cookie credentials: state-changing HTTP requests (GraphQL POSTs included) and
    * every WebSocket handshake (cross-site WebSocket hijacking) must come from a trusted origin.
-   * Bearer tokens are never sent by a browser on its own, so they skip it.
+   * Bearer tokens are never sent by a browser on its own, so they skip it. The same rule as the
+   * module's own routes (`OriginGuard`): a browser sends `Origin` on every such request, so a cookie
+   * without `Origin` or `Referer` is refused too, unless `allowMissingOrigin`.
    */
   private passesOriginCheck(transport: TransportContext, credential: SessionCredential): boolean {
     if (credential.source !== 'cookie') return true;
     const method = transport.method ?? 'GET';
     if (transport.type !== 'ws' && !isStateChanging(method)) return true;
-    return isTrustedOrigin({ method, headers: transport.headers ?? {} }, this.options.trustedOrigins);
+    const requireHeader = !this.options.allowMissingOrigin;
+    return isTrustedOrigin({ method, headers: transport.headers ?? {} }, this.options.trustedOrigins, {
+      requireHeader,
+    });
   }
 }

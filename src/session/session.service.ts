@@ -9,6 +9,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { OutageLog } from './outage-log.js';
+import { SessionInvalidation } from './session-invalidation.js';
 import type { SessionCodec } from './session-codec.interface.js';
 import type { SessionStore } from './session-store.interface.js';
 
@@ -72,6 +73,7 @@ export class SessionService {
     @Inject(SESSION_STORE) private readonly store: SessionStore,
     @Inject(SESSION_CODEC) private readonly codec: SessionCodec,
     private readonly moduleRef: ModuleRef,
+    private readonly invalidation: SessionInvalidation,
   ) {
     this.settings = options.session;
   }
@@ -106,10 +108,12 @@ export class SessionService {
     const key = this.codec.decode(credential);
     if (!key) return null;
     return this.failClosed(async () => {
-      const found = await this.store.find(key);
+      let found = await this.store.find(key);
+      const now = Date.now();
+      // A cached copy may lag the row (renewed or active on another instance): never end a session on it.
+      if (found?.cached && this.hasEnded(found.session, now)) found = await this.store.find(key, { fresh: true });
       if (!found || (key.by === 'id' && key.userId !== found.session.userId)) return null;
       const { user, session } = found;
-      const now = Date.now();
       if (this.hasEnded(session, now)) {
         await this.store.delete(session.id);
         return null;
@@ -134,6 +138,15 @@ export class SessionService {
   /** Revokes every session of a user except `currentSessionId`. Returns the count. */
   revokeOtherSessions(userId: string, currentSessionId: string, options: RevokeOptions = {}): Promise<number> {
     return this.revokeUserSessions(userId, { ...options, exceptSessionId: currentSessionId });
+  }
+
+  /**
+   * With `session.cache`, drops the user's cached sessions on every instance. Writes through
+   * TypeORM repositories and the library's own flows do this on their own; call it after changing
+   * or deleting a user (or its sessions) with raw SQL. Pass `manager` inside a transaction.
+   */
+  forgetUser(userId: string, options: RevokeOptions = {}): Promise<void> {
+    return this.invalidation.invalidate({ type: 'user', id: userId }, options.manager);
   }
 
   /** The user's unexpired sessions, newest first, without secrets. */

@@ -3,7 +3,8 @@
 // package's exports map). No decorators here: Module() is applied as a function, and the library's
 // own classes carry their compiled decorator metadata.
 //
-// Environment: DATABASE_URL (PostgreSQL), REDIS_URL, AUTH_SECRET, INSTANCE (a name for the logs),
+// Environment: DATABASE_URL (PostgreSQL), REDIS_URL (optional: rate limits in memory without it),
+// SESSION_CACHE=on for session.cache (invalidation through Redis, else PostgreSQL), AUTH_SECRET, INSTANCE (a name for the logs),
 // MIGRATE=1 to apply the migrations at start, RATE_LIMITS (JSON for rateLimit.limits), OTP (JSON for
 // the otp option). Prints `READY <port>` once it listens; SMS codes appear in the log through the
 // library's ConsoleSmsProvider ("SMS to +9665****4567: code 123456").
@@ -30,7 +31,11 @@ Module({
     ArrafAuthModule.forRoot({
       secret: env.AUTH_SECRET,
       appUrl: 'https://app.example',
-      rateLimit: { storage: { redis: env.REDIS_URL }, limits: JSON.parse(env.RATE_LIMITS ?? '{}') },
+      rateLimit: {
+        storage: env.REDIS_URL ? { redis: env.REDIS_URL } : 'memory',
+        limits: JSON.parse(env.RATE_LIMITS ?? '{}'),
+      },
+      session: { cache: env.SESSION_CACHE === 'on' },
       otp: JSON.parse(env.OTP ?? '{}'),
     }),
   ],

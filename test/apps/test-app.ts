@@ -73,9 +73,13 @@ export interface TestAppOptions {
   trustProxy?: boolean;
 }
 
+/** Set by the cache-parity suite (session-cache-parity.spec.ts): every app built here runs with `session.cache` on. */
+export const testAppDefaults = { sessionCache: false };
+
 /** Builds and starts a Nest app that uses the module the way an application does. */
 export async function createTestApp(options: TestAppOptions): Promise<INestApplication> {
   const auth: ArrafAuthOptions = { secret: TEST_SECRET, ...options.auth };
+  if (testAppDefaults.sessionCache) auth.session = { cache: true, ...auth.session };
   const authModule: DynamicModule = options.async
     ? ArrafAuthModule.forRootAsync({ useFactory: async () => auth, routes: auth.routes })
     : ArrafAuthModule.forRoot(auth);

@@ -28,7 +28,7 @@ function bootInProduction(sms: string | undefined): { started?: true; error?: st
     Module({
       imports: [
         TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ARRAF_AUTH_ENTITIES, synchronize: true }),
-        ArrafAuthModule.forRoot({ secret: 'production-boot-secret-0123456789abcdefghij'${sms ? `, sms: ${sms}` : ''} }),
+        ArrafAuthModule.forRoot({ secret: 'Jq3vX8_rT2mWk9LpZ4sNc7YdHb6FgE1uAo5iKy0tRwQ'${sms ? `, sms: ${sms}` : ''} }),
       ],
     })(App);
     try {
@@ -74,8 +74,8 @@ describe('built package under plain node', () => {
       missing: [],
       forRoot: 'function',
       forRootAsync: 'function',
-      entities: 4,
-      migrations: 1,
+      entities: 7,
+      migrations: 3,
       phone: '+966551234567',
     });
   });
@@ -132,7 +132,7 @@ describe('production defaults at boot (NODE_ENV=production)', () => {
       const moduleRef = await Test.createTestingModule({
         imports: [
           TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ARRAF_AUTH_ENTITIES, synchronize: true }),
-          ArrafAuthModule.forRoot({ secret: 'production-boot-secret-0123456789abcdefghij' }),
+          ArrafAuthModule.forRoot({ secret: 'Jq3vX8_rT2mWk9LpZ4sNc7YdHb6FgE1uAo5iKy0tRwQ' }),
         ],
       })
         .overrideProvider(SMS_PROVIDER)

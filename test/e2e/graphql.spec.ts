@@ -23,11 +23,15 @@ interface GqlResult {
   };
 }
 
-/** A GraphQL request over HTTP, as a browser or a mobile client sends it. */
+/**
+ * A GraphQL request over HTTP, as a browser or a mobile client sends it: with a cookie, a browser's
+ * POST carries the page's `Origin` (here the server's own, unless the test sets one).
+ */
 async function gql(url: string, query: string, headers: Record<string, string> = {}): Promise<GqlResult> {
+  const browser: Record<string, string> = headers.cookie !== undefined ? { origin: new URL(url).origin } : {};
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...browser, ...headers },
     body: JSON.stringify({ query }),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResult['body'] };

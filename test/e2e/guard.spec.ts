@@ -233,7 +233,7 @@ describe.each(PLATFORMS)('@UseGuards(SessionGuard) on a route (%s)', (platform) 
   it('guards every route of a controller-level @UseGuards, POST included', async () => {
     expectError(await t.http().post('/me/update'), 401, 'UNAUTHENTICATED');
     const s = await createTestSession(t.app, {});
-    const res = await t.http().post('/me/update').set('Cookie', s.cookie);
+    const res = await t.http().post('/me/update').set('Cookie', s.cookie).set(sameSite());
     expect({ status: res.status, body: res.body }).toEqual({ status: 201, body: { updated: s.user.id } });
   });
 });
@@ -588,8 +588,11 @@ describe.each(PLATFORMS)('origin check on cookie-authenticated state-changing re
     expect((await post('/me/update', { Referer: 'https://app.example/settings?tab=1' })).status).toBe(201);
   });
 
-  it('lets requests with neither Origin nor Referer through (non-browser clients send no ambient cookies)', async () => {
-    expect((await post('/me/update', {})).status).toBe(201);
+  it("refuses a cookie with neither Origin nor Referer, as the module's own routes do (a browser always sends one)", async () => {
+    expectError(await post('/me/update', {}), 403, 'INVALID_ORIGIN');
+    // A bearer client is not a browser: no Origin needed.
+    const bearer = await t.http().post('/me/update').set('Authorization', `Bearer ${s.token}`);
+    expect(bearer.status).toBe(201);
   });
 
   it('never refuses a GET on its origin', async () => {
@@ -788,21 +791,37 @@ describe.each(PLATFORMS)('overrideGuard and overrideProvider (%s)', (platform) =
 
 // ---------------------------------------------------------------------------------------------
 
+describe.each(PLATFORMS)("allowMissingOrigin on an application's own cookie routes (%s)", (platform) => {
+  const t = useApp((database) =>
+    createTestApp({ database, platform, auth: { appUrl: 'https://app.example', allowMissingOrigin: true } }),
+  );
+
+  it('lets a cookie request with neither Origin nor Referer through, and still refuses a cross-site one', async () => {
+    const s = await createTestSession(t.app, {});
+    const res = await t.http().post('/me/update').set('Cookie', s.cookie);
+    expect({ status: res.status, body: res.body }).toEqual({ status: 201, body: { updated: s.user.id } });
+    const evil = await t.http().post('/me/update').set('Cookie', s.cookie).set('Origin', 'https://evil.example');
+    expectError(evil, 403, 'INVALID_ORIGIN');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 describe.each(PLATFORMS)('@RequireFreshSession() (%s)', (platform) => {
   const t = useApp((database) => createTestApp({ database, platform, auth: { session: { freshAge: '1h' } } }));
 
   it('allows POST /me/sensitive for a sign-in within freshAge', async () => {
     const s = await createTestSession(t.app, {});
-    const res = await t.http().post('/me/sensitive').set('Cookie', s.cookie);
+    const res = await t.http().post('/me/sensitive').set('Cookie', s.cookie).set(sameSite());
     expect({ status: res.status, body: res.body }).toEqual({ status: 201, body: { ok: true } });
     await setSession(t.ds, s.session.id, { createdAt: new Date(Date.now() - 30 * 60_000) });
-    expect((await t.http().post('/me/sensitive').set('Cookie', s.cookie)).status).toBe(201);
+    expect((await t.http().post('/me/sensitive').set('Cookie', s.cookie).set(sameSite())).status).toBe(201);
   });
 
   it('answers 403 SESSION_NOT_FRESH for a sign-in older than freshAge, while plain routes still work', async () => {
     const s = await createTestSession(t.app, {});
     await setSession(t.ds, s.session.id, { createdAt: new Date(Date.now() - 2 * 3_600_000) });
-    expectError(await t.http().post('/me/sensitive').set('Cookie', s.cookie), 403, 'SESSION_NOT_FRESH');
+    expectError(await t.http().post('/me/sensitive').set('Cookie', s.cookie).set(sameSite()), 403, 'SESSION_NOT_FRESH');
     expect((await t.http().get('/me').set('Cookie', s.cookie)).status).toBe(200);
     const revokeOthers = t.http().post('/auth/sessions/revoke-others').set('Cookie', s.cookie).set(sameSite());
     expectError(await revokeOthers, 403, 'SESSION_NOT_FRESH');

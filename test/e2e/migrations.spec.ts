@@ -16,7 +16,11 @@ import { ARRAF_AUTH_ENTITIES, arrafAuthEntities } from '../../src/entities/arraf
 import { Session } from '../../src/entities/session.entity.js';
 import { User } from '../../src/entities/user.entity.js';
 import { Verification } from '../../src/entities/verification.entity.js';
-import { ARRAF_AUTH_MIGRATIONS } from '../../src/migrations/arraf-auth.migrations.js';
+import {
+  ARRAF_AUTH_MIGRATIONS,
+  ArrafAuthInit1732700000000,
+  ArrafAuthVerificationLookups1732900000000,
+} from '../../src/migrations/arraf-auth.migrations.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 
 const OUR_TABLES = ['users', 'sessions', 'accounts', 'verifications'];
@@ -185,6 +189,40 @@ describe.each(testDatabases())('ARRAF_AUTH_MIGRATIONS on $name', (db: TestDataba
     ]);
     expect(await verifications.countBy({ identifier: 'jose@x.com', type: 'verify-email' })).toBe(0);
     expect(await verifications.countBy({ valueHash: 'A'.repeat(64) })).toBe(0);
+  });
+
+  it('indexes the verifications lookups on top of ArrafAuthInit, keeping rows, and reverts to it', async () => {
+    const LOOKUPS = ['IDX_verifications_type_expiresAt', 'IDX_verifications_valueHash_type'];
+    // The entities these two migrations cover: the later second-factor tables are not part of them.
+    const LATER = ['TwoFactor', 'TwoFactorProof', 'Passkey'];
+    const entities = ARRAF_AUTH_ENTITIES.filter((entity) => !LATER.includes((entity as { name: string }).name));
+    const initOnly = await migrated(entities, [ArrafAuthInit1732700000000]);
+    // The entity declares the indexes, so a database at ArrafAuthInit alone is behind.
+    expect((await pendingSchemaChanges(initOnly)).join('\n')).toMatch(/IDX_verifications_valueHash_type/);
+    const row = { id: randomUUID(), identifier: 'a@x.com', type: 'verify-email', valueHash: 'c'.repeat(64) };
+    await initOnly.getRepository(Verification).insert({ ...row, expiresAt: new Date(Date.now() + 60_000) });
+
+    const indexNames = async () => {
+      const table = await queryRunner.getTable('verifications');
+      return table!.indices
+        .map((index) => index.name)
+        .filter((name) => LOOKUPS.includes(name!))
+        .sort();
+    };
+    const queryRunner = initOnly.createQueryRunner();
+    try {
+      const migration = new ArrafAuthVerificationLookups1732900000000();
+      await migration.up(queryRunner);
+      expect(await indexNames()).toEqual(LOOKUPS);
+      expect(await pendingSchemaChanges(initOnly)).toEqual([]);
+      expect(await initOnly.getRepository(Verification).countBy({ valueHash: row.valueHash })).toBe(1);
+
+      await migration.down(queryRunner);
+      expect(await indexNames()).toEqual([]);
+      expect(await initOnly.getRepository(Verification).countBy({ id: row.id })).toBe(1);
+    } finally {
+      await queryRunner.release();
+    }
   });
 
   it('reverts cleanly, and applies again after a revert', async () => {

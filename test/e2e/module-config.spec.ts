@@ -355,6 +355,7 @@ describe('ArrafAuthModule configuration', () => {
         idleTimeout: undefined,
         freshAge: 86400,
         absoluteTimeout: 7776000,
+        cache: { enabled: false, max: 10000, ttl: 30, redis: undefined, maxLag: 1000, heartbeatInterval: 250 },
       });
       expect(options.hooks).toEqual({});
       expect(options.trustedOrigins).toEqual([]);
@@ -446,6 +447,7 @@ describe('package manifest', () => {
     exports: Record<string, { types: string; default: string } | string>;
     dependencies: Record<string, string>;
     peerDependencies: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     devDependencies: Record<string, string>;
     allowScripts: Record<string, boolean>;
   };
@@ -465,9 +467,20 @@ describe('package manifest', () => {
     expect(existsSync(new URL(`src/${file}.ts`, root))).toBe(true);
   });
 
-  it('declares the runtime dependencies the SPEC requires', () => {
+  it('declares the dependencies the SPEC requires, the Nest packages it registers classes from as required peers', () => {
+    // Peers, so an application holds one copy of @nestjs/passport's AuthGuard and @nestjs/jwt's JwtService.
     for (const name of ['@nestjs/jwt', '@nestjs/passport', 'passport']) {
-      expect(pkg.dependencies).toHaveProperty([name]);
+      expect(pkg.peerDependencies).toHaveProperty([name]);
+      expect(pkg.peerDependenciesMeta?.[name]?.optional).not.toBe(true);
+      expect(pkg.dependencies).not.toHaveProperty([name]);
+      expect(pkg.devDependencies).toHaveProperty([name]);
+    }
+  });
+
+  it('declares ioredis, @nestjs/graphql and @nestjs/websockets as optional peers', () => {
+    for (const name of ['ioredis', '@nestjs/graphql', '@nestjs/websockets']) {
+      expect([name, pkg.peerDependenciesMeta?.[name]?.optional]).toEqual([name, true]);
+      expect(pkg.dependencies).not.toHaveProperty([name]);
     }
   });
 

@@ -196,3 +196,61 @@ function cookieOf(res: Response): string {
     expect(lockouts.reduce((x, y) => x + y, 0)).toBe(1);
   });
 });
+
+/** Polls `check` until it is true; returns the milliseconds it took. */
+async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Date.now() - started;
+}
+
+describe.each([
+  { channel: 'Redis', redis: true },
+  { channel: 'PostgreSQL LISTEN/NOTIFY', redis: false },
+])('two instances with session.cache on, invalidation through $channel', ({ redis }) => {
+  const unavailable = !POSTGRES_URL || (redis && !REDIS_URL);
+  let database: Awaited<ReturnType<TestDatabase['create']>>;
+  let a: Instance;
+  let b: Instance;
+
+  beforeAll(async () => {
+    if (unavailable) return;
+    database = await testDatabases()
+      .find((db) => db.name === 'postgres')!
+      .create();
+    const env = {
+      DATABASE_URL: (database.options as { url: string }).url,
+      ...(redis ? { REDIS_URL: REDIS_URL! } : {}),
+      AUTH_SECRET: TEST_SECRET,
+      SESSION_CACHE: 'on',
+    };
+    a = await startInstance('A', { ...env, MIGRATE: '1' });
+    b = await startInstance('B', env);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([stopInstance(a), stopInstance(b)]);
+    await database?.drop();
+  });
+
+  (unavailable ? it.skip : it)('revoked on A is refused on B within 250 ms, every time', async () => {
+    const delays: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const email = uniqueEmail('cached');
+      const res = await a.http().post('/auth/sign-up').send({ email, password: GOOD_PASSWORD }).expect(201);
+      const cookie = cookieOf(res);
+      // Cached on B by a few checks.
+      for (let k = 0; k < 3; k++) expect((await b.http().get('/auth/sessions').set('Cookie', cookie)).status).toBe(200);
+      await a.http().post('/auth/sign-out').set('Cookie', cookie).set('Origin', 'https://app.example').expect(200);
+      // Same instance: refused at once.
+      expect((await a.http().get('/auth/sessions').set('Cookie', cookie)).status).toBe(401);
+      delays.push(
+        await within(250, async () => (await b.http().get('/auth/sessions').set('Cookie', cookie)).status === 401),
+      );
+    }
+    expect(Math.max(...delays)).toBeLessThanOrEqual(250);
+  });
+});

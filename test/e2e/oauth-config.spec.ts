@@ -10,9 +10,12 @@ import { github } from '../../src/oauth/github.provider.js';
 import { google } from '../../src/oauth/google.provider.js';
 import { oidc } from '../../src/oauth/oidc.provider.js';
 import type { OAuthProviderConfig } from '../../src/oauth/oauth-provider.interface.js';
-import { TEST_SECRET } from '../apps/test-app.js';
+import { createTestApp, type Platform, TEST_SECRET } from '../apps/test-app.js';
+import { testDatabases } from '../helpers/databases.js';
 
 const CLIENT = { clientId: 'client-id', clientSecret: 'client-secret' };
+const PLATFORMS: Platform[] = ['express', 'fastify'];
+const sqlite = testDatabases().find((db) => db.name === 'sqlite')!;
 
 function resolveProviders(providers: unknown): readonly OAuthProviderConfig[] {
   return resolveArrafAuthOptions({ secret: TEST_SECRET, providers } as ArrafAuthOptions).providers;
@@ -170,7 +173,25 @@ describe('OAuth provider helpers and options', () => {
     expect(configError(providers)).toContain(`invalid option ${path}:`);
   });
 
-  it('stops the application at boot with one clear message for a bad provider', async () => {
+  it.each(PLATFORMS)(
+    'stops the application at boot with one clear message for a bad provider (%s)',
+    async (platform: Platform) => {
+      const database = await sqlite.create();
+      try {
+        await expect(
+          createTestApp({
+            database: database.options,
+            platform,
+            auth: { providers: [google({ ...CLIENT, redirectUri: 'not a url' })] },
+          }),
+        ).rejects.toThrow(/^ArrafAuthModule: invalid option providers\[0\]\.redirectUri: /);
+      } finally {
+        await database.drop();
+      }
+    },
+  );
+
+  it('stops a bare testing module at boot with the same message', async () => {
     await expect(
       Test.createTestingModule({
         imports: [

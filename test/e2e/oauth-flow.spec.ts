@@ -300,7 +300,7 @@ describe.each(PLATFORMS)('OAuth sign-in flows on %s', (platform) => {
   });
 });
 
-describe('OAuth routes under a custom routes.path', () => {
+describe.each(PLATFORMS)('OAuth routes under a custom routes.path on %s', (platform) => {
   let database: Awaited<ReturnType<typeof sqlite.create>>;
   let provider: MockOidcProvider;
   let app: INestApplication;
@@ -310,6 +310,7 @@ describe('OAuth routes under a custom routes.path', () => {
     provider = await startMockOidcProvider(OIDC_CLIENT);
     app = await createTestApp({
       database: database.options,
+      platform,
       auth: {
         routes: { path: 'api/auth' },
         providers: [

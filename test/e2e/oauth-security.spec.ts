@@ -1,12 +1,13 @@
 import 'reflect-metadata';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { deriveKey } from '../../src/crypto/crypto.util.js';
 import { Account } from '../../src/entities/account.entity.js';
-import { TEST_SECRET } from '../apps/test-app.js';
+import { type Platform, TEST_SECRET } from '../apps/test-app.js';
 import { testDatabases } from '../helpers/databases.js';
 import {
   APP_URL,
@@ -32,8 +33,9 @@ import {
 import { signWithForeignKey, unsignedCopy } from '../helpers/oauth-providers.js';
 
 const sqlite = testDatabases().find((db) => db.name === 'sqlite')!;
+const PLATFORMS: Platform[] = ['express', 'fastify'];
 
-describe('OAuth callback security', () => {
+describe.each(PLATFORMS)('OAuth callback security on %s', (platform: Platform) => {
   let database: Awaited<ReturnType<typeof sqlite.create>>;
   let env: OAuthTestEnvironment;
   let app: INestApplication;
@@ -44,6 +46,7 @@ describe('OAuth callback security', () => {
     // edge-rules.spec.ts; here they must not turn a refused callback into a 429.
     const roomy = { limit: 100_000, window: 600 };
     env = await startOAuthEnvironment(database.options, {
+      platform,
       auth: { rateLimit: { limits: { 'oauth-sign-in:ip': roomy, 'oauth-callback:ip': roomy } } },
     });
     app = env.app;
@@ -130,7 +133,7 @@ describe('OAuth callback security', () => {
       const { iat: _iat, exp: _exp, aud: _aud, ...claims } = decodeJwtPayload(started.checkCookieValue);
       const jwt = app.get(JwtService);
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-      const checkKey = createHmac('sha256', TEST_SECRET).update('arraf-auth:oauth-check-cookie').digest('hex');
+      const checkKey = deriveKey(TEST_SECRET, 'oauth-check-cookie');
 
       const forged = [
         // signature altered

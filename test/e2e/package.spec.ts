@@ -120,7 +120,10 @@ describe('the packed package in a new application', () => {
   });
 
   it('installs with its peers from the registry, warning about engines only as the README says', () => {
-    for (const peer of ['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'typeorm', 'rxjs', 'reflect-metadata'])
+    const peers = ['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'typeorm', 'rxjs', 'reflect-metadata'];
+    // The Nest packages the module registers classes from are peers, so the application holds one copy.
+    peers.push('@nestjs/jwt', '@nestjs/passport', 'passport');
+    for (const peer of peers)
       expect([peer, existsSync(join(project, 'node_modules', peer, 'package.json'))]).toEqual([peer, true]);
     const warned = [...installLog.matchAll(/EBADENGINE\s+package: '([^@']+)@/g)].map((m) => m[1]);
     const [major, minor] = process.versions.node.split('.').map(Number);
@@ -128,6 +131,74 @@ describe('the packed package in a new application', () => {
     if (major >= 24 || (major === 22 && minor >= 13)) expect(warned).toEqual([]);
     else expect([...new Set(warned)]).toEqual(['file-type']);
   });
+
+  it("installs one copy of @nestjs/passport and @nestjs/jwt: the application's, not a nested one", () => {
+    for (const peer of ['@nestjs/jwt', '@nestjs/passport', 'passport'])
+      expect([peer, existsSync(join(installed, 'node_modules', peer))]).toEqual([peer, false]);
+  });
+
+  it('type-checks an application under strict with skipLibCheck off and no optional peer installed', async () => {
+    // ioredis, @nestjs/graphql and @nestjs/websockets are optional peers: the published .d.ts files
+    // must not need them. Only @types/node is lent from this repository (an application has its own).
+    for (const optional of ['ioredis', '@nestjs/graphql', '@nestjs/websockets'])
+      expect([optional, existsSync(join(project, 'node_modules', optional))]).toEqual([optional, false]);
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      `import 'reflect-metadata';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import {
+  ArrafAuthModule, CurrentUser, RATE_LIMIT_STORE, RateLimit, RateLimitGuard, RedisRateLimitStore,
+  SessionGuard, UnifonicSmsProvider, User, type ArrafAuthOptions, type RedisRateLimitClient,
+} from '${PACKAGE}';
+import { createTestSession, InMemorySmsProvider } from '${PACKAGE}/testing';
+
+declare const redis: RedisRateLimitClient;
+const options: ArrafAuthOptions = { secret: 'x'.repeat(32), sms: new UnifonicSmsProvider({ appSid: 'a', senderId: 'b' }) };
+
+@Controller()
+class ProfileController {
+  @Get('me')
+  @UseGuards(SessionGuard, RateLimitGuard)
+  @RateLimit('sign-in:ip')
+  me(@CurrentUser() user: User): string {
+    return user.id;
+  }
+}
+
+@Module({
+  imports: [ArrafAuthModule.forRoot(options)],
+  controllers: [ProfileController],
+  providers: [{ provide: RATE_LIMIT_STORE, useValue: new RedisRateLimitStore(redis, false) }],
+})
+export class AppModule {}
+export const kit = [createTestSession, new InMemorySmsProvider()] as const;
+`,
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          typeRoots: [join(root, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, timeout: 120_000 }).then(
+      () => '',
+      (error: { stdout: string }) => error.stdout,
+    );
+    expect(result.split('\n').filter(Boolean)).toEqual([]);
+  }, 180_000);
 
   it('imports both entry points under plain node', async () => {
     const { stdout } = await run(

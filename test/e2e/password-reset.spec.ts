@@ -45,11 +45,12 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
   async function account(options: { phone?: boolean } = {}) {
     const email = freshEmail();
     const phone = options.phone ? `+96655${String(2_000_000 + ++phoneCounter).padStart(7, '0')}` : undefined;
-    const res = await http()
-      .post('/auth/sign-up')
-      .send({ email, password: GOOD_PASSWORD, ...(phone ? { phone } : {}) })
-      .expect(201);
-    return { email, phone, id: res.body.user.id as string, cookie: sessionCookie(res) };
+    const res = await http().post('/auth/sign-up').send({ email, password: GOOD_PASSWORD }).expect(201);
+    const id = res.body.user.id as string;
+    // An unproven claim to the number, as older versions stored it (a sign-up now takes a phone only
+    // with its code); the tests that need it proven mark it verified.
+    if (phone) await users().update({ id }, { phone });
+    return { email, phone, id, cookie: sessionCookie(res) };
   }
 
   /** Requests a reset and returns what the application was asked to deliver. */

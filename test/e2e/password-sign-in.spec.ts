@@ -40,6 +40,11 @@ describe.each(CASES)('email + password on $name ($platform)', ({ db, platform }:
 
   const http = () => request(app.getHttpServer());
   const signUp = (body: Record<string, unknown>) => http().post('/auth/sign-up').send(body);
+  /** The sign-in code `POST otp/send` texts to `phone` (E.164), which a sign-up with that phone needs. */
+  const codeFor = async (phone: string, e164: string) => {
+    await http().post('/auth/otp/send').send({ method: 'phone', phone }).expect(200);
+    return sms.lastCodeFor(e164)!;
+  };
   const signIn = (email: string, password: string) =>
     http().post('/auth/sign-in').send({ method: 'email', email, password });
   const users = () => app.get(DataSource).getRepository(User);
@@ -285,30 +290,60 @@ describe.each(CASES)('email + password on $name ($platform)', ({ db, platform }:
 
   it('answers 409 USER_ALREADY_EXISTS for a taken email or phone and stores nothing more', async () => {
     const email = freshEmail();
-    await signUp({ email, password: GOOD_PASSWORD, phone: '0551230001' }).expect(201);
+    await signUp({ email, password: GOOD_PASSWORD }).expect(201);
+    // The number's owner signed in with a code earlier; a sign-up with the number and a code of its own gets 409.
+    await app.get(DataSource).getRepository(User).insert({
+      id: crypto.randomUUID(),
+      phone: '+966551230001',
+      phoneVerified: true,
+      emailVerified: false,
+    });
+    const second = await codeFor('0551230001', '+966551230001');
     const before = await tableCounts(app);
     expectErrorBody(await signUp({ email, password: OTHER_PASSWORD }), 409, 'USER_ALREADY_EXISTS');
     expectErrorBody(
-      await signUp({ email: freshEmail(), password: OTHER_PASSWORD, phone: '+966 55 123 0001' }),
+      await signUp({ email: freshEmail(), password: OTHER_PASSWORD, phone: '+966 55 123 0001', otp: second }),
       409,
       'USER_ALREADY_EXISTS',
     );
     expect(await tableCounts(app)).toEqual(before);
   });
 
-  it('signs up with a phone alone (normalised, unverified, no password) and with phone + password', async () => {
-    const phoneOnly = await signUp({ phone: '٠٥٥١٢٣٠٠٠٢', name: 'نورة' }).expect(201);
+  it('signs up with a phone alone (normalised, proven by its code, no password) and with phone + password', async () => {
+    const otp = await codeFor('٠٥٥١٢٣٠٠٠٢', '+966551230002');
+    const phoneOnly = await signUp({ phone: '٠٥٥١٢٣٠٠٠٢', otp, name: 'نورة' }).expect(201);
     expect(phoneOnly.body.user).toMatchObject({
       email: null,
       phone: '+966551230002',
       name: 'نورة',
-      phoneVerified: false,
+      phoneVerified: true,
       emailVerified: false,
     });
     expect(await storedHash(app, phoneOnly.body.user.id)).toBeNull();
-    const both = await signUp({ phone: '0551230003', password: GOOD_PASSWORD }).expect(201);
+    const bothCode = await codeFor('0551230003', '+966551230003');
+    const both = await signUp({ phone: '0551230003', otp: bothCode, password: GOOD_PASSWORD }).expect(201);
     expect(phcParameters((await storedHash(app, both.body.user.id))!).algorithm).toBe('argon2id');
-    expectErrorBody(await signUp({ phone: '0112345678', password: GOOD_PASSWORD }), 400, 'INVALID_PHONE');
+    expectErrorBody(
+      await signUp({ phone: '0112345678', otp: '123456', password: GOOD_PASSWORD }),
+      400,
+      'INVALID_PHONE',
+    );
+  });
+
+  it('lets a phone into an account only through its code (issue 14): none, a wrong one and a spent one are refused', async () => {
+    expectErrorBody(await signUp({ phone: '0551230005', name: 'x' }), 400, 'INVALID_INPUT');
+    expect((await signUp({ phone: '0551230005' })).body.error.field).toBe('otp');
+    const otp = await codeFor('0551230005', '+966551230005');
+    const before = await tableCounts(app);
+    const wrong = otp === '000000' ? '111111' : '000000';
+    expectErrorBody(await signUp({ phone: '0551230005', otp: wrong }), 400, 'OTP_INVALID');
+    expect(await tableCounts(app)).toEqual(before);
+    const created = await signUp({ phone: '0551230005', otp }).expect(201);
+    expectErrorBody(await signUp({ phone: '0551230005', otp }), 400, 'OTP_INVALID');
+    // Stored as proven, so the phone sign-in that follows selects this account (a phone sign-in only
+    // ever selects an account whose number is verified: otp.spec), never a second one for the number.
+    const stored = await app.get(DataSource).getRepository(User).findOneByOrFail({ id: created.body.user.id });
+    expect(stored).toMatchObject({ phone: '+966551230005', phoneVerified: true });
   });
 
   it('starts a phone sign-in with an SMS code: 200 { nextStep: "otp" }', async () => {

@@ -140,13 +140,28 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
     async (target) => {
       const db = await target.create();
       try {
-        expect(await migration('migration:show', db.url)).toMatch(/^\[ \] ArrafAuthInit\d+$/m);
+        const pending = await migration('migration:show', db.url);
+        expect(pending).toMatch(/^\[ \] ArrafAuthInit\d+$/m);
+        expect(pending).toMatch(/^\[ \] ArrafAuthVerificationLookups\d+$/m);
 
         const applied = await migration('migration:run', db.url);
         expect(applied).toMatch(/Migration ArrafAuthInit\d+ has been executed successfully/);
+        expect(applied).toMatch(/Migration ArrafAuthVerificationLookups\d+ has been executed successfully/);
         expect(await db.tables()).toEqual(expect.arrayContaining([...AUTH_TABLES, 'migrations']));
-        expect(await migration('migration:show', db.url)).toMatch(/^\[X\] 1 ArrafAuthInit\d+$/m);
+        const shown = await migration('migration:show', db.url);
+        expect(shown).toMatch(/^\[X\] 1 ArrafAuthInit\d+$/m);
+        expect(shown).toMatch(/^\[X\] 2 ArrafAuthVerificationLookups\d+$/m);
+        // Issue 16: second factors and passkeys come in the third migration, reverted first.
+        expect(shown).toMatch(/^\[X\] 3 ArrafAuthTwoFactor\d+$/m);
+        expect(await db.tables()).toEqual(expect.arrayContaining(['two_factors', 'two_factor_proofs', 'passkeys']));
+        const revertedTwoFactor = await migration('migration:revert', db.url);
+        expect(revertedTwoFactor).toMatch(/Migration ArrafAuthTwoFactor\d+ has been reverted successfully/);
+        expect(await db.tables()).not.toContain('passkeys');
 
+        // Newest first: the lookups' indexes, then the tables.
+        expect(await migration('migration:revert', db.url)).toMatch(
+          /Migration ArrafAuthVerificationLookups\d+ has been reverted successfully/,
+        );
         const reverted = await migration('migration:revert', db.url);
         expect(reverted).toMatch(/Migration ArrafAuthInit\d+ has been reverted successfully/);
         const left = await db.tables();
@@ -155,7 +170,7 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         await db.drop();
       }
     },
-    // Five CLI runs per database, in parallel with the other suites on a small CI machine.
+    // Six CLI runs per database, in parallel with the other suites on a small CI machine.
     180_000,
   );
 });

@@ -111,6 +111,8 @@ describe.each(CASES)('session routes on $name ($platform)', ({ db, platform }: (
             phoneVerified: false,
           },
           session: { id: signedIn.session.id, userId: user.id, expiresAt: row!.expiresAt.toISOString() },
+          // Issue 16: whether the user has a second factor.
+          twoFactor: { enabled: false, methods: [] },
         });
         expect(setCookies(res)).toEqual([]);
       });

@@ -11,7 +11,7 @@ import { Verification } from '../../src/entities/verification.entity.js';
 import type { ArrafAuthSessionOptions } from '../../src/options/arraf-auth-options.interface.js';
 import { SessionService } from '../../src/session/session.service.js';
 import { createTestSession, type TestSession } from '../../src/testing/index.js';
-import { createTestApp, TEST_SECRET, type TestAppOptions } from '../apps/test-app.js';
+import { createTestApp, type Platform, TEST_SECRET, type TestAppOptions } from '../apps/test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 import {
   decodeJwt,
@@ -36,6 +36,9 @@ const HOUR = 3600;
 const DAY = 86_400;
 const SECRET_B = `rotated-${randomBytes(24).toString('hex')}`;
 const SECRET_C = `unknown-${randomBytes(24).toString('hex')}`;
+const PLATFORMS: Platform[] = ['express', 'fastify'];
+/** Every configured database, on each platform. */
+const CASES = testDatabases().flatMap((db) => PLATFORMS.map((platform) => ({ db, platform, name: db.name })));
 
 /** Seconds from now until `date`. */
 function secondsUntil(date: Date): number {
@@ -56,7 +59,7 @@ async function expectRejected(app: INestApplication, cookie: string): Promise<vo
   expectError(await me(app, cookie), 401, 'UNAUTHENTICATED');
 }
 
-describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
+describe.each(CASES)('sessions on $name ($platform)', ({ db, platform }: { db: TestDatabase; platform: Platform }) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
 
   beforeAll(async () => {
@@ -79,6 +82,7 @@ describe.each(testDatabases())('sessions on $name', (db: TestDatabase) => {
       const app = await createTestApp({
         database: database.options,
         auth: { ...(secret ? { secret } : {}), session: { strategy, ...session } },
+        platform,
         ...rest,
       });
       apps.push(app);

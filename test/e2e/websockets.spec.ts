@@ -31,8 +31,11 @@ function useWsApp(options: Omit<WsTestAppOptions, 'database'>) {
     await ctx.app?.close();
     await drop?.();
   });
+  // A browser's handshake always carries the page's Origin: the app's, unless the test sets one.
   const connect = async (headers: Record<string, string> = {}) => {
-    const client = await WsTestClient.connect(options.setup, ctx.url, headers);
+    const page = options.auth?.appUrl ?? ctx.url;
+    const browser: Record<string, string> = headers.cookie !== undefined ? { origin: new URL(page).origin } : {};
+    const client = await WsTestClient.connect(options.setup, ctx.url, { ...browser, ...headers });
     clients.push(client);
     return client;
   };
@@ -85,6 +88,16 @@ describe.each(WS_SETUPS)('@UseGuards(SessionGuard) on a gateway (%s)', (setup) =
     expect(await evil.ask('whoami')).toEqual(refusal('INVALID_ORIGIN'));
     const own = await t.connect({ cookie: s.cookie, origin: 'https://app.example' });
     expect((await own.ask('whoami')).event).toBe('whoami');
+  });
+
+  it('refuses a cookie handshake with neither Origin nor Referer (a browser always sends Origin)', async () => {
+    const s = await createTestSession(t.app, {});
+    const bare = await WsTestClient.connect(setup, t.url, { cookie: s.cookie });
+    try {
+      expect(await bare.ask('whoami')).toEqual(refusal('INVALID_ORIGIN'));
+    } finally {
+      bare.close();
+    }
   });
 
   it('ignores Authorization: Bearer while bearer is off', async () => {

@@ -6,6 +6,7 @@ import { ArrafAuthException } from '../../src/errors/arraf-auth.exception.js';
 import { resolveArrafAuthOptions } from '../../src/options/arraf-auth-options.resolver.js';
 import { preferredLocale } from '../../src/password/password.controller.js';
 import { contextWords, findPasswordProblem, maxPasswordBytes } from '../../src/password/password-policy.js';
+import { PasswordHasher } from '../../src/password/password-hasher.js';
 import { PasswordService } from '../../src/password/password.service.js';
 import { TEST_SECRET } from '../apps/test-app.js';
 
@@ -22,14 +23,19 @@ function refusalCode(run: () => unknown): string {
 /** A PasswordService for hashing only: the flows' collaborators are not needed here. */
 function passwordService(password: { minLength?: number; maxLength?: number } = {}): PasswordService {
   const options = resolveArrafAuthOptions({ secret: TEST_SECRET, password });
+  const none = null as never;
   return new PasswordService(
     options,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
-    null as never,
+    none,
+    none,
+    none,
+    none,
+    none,
+    new PasswordHasher(options),
+    none,
+    none,
+    none,
+    none,
   );
 }
 
@@ -41,6 +47,10 @@ describe('normalizeEmail', () => {
     ['composes a decomposed accent', 'Jose\u0301@example.com', 'josé@example.com'],
     ['keeps plus tags and apostrophes', "o'neil+news@example.co.uk", "o'neil+news@example.co.uk"],
     ['accepts an Arabic domain', 'info@مثال.السعودية', 'info@مثال.السعودية'],
+    ['keeps an IDN domain in its Unicode form', 'a@bücher.de', 'a@bücher.de'],
+    ['decodes a punycode (A-label) domain to the same address', 'a@xn--bcher-kva.de', 'a@bücher.de'],
+    ['decodes an upper-case A-label', 'A@XN--BCHER-KVA.DE', 'a@bücher.de'],
+    ['decodes an Arabic A-label domain', 'info@xn--mgbh0fb.xn--mgberp4a5d4ar', 'info@مثال.السعودية'],
     ['accepts 254 characters', `${'a'.repeat(64)}@${'b'.repeat(61)}.${'c'.repeat(61)}.${'d'.repeat(61)}.com`, null],
   ])('%s', (_label, input, expected) => {
     expect(normalizeEmail(input)).toBe(expected ?? input);
@@ -67,6 +77,9 @@ describe('normalizeEmail', () => {
     ['a numeric top level', 'ali@10.0.0.1'],
     ['a domain literal', 'ali@[10.0.0.1]'],
     ['an empty label', 'ali@x..com'],
+    ['invalid punycode', 'ali@xn--zz.de'],
+    ['an empty punycode label', 'ali@xn--.de'],
+    ['a Unicode label over 63 octets once encoded', `ali@${'ü'.repeat(60)}.de`],
     ['a label starting with a hyphen', 'ali@-x.com'],
     ['a leading dot', '.ali@x.com'],
     ['two dots', 'al..i@x.com'],

@@ -5,6 +5,7 @@ import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE } from '../../src/arraf-auth.const
 import { ArrafAuthException } from '../../src/errors/arraf-auth.exception.js';
 import { resolveArrafAuthOptions } from '../../src/options/arraf-auth-options.resolver.js';
 import { MEMORY_RATE_LIMIT_MAX_KEYS, MemoryRateLimitStore } from '../../src/rate-limit/memory.rate-limit-store.js';
+import { clientIpBucket } from '../../src/rate-limit/client-ip.js';
 import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import type { RateLimitStore } from '../../src/rate-limit/rate-limit-store.interface.js';
 import { TEST_SECRET } from '../apps/test-app.js';
@@ -71,15 +72,17 @@ describe('RateLimiter', () => {
     });
 
     it('buckets IPv6 clients per /64 and unwraps IPv4-mapped addresses', async () => {
-      await limiter.consumeClient('sign-in:ip', '2001:db8:1:2::1');
-      await limiter.consumeClient('sign-in:ip', '2001:db8:1:2:ffff::9');
-      await limiter.consumeClient('sign-in:ip', '2001:db8:1:2:aaaa::7');
-      await expect(limiter.consumeClient('sign-in:ip', '2001:db8:1:2::42')).rejects.toMatchObject({
+      // What RateLimitGuard does for an `:ip` rule: the subject is the client's bucket.
+      const consumeClient = (rule: 'sign-in:ip', ip: string) => limiter.consume(rule, clientIpBucket(ip));
+      await consumeClient('sign-in:ip', '2001:db8:1:2::1');
+      await consumeClient('sign-in:ip', '2001:db8:1:2:ffff::9');
+      await consumeClient('sign-in:ip', '2001:db8:1:2:aaaa::7');
+      await expect(consumeClient('sign-in:ip', '2001:db8:1:2::42')).rejects.toMatchObject({
         code: 'RATE_LIMITED',
       });
-      expect((await limiter.consumeClient('sign-in:ip', '2001:db8:1:3::1')).count).toBe(1);
-      await limiter.consumeClient('sign-in:ip', '::ffff:192.0.2.7');
-      expect((await limiter.consumeClient('sign-in:ip', '192.0.2.7')).count).toBe(2);
+      expect((await consumeClient('sign-in:ip', '2001:db8:1:3::1')).count).toBe(1);
+      await consumeClient('sign-in:ip', '::ffff:192.0.2.7');
+      expect((await consumeClient('sign-in:ip', '192.0.2.7')).count).toBe(2);
     });
 
     it('resets a rule window and raw keys', async () => {

@@ -1,0 +1,99 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
+import { isUniqueViolation } from '../auth/auth.service.js';
+import { randomId } from '../crypto/crypto.util.js';
+import { Account } from '../entities/account.entity.js';
+import type { User } from '../entities/user.entity.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { PasswordHasher } from './password-hasher.js';
+
+/** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
+export const CREDENTIAL_PROVIDER_ID = 'credential';
+
+/**
+ * The credential account row that holds a user's password hash: read it, set it (creating the
+ * row when there is none), upgrade a weak hash, and tell the application a password changed.
+ */
+@Injectable()
+export class PasswordCredentials {
+  private readonly logger = new Logger('ArrafAuth');
+
+  constructor(
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  find(userId: string): Promise<Pick<Account, 'id' | 'password'> | null> {
+    return this.dataSource.getRepository(Account).findOne({
+      select: { id: true, password: true },
+      where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },
+    });
+  }
+
+  /**
+   * Replaces the hash only where it is still `stored`, so a concurrent change wins and this one
+   * reports `false`.
+   */
+  async replace(accountId: string, stored: string, hash: string, manager: EntityManager): Promise<boolean> {
+    const updated = await manager
+      .getRepository(Account)
+      .update({ id: accountId, password: stored }, { password: hash });
+    return updated.affected === 1;
+  }
+
+  /** Sets the user's password hash, creating the credential account when there is none. */
+  async save(userId: string, hash: string, manager: EntityManager): Promise<void> {
+    const accounts = manager.getRepository(Account);
+    const where = { providerId: CREDENTIAL_PROVIDER_ID, accountId: userId };
+    if ((await accounts.update(where, { password: hash })).affected) return;
+    try {
+      await accounts.insert(
+        accounts.create({
+          id: randomId(),
+          userId,
+          ...where,
+          password: hash,
+          accessToken: null,
+          refreshToken: null,
+          idToken: null,
+          accessTokenExpiresAt: null,
+          scope: null,
+        }),
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      await accounts.update(where, { password: hash });
+    }
+  }
+
+  /** Replaces a weaker hash after a successful sign-in; a failure is logged, never fatal. */
+  async upgrade(accountId: string, stored: string, password: string): Promise<void> {
+    try {
+      const upgraded = await this.hasher.hash(password);
+      // Only over the hash that was checked, so a password changed meanwhile is not overwritten.
+      await this.replace(accountId, stored, upgraded, this.dataSource.manager);
+    } catch (error) {
+      this.logger.warn(`Upgrading a password hash failed: ${describe(error)}`);
+    }
+  }
+
+  /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
+  async notifyChanged(
+    user: User,
+    reason: 'change' | 'reset',
+    removedMethods: RemovedSignInMethod[] = [],
+  ): Promise<void> {
+    try {
+      await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
+    } catch (error) {
+      this.logger.error(`callbacks.onPasswordChanged failed: ${describe(error)}`);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

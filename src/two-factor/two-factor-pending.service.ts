@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { AuthService } from '../auth/auth.service.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { SignInMethod } from '../options/arraf-auth-options.interface.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { VerificationService } from '../verification/verification.service.js';
+import {
+  PENDING_MAX_ATTEMPTS,
+  PENDING_POLICY,
+  PENDING_TTL_SECONDS,
+  pendingAttemptsKey,
+  type TwoFactorMethod,
+} from './two-factor.constants.js';
+import { type SecondFactorInput, TwoFactorService } from './two-factor.service.js';
+
+const METHODS: readonly SignInMethod[] = ['phone', 'email', 'oauth', 'passkey'];
+
+/** A sign-in waiting for its second factor: the token for the pending cookie, never a session. */
+export interface PendingSignIn {
+  token: string;
+  expiresAt: Date;
+  methods: TwoFactorMethod[];
+}
+
+/**
+ * The state between a first factor and the second: a 256-bit token stored (as SHA-256) by the
+ * verification service for five minutes, bound to the user and the first factor. It allows
+ * {@link PENDING_MAX_ATTEMPTS} codes, counted atomically in the rate-limit store before any
+ * comparison, and dies after them, after its time, or when it completes.
+ */
+@Injectable()
+export class TwoFactorPendingService {
+  constructor(
+    private readonly verifications: VerificationService,
+    private readonly twoFactor: TwoFactorService,
+    private readonly limiter: RateLimiter,
+    private readonly auth: AuthService,
+  ) {}
+
+  /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
+  async start(user: User, method: SignInMethod): Promise<PendingSignIn | null> {
+    const methods = await this.twoFactor.methodsOf(user.id);
+    if (methods.length === 0) return null;
+    let token = '';
+    const issued = await this.verifications.issue(
+      PENDING_POLICY,
+      { identifier: `${user.id}:${method}` },
+      { deliver: ({ secret }) => (token = secret), replaceScope: user.id },
+    );
+    return { token, expiresAt: issued.expiresAt, methods };
+  }
+
+  /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
+  async complete(token: string, input: SecondFactorInput): Promise<{ user: User; method: SignInMethod }> {
+    const match = await this.verifications.findLink(PENDING_POLICY, token);
+    const [userId, method] = match?.identifier.split(':') ?? [];
+    if (!match || !userId || !METHODS.includes(method as SignInMethod)) {
+      throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    }
+    const attempt = await this.limiter.hitKey(pendingAttemptsKey(match.id), PENDING_TTL_SECONDS);
+    if (attempt.count > PENDING_MAX_ATTEMPTS) {
+      await this.verifications.consume(match);
+      throw new ArrafAuthException('TWO_FACTOR_TOO_MANY_ATTEMPTS');
+    }
+    try {
+      await this.twoFactor.requireValid(userId, input);
+    } catch (error) {
+      // The last allowed attempt failed: the pending sign-in dies with it.
+      if (attempt.count >= PENDING_MAX_ATTEMPTS) await this.verifications.consume(match);
+      throw error;
+    }
+    const user = await this.auth.users().findOneBy({ id: userId });
+    // Single use: of two parallel right answers, one wins.
+    if (!user || !(await this.verifications.consume(match))) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    return { user, method: method as SignInMethod };
+  }
+}

@@ -1,0 +1,39 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { REQUEST_SESSION_KEY } from '../arraf-auth.constants.js';
+import { getTransportContext } from '../context/transport-context.js';
+import type { Session } from '../entities/session.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import { toWsException } from '../errors/transport-errors.js';
+import { REQUIRE_TWO_FACTOR_KEY } from './two-factor.constants.js';
+import { TwoFactorService } from './two-factor.service.js';
+
+/**
+ * The step-up check of `@RequireTwoFactor()`, after `SessionGuard`: the session must have passed a
+ * second factor within `twoFactor.freshAge`. Reads the session `SessionGuard` left on the request
+ * through the transport-neutral context (HTTP is what the suites exercise).
+ */
+@Injectable()
+export class TwoFactorGuard implements CanActivate {
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly twoFactor: TwoFactorService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const required = this.reflector.getAllAndOverride<boolean>(REQUIRE_TWO_FACTOR_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (required !== true) return true;
+    const transport = getTransportContext(context);
+    const session = transport?.holder[REQUEST_SESSION_KEY] as Session | undefined;
+    const error = session
+      ? (await this.twoFactor.hasFreshProof(session.id))
+        ? undefined
+        : new ArrafAuthException('TWO_FACTOR_REQUIRED')
+      : new ArrafAuthException('UNAUTHENTICATED');
+    if (!error) return true;
+    throw transport?.type === 'ws' ? await toWsException(error) : error;
+  }
+}

@@ -1,0 +1,178 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import QRCode from 'qrcode';
+import { DataSource, LessThan, MoreThan } from 'typeorm';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { Passkey } from '../passkeys/passkey.entity.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { failureBudgetKey } from '../verification/verification.constants.js';
+import { BackupCodesService } from './backup-codes.service.js';
+import { TotpSecretCipher } from './totp-secret.cipher.js';
+import { matchingTotpStep, newTotpSecret, totpUri } from './totp.js';
+import { TwoFactorProof } from './two-factor-proof.entity.js';
+import { TWO_FACTOR_FAILURE_BUDGET, type TwoFactorMethod, twoFactorBudgetScope } from './two-factor.constants.js';
+import { TwoFactor } from './two-factor.entity.js';
+
+/** A second factor as the user sends it: an authenticator code or a backup code. */
+export interface SecondFactorInput {
+  code?: string;
+  backupCode?: string;
+}
+
+/** What enrolment returns, shown once. */
+export interface TwoFactorEnrolment {
+  totpUri: string;
+  /** The URI as a PNG data URL. */
+  qrCode: string;
+  backupCodes: string[];
+}
+
+const TOTP_CODE = /^[0-9]{6}$/;
+
+/**
+ * TOTP second factors (RFC 6238 with otpauth): enrolment, confirmation, disabling, backup codes,
+ * and {@link check}, the one place a second factor is checked and its failures counted. Also the
+ * session proofs that `@RequireTwoFactor()` reads. Returns data; throws `ArrafAuthException`s.
+ */
+@Injectable()
+export class TwoFactorService {
+  private readonly logger = new Logger('ArrafAuth:TwoFactor');
+
+  constructor(
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly dataSource: DataSource,
+    private readonly cipher: TotpSecretCipher,
+    private readonly backupCodes: BackupCodesService,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  /** The methods that complete a pending sign-in for this user; empty without an active second factor. */
+  async methodsOf(userId: string): Promise<TwoFactorMethod[]> {
+    const enabled = await this.totps().existsBy({ userId, enabled: true });
+    return enabled ? ['totp', 'backup_code'] : [];
+  }
+
+  /** Whether the user has any second factor: an active authenticator app or a passkey. */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    if ((await this.methodsOf(userId)).length > 0) return true;
+    return this.dataSource.getRepository(Passkey).existsBy({ userId });
+  }
+
+  /** Starts enrolment: a new secret (not active until {@link confirm}) and a new set of backup codes. */
+  async enable(user: User): Promise<TwoFactorEnrolment> {
+    if (await this.totps().existsBy({ userId: user.id, enabled: true })) {
+      throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
+    }
+    const secret = newTotpSecret();
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(TwoFactor).delete({ userId: user.id, enabled: false });
+      await tx.getRepository(TwoFactor).insert({
+        userId: user.id,
+        secret: this.cipher.seal(secret, user.id),
+        enabled: false,
+        lastUsedStep: 0,
+      });
+    });
+    const uri = totpUri(secret, this.options.appName, user.email ?? user.phone ?? user.id);
+    const qrCode = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2 });
+    return { totpUri: uri, qrCode, backupCodes: await this.backupCodes.regenerate(user.id) };
+  }
+
+  /** Activates the authenticator once the user proves a code from it. */
+  async confirm(userId: string, code: string): Promise<void> {
+    const row = await this.totps().findOneBy({ userId });
+    if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
+    if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
+    await this.spendBudgetSlot(userId);
+    if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
+    await this.totps().update({ userId, enabled: false }, { enabled: true });
+    this.logger.log(`two-factor enabled for user ${userId}`);
+  }
+
+  /** Turns the second factor off after one more proof; the backup codes die with it. */
+  async disable(userId: string, input: SecondFactorInput): Promise<void> {
+    await this.requireValid(userId, input);
+    await this.totps().delete({ userId });
+    await this.backupCodes.revoke(userId);
+    this.logger.log(`two-factor disabled for user ${userId}`);
+  }
+
+  /** A new set of ten backup codes; the old set stops working. */
+  async regenerateBackupCodes(userId: string): Promise<string[]> {
+    if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
+    const codes = await this.backupCodes.regenerate(userId);
+    this.logger.log(`backup codes regenerated for user ${userId}`);
+    return codes;
+  }
+
+  /**
+   * Checks a second factor of a user whose factor is active; throws `TWO_FACTOR_INVALID`,
+   * `TWO_FACTOR_NOT_ENABLED` or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
+   * spends a slot of the user's failure budget before comparing.
+   */
+  async requireValid(userId: string, input: SecondFactorInput): Promise<void> {
+    const row = await this.totps().findOneBy({ userId, enabled: true });
+    if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
+    if (input.backupCode !== undefined) {
+      const result = await this.backupCodes.redeem(userId, input.backupCode);
+      if (result.ok) {
+        this.logger.warn(`backup code used by user ${userId}`);
+        return;
+      }
+      if (result.reason === 'budget') throw tooManyAttempts(result.retryAt);
+      throw new ArrafAuthException('TWO_FACTOR_INVALID');
+    }
+    await this.spendBudgetSlot(userId);
+    if (!(await this.acceptTotp(row, input.code ?? ''))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
+  }
+
+  /** Records that a session just passed a second factor (for `@RequireTwoFactor()`). */
+  async recordProof(sessionId: string): Promise<void> {
+    await this.dataSource.getRepository(TwoFactorProof).upsert({ sessionId, verifiedAt: new Date() }, ['sessionId']);
+  }
+
+  /** Whether a session passed a second factor within `twoFactor.freshAge`. */
+  async hasFreshProof(sessionId: string): Promise<boolean> {
+    const since = new Date(Date.now() - this.options.twoFactor.freshAge * 1000);
+    return this.dataSource.getRepository(TwoFactorProof).existsBy({ sessionId, verifiedAt: MoreThan(since) });
+  }
+
+  private async spendBudgetSlot(userId: string): Promise<void> {
+    const { limit, windowSeconds } = TWO_FACTOR_FAILURE_BUDGET;
+    const slot = await this.limiter.hitKey(failureBudgetKey(twoFactorBudgetScope(userId)), windowSeconds);
+    if (slot.count > limit) throw tooManyAttempts(slot.resetAt);
+  }
+
+  /**
+   * Whether `code` is the authenticator's code for a step not used before. The step is claimed with
+   * one conditional UPDATE, so a code replayed (or sent twice in parallel) in its window passes once.
+   */
+  private async acceptTotp(row: TwoFactor, code: string): Promise<boolean> {
+    if (!TOTP_CODE.test(code)) return false;
+    const opened = this.cipher.open(row.secret, row.userId);
+    if (!opened) {
+      this.logger.error(`TOTP secret of user ${row.userId} opens under no configured secret`);
+      return false;
+    }
+    const step = matchingTotpStep(opened.plaintext, code);
+    if (step === null) return false;
+    const claimed = await this.totps()
+      .createQueryBuilder()
+      .update(TwoFactor)
+      .set({ lastUsedStep: step, ...(opened.stale ? { secret: this.cipher.seal(opened.plaintext, row.userId) } : {}) })
+      .where({ userId: row.userId, lastUsedStep: LessThan(step) })
+      .execute();
+    return claimed.affected === 1;
+  }
+
+  private totps() {
+    return this.dataSource.getRepository(TwoFactor);
+  }
+}
+
+function tooManyAttempts(retryAt: number): ArrafAuthException {
+  const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+  return new ArrafAuthException('TWO_FACTOR_TOO_MANY_ATTEMPTS', { headers: { 'Retry-After': String(seconds) } });
+}
