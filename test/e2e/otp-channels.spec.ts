@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
@@ -178,9 +179,14 @@ describe('reviewer numbers (otp.testNumbers)', () => {
   it('stops the boot with NODE_ENV=production unless otp.allowTestNumbersInProduction is set', async () => {
     const previous = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
+    // Production also refuses a guessable secret; a random one leaves otp.testNumbers as the only refusal.
+    const secret = randomBytes(32).toString('base64url');
     try {
-      await expect(start({ otp: { testNumbers: { [REVIEWER]: FIXED } } })).rejects.toThrow(/otp\.testNumbers/);
-      const { app } = await start({ otp: { testNumbers: { [REVIEWER]: FIXED }, allowTestNumbersInProduction: true } });
+      await expect(start({ secret, otp: { testNumbers: { [REVIEWER]: FIXED } } })).rejects.toThrow(/otp\.testNumbers/);
+      const { app } = await start({
+        secret,
+        otp: { testNumbers: { [REVIEWER]: FIXED }, allowTestNumbersInProduction: true },
+      });
       expect((await otpClient(app).verify('0500000001', FIXED)).status).toBe(200);
     } finally {
       process.env.NODE_ENV = previous;
