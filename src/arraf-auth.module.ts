@@ -23,6 +23,8 @@ import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { OtpController } from './otp/otp.controller.js';
+import { OtpReceiptController } from './otp/otp-receipt.controller.js';
+import { OTP_PROVIDERS } from './otp/otp.providers.js';
 import { OtpService } from './otp/otp.service.js';
 import { OtpAuthGuard, OtpStrategy } from './otp/otp.strategy.js';
 import { PasswordController } from './password/password.controller.js';
@@ -106,6 +108,7 @@ const PUBLIC_PROVIDERS = [
   imports: [TypeOrmModule.forFeature(ARRAF_AUTH_ENTITIES), JwtModule.register({})],
   providers: [
     ...PUBLIC_PROVIDERS,
+    ...OTP_PROVIDERS,
     ArrafAuthExceptionFilter,
     ...SESSION_LAYER_PROVIDERS,
     ArrafAuthRouteErrors,
@@ -176,8 +179,8 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          ...[AuthController, OtpController, PasswordController, OAuthController].map((controller: Type<unknown>) =>
-            mountController(routes.path, controller),
+          ...[AuthController, OtpController, OtpReceiptController, PasswordController, OAuthController].map(
+            (controller: Type<unknown>) => mountController(routes.path, controller),
           ),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),

@@ -27,7 +27,7 @@ export { ArrafAuthConfigError } from './options/arraf-auth-options.resolver.js';
 
 // Services an application calls (SPEC §2), with the types of their public methods.
 export { AuthService, type CompletedSignIn, type SignInContext, type SignInResult } from './auth/auth.service.js';
-export { OtpService, type OtpVerifyOptions } from './otp/otp.service.js';
+export { OtpService, type OtpSendOptions, type OtpSent, type OtpVerifyOptions } from './otp/otp.service.js';
 export type { OtpPurpose } from './otp/otp.constants.js';
 export { PasswordService, type MessageLocale, type ProvenEmailOutcome } from './password/password.service.js';
 export type {
@@ -162,3 +162,12 @@ export { Passkey } from './passkeys/passkey.entity.js';
 export type { ArrafAuthTwoFactorOptions } from './two-factor/two-factor.options.js';
 export type { TwoFactorMethod } from './two-factor/two-factor.constants.js';
 export { PasskeyService, type PasskeySummary } from './passkeys/passkey.service.js';
+
+// Phone-code channels (SMS, WhatsApp), message segments and the delivery options (issue 17).
+export { OTP_CHANNELS, providerChannels, type OtpChannel } from './sms/sms-provider.interface.js';
+export { smsSegments, type SmsSegments } from './sms/sms-segments.js';
+export type { OtpDeliveryOptions, OtpPrefixGuardOptions } from './otp/otp-delivery.options.js';
+export type { UnifonicWhatsAppOptions } from './sms/unifonic.sms-provider.js';
+export type { TaqnyatWhatsAppOptions } from './sms/taqnyat.sms-provider.js';
+export type { TwilioWhatsAppOptions } from './sms/twilio.sms-provider.js';
+export type { WhatsAppTemplateLanguages } from './sms/http-sms.util.js';

@@ -49,6 +49,21 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'Phone numbers from this country are not supported.',
     ar: 'أرقام الجوال من هذه الدولة غير مدعومة.',
   },
+  PHONE_NOT_MOBILE: {
+    status: 400,
+    en: 'Codes can only be sent to mobile numbers. Enter a mobile number.',
+    ar: 'لا يمكن إرسال الرمز إلا إلى رقم جوال. أدخل رقم جوال.',
+  },
+  OTP_PREFIX_PAUSED: {
+    status: 429,
+    en: 'We cannot send codes to numbers like this one right now. Try again later.',
+    ar: 'لا يمكننا إرسال رموز إلى أرقام مثل هذا الرقم حاليًا. حاول مرة أخرى لاحقًا.',
+  },
+  OTP_BUDGET_EXHAUSTED: {
+    status: 503,
+    en: 'Sign-in codes cannot be sent right now. Try again later.',
+    ar: 'لا يمكن إرسال رموز الدخول حاليًا. حاول مرة أخرى لاحقًا.',
+  },
   INVALID_EMAIL: {
     status: 400,
     en: 'The email address is not valid.',

@@ -24,23 +24,57 @@ export interface PathContext {
 /** OpenAPI `paths` entries. */
 export type Paths = Record<string, Record<string, unknown>>;
 
+/** What a route that sends a phone code can answer besides success. */
+const PHONE_SEND_ERRORS = [
+  'INVALID_INPUT',
+  'INVALID_PHONE',
+  'PHONE_NOT_ALLOWED',
+  'PHONE_NOT_MOBILE',
+  'INVALID_ORIGIN',
+  'RATE_LIMITED',
+  'OTP_PREFIX_PAUSED',
+  'SMS_FAILED',
+  'OTP_BUDGET_EXHAUSTED',
+] as const;
+
 /** The phone code routes. */
 export function otpPaths({ prefix, origin, operation }: PathContext): Paths {
   return {
     [`${prefix}/otp/send`]: {
-      post: operation('otpSend', 'Send a sign-in code by SMS', {
-        description: `Rate limited per number and per client. ${origin}`,
+      post: operation('otpSend', 'Send a sign-in code by SMS or WhatsApp', {
+        description:
+          'Rate limited per number and per client; mobile numbers only; sends are capped per number prefix, ' +
+          'paused for a prefix whose codes are rarely verified, and bounded by a daily budget (SMS-pumping guard). ' +
+          `The same code falls back once to the next channel. ${origin}`,
         requestBody: body(ref('ArrafAuthOtpSendBody')),
         responses: {
-          200: ok('Code sent; the number is masked.', ref('ArrafAuthOtpSent')),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_PHONE',
-            'PHONE_NOT_ALLOWED',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-            'SMS_FAILED',
-          ),
+          200: ok('Code sent; the number is masked and the channel named.', ref('ArrafAuthOtpSent')),
+          ...errors(...PHONE_SEND_ERRORS),
+        },
+      }),
+    },
+    [`${prefix}/otp/receipts/{token}`]: {
+      post: operation('otpReceipts', 'Delivery receipts from the SMS/WhatsApp vendor', {
+        description:
+          'Where the vendor posts delivery receipts when `otp.fallbackAfter` is set (Twilio `StatusCallback`). ' +
+          'The secret token in the URL authenticates the vendor; no Origin check; rate limited per address.',
+        parameters: [
+          { name: 'token', in: 'path', required: true, description: 'The receipt URL secret.', schema: str({}) },
+        ],
+        requestBody: {
+          required: false,
+          content: {
+            'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: true } },
+            'application/json': { schema: { type: 'object', additionalProperties: true } },
+          },
+        },
+        responses: {
+          200: ok('Receipts recorded.', {
+            type: 'object',
+            properties: { received: { type: 'integer' } },
+            required: ['received'],
+          }),
+          ...errors('NOT_FOUND', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE'),
         },
       }),
     },
@@ -98,15 +132,7 @@ export function signUpAndSignInPaths({ prefix, origin, operation }: PathContext)
             oneOf('ArrafAuthSignInResult', 'ArrafAuthNextStep'),
             setCookie,
           ),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_PHONE',
-            'INVALID_CREDENTIALS',
-            'HOOK_REJECTED',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-            'SMS_FAILED',
-          ),
+          ...errors(...PHONE_SEND_ERRORS, 'INVALID_CREDENTIALS', 'HOOK_REJECTED'),
         },
       }),
     },

@@ -119,8 +119,15 @@ function outcomeSchemas(): Record<string, Schema> {
       success: trueOnly,
       revoked: { type: 'integer', minimum: 0, description: 'How many other sessions were revoked.' },
     }),
-    ArrafAuthOtpSent: object({ success: trueOnly, maskedPhone: str({ example: '+9665****5678' }) }),
-    ArrafAuthNextStep: object({ nextStep: str({ enum: ['otp'] }) }),
+    ArrafAuthOtpSent: object({
+      success: trueOnly,
+      maskedPhone: str({ example: '+9665****5678' }),
+      channel: str({ enum: ['sms', 'whatsapp'], description: 'The channel that delivered the code.' }),
+    }),
+    ArrafAuthNextStep: object({
+      nextStep: str({ enum: ['otp'] }),
+      channel: str({ enum: ['sms', 'whatsapp'], description: 'The channel that delivered the code.' }),
+    }),
     ArrafAuthError: object({
       error: object({
         code: str({ enum: Object.keys(ARRAF_AUTH_ERRORS) }),

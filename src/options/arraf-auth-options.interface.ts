@@ -4,6 +4,7 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
 import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit.constants.js';
+import type { OtpDeliveryOptions, ResolvedOtpDeliveryOptions } from '../otp/otp-delivery.options.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
 import type { ArrafAuthSessionCacheOptions, ResolvedSessionCacheOptions } from '../session/session-cache.options.js';
 
@@ -118,8 +119,11 @@ export interface ArrafAuthCallbacks {
   }) => void | Promise<void>;
 }
 
-/** One-time SMS codes. Durations in seconds. */
-export interface ArrafAuthOtpOptions {
+/**
+ * One-time phone codes. Durations in seconds. Channels, the SMS-pumping guard and reviewer numbers
+ * are described in {@link OtpDeliveryOptions}.
+ */
+export interface ArrafAuthOtpOptions extends OtpDeliveryOptions {
   /** Digits per code (6 to 10). @default 6 */
   length?: number;
   /** Lifetime of a code in seconds (at most 600). @default 300 */
@@ -283,7 +287,9 @@ export interface ResolvedArrafAuthOptions {
   };
   hooks: ArrafAuthHooks;
   callbacks: ArrafAuthCallbacks;
-  otp: Required<Omit<ArrafAuthOtpOptions, 'messages'>> & { messages: { ar: string; en: string } };
+  otp: Required<Omit<ArrafAuthOtpOptions, 'messages' | keyof OtpDeliveryOptions>> & {
+    messages: { ar: string; en: string };
+  } & ResolvedOtpDeliveryOptions;
   phone: { defaultCountry: string; allowedCountries: readonly string[] | undefined };
   sms: SmsProvider | undefined;
   password: Required<ArrafAuthPasswordOptions>;

@@ -73,13 +73,14 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     fail('allowMissingOrigin', 'must be a boolean');
   }
 
+  const phone = resolvePhone(input.phone);
   return {
     secrets: resolveSecrets(input.secret),
     session: resolveSession(input.session),
     hooks,
     callbacks,
-    otp: resolveOtp(input.otp),
-    phone: resolvePhone(input.phone),
+    otp: resolveOtp(input.otp, phone.defaultCountry),
+    phone,
     sms: input.sms,
     password: resolvePassword(input.password),
     rateLimit: resolveRateLimit(input.rateLimit),

@@ -1,3 +1,4 @@
+import { OTP_DELIVERY_KEYS, resolveOtpDelivery } from '../otp/otp-delivery.options.js';
 import { ConsoleSmsProvider } from '../sms/console.sms-provider.js';
 import type { ResolvedArrafAuthOptions } from './arraf-auth-options.interface.js';
 import { fail, integer, objectAt, rejectUnknown } from './option-checks.js';
@@ -23,10 +24,11 @@ const OTP_KEYS = [
   'initialDelay',
   'maxDelay',
   'messages',
+  ...OTP_DELIVERY_KEYS,
 ];
 
-/** `otp`: the phone code, its send caps and guess bounds, and the SMS texts. */
-export function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
+/** `otp`: the phone code, its send caps and guess bounds, the SMS texts, and its delivery (channels, pumping guard). */
+export function resolveOtp(value: unknown, defaultCountry: string): ResolvedArrafAuthOptions['otp'] {
   const otp = objectAt('otp', value);
   rejectUnknown('otp', otp, OTP_KEYS);
   const messages = objectAt('otp.messages', otp.messages);
@@ -35,13 +37,15 @@ export function resolveOtp(value: unknown): ResolvedArrafAuthOptions['otp'] {
     if (typeof text !== 'string' || !text.includes('{code}'))
       fail(`otp.messages.${lang}`, 'must be a string containing {code}');
   }
+  const length = integer('otp.length', otp.length, 6, 6, 10);
   return {
-    length: integer('otp.length', otp.length, 6, 6, 10),
+    length,
     expiresIn: integer('otp.expiresIn', otp.expiresIn, 300, 30, 600),
     maxAttempts: integer('otp.maxAttempts', otp.maxAttempts, 5, 1, 10),
     resendCooldown: integer('otp.resendCooldown', otp.resendCooldown, 60, 0, 3600),
     ...resolveOtpLimits(otp),
     messages: { ...DEFAULT_OTP_MESSAGES, ...(messages as { ar?: string; en?: string }) },
+    ...resolveOtpDelivery(otp, length, defaultCountry, fail),
   };
 }
 

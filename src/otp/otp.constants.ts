@@ -36,4 +36,15 @@ export const otpKeys = {
   /** Present while `client` asked for a code of `purpose` for `phone` recently. */
   requester: (purpose: string, phone: string, client: string) => `otp-requester:${purpose}:${phone}:${client}`,
   budgetScope: (phone: string) => `otp:${phone}`,
+  /** Wrong fixed codes of a reviewer number (`otp.testNumbers`). */
+  reviewerFailures: (phone: string) => `otp-reviewer-failures:${phone}`,
+};
+
+/** Rate-limit store keys of the SMS-pumping guard, by number prefix (`+96655`) or global. */
+export const pumpingKeys = {
+  velocity: (prefix: string) => `otp-prefix:${prefix}`,
+  sent: (prefix: string) => `otp-prefix-sent:${prefix}`,
+  verified: (prefix: string) => `otp-prefix-verified:${prefix}`,
+  paused: (prefix: string) => `otp-prefix-paused:${prefix}`,
+  budget: 'otp-daily-budget',
 };

@@ -37,15 +37,21 @@ export class OtpController {
     @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
   ) {}
 
-  /** Sends a sign-in code: `{ method: 'phone', phone }` → `{ success: true, maskedPhone }`. */
+  /**
+   * Sends a sign-in code: `{ method: 'phone', phone, channel? }` → `{ success: true, maskedPhone,
+   * channel }`, `channel` being the one that delivered it.
+   */
   @Post('otp/send')
   @Public()
   @HttpCode(200)
   @RequestBody('otpSend')
   @RateLimit('otp-send:ip')
   async send(@Req() request: EdgeRequest, @ValidBody() body: ParsedBody<'otpSend'>) {
-    const { maskedPhone } = await this.otp.send(body.phone, 'sign-in', otpLocale(request), { ip: request.ip });
-    return { success: true, maskedPhone };
+    const { maskedPhone, channel } = await this.otp.send(body.phone, 'sign-in', otpLocale(request), {
+      ip: request.ip,
+      channel: body.channel,
+    });
+    return { success: true, maskedPhone, channel };
   }
 
   /**

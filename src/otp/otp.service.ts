@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ARRAF_AUTH_OPTIONS, SMS_PROVIDER } from '../arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { safeEqual } from '../crypto/crypto.util.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { maskPhone, parsePhone, toAsciiDigits } from '../phone/normalize-phone.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
-import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { clientIpBucket } from '../rate-limit/client-ip.js';
 import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
 import type { VerificationFailure, VerificationPolicy } from '../verification/verification.interfaces.js';
@@ -19,6 +20,9 @@ import {
   type OtpPurpose,
   otpKeys,
 } from './otp.constants.js';
+import { OtpDelivery, OtpDeliveryFailure } from './otp-delivery.service.js';
+import { parseMobile } from './phone-type.js';
+import { PumpingGuard } from './pumping-guard.service.js';
 
 /** Options of {@link OtpService.send}. */
 export interface OtpSendOptions {
@@ -28,19 +32,32 @@ export interface OtpSendOptions {
    * shares one client.
    */
   ip?: string;
+  /** The channel to try first (it must be in `otp.channels`). @default the first of `otp.channels` the provider declares */
+  channel?: OtpChannel;
+}
+
+/** What {@link OtpService.send} did: the number (E.164 and masked) and the channel that delivered the code. */
+export interface OtpSent {
+  phone: string;
+  maskedPhone: string;
+  channel: OtpChannel;
 }
 
 /** Options of {@link OtpService.verify}. */
-export interface OtpVerifyOptions extends OtpSendOptions {
+export interface OtpVerifyOptions {
+  /** As in {@link OtpSendOptions.ip}. */
+  ip?: string;
   /** Runs once the code matched, before it is consumed; when it throws, the code stays usable. */
   beforeConsume?: (phone: string) => unknown;
 }
 
 /**
- * One-time SMS codes bound to a number and a purpose: picks the number, rate-limits sends per number
- * and per (number, client), and leaves issuing and checking (HMAC at rest, atomic attempt count,
- * per-client, 24 h, 30 day and consecutive guess bounds with progressive delays, single use) to
- * {@link VerificationService}.
+ * One-time phone codes bound to a number and a purpose: picks the number, rate-limits sends per number
+ * and per (number, client), passes the SMS-pumping guard ({@link PumpingGuard}), and leaves issuing and
+ * checking (HMAC at rest, atomic attempt count, per-client, 24 h, 30 day and consecutive guess bounds
+ * with progressive delays, single use) to {@link VerificationService} and putting the code on SMS or
+ * WhatsApp to {@link OtpDelivery}: one code, one budget, whatever the channel. Reviewer numbers
+ * (`otp.testNumbers`) get no message and sign in with their fixed code.
  */
 @Injectable()
 export class OtpService {
@@ -48,48 +65,57 @@ export class OtpService {
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
-    @Inject(SMS_PROVIDER) private readonly sms: SmsProvider,
     private readonly limiter: RateLimiter,
     private readonly verifications: VerificationService,
+    private readonly delivery: OtpDelivery,
+    private readonly guard: PumpingGuard,
   ) {}
 
   /**
-   * Normalises the number, refuses numbers outside phone.allowedCountries (400 PHONE_NOT_ALLOWED)
-   * before anything is sent, enforces resendCooldown and maxSendsPerClientPerHour per (number,
-   * client) and maxSendsPerHour per number (429 RATE_LIMITED with Retry-After), issues a code (the
-   * older one stops working) and sends it via SMS_PROVIDER; SMS failure → 502 SMS_FAILED with no
-   * usable code left.
+   * Normalises the number, refuses numbers outside phone.allowedCountries (400 PHONE_NOT_ALLOWED) and
+   * numbers that are not mobile (400 PHONE_NOT_MOBILE) before anything is sent, enforces
+   * resendCooldown and maxSendsPerClientPerHour per (number, client) and maxSendsPerHour per number
+   * (429 RATE_LIMITED with Retry-After), then the pumping guard (429 OTP_PREFIX_PAUSED, 503
+   * OTP_BUDGET_EXHAUSTED), issues a code (the older one stops working) and sends it on the requested
+   * channel, falling back once to the next; when no channel delivers → 502 SMS_FAILED with no usable
+   * code left.
    *
-   * @example const { maskedPhone } = await otp.send('0551234567', 'sign-in', 'ar', { ip: request.ip });
+   * @example const { maskedPhone, channel } = await otp.send('0551234567', 'sign-in', 'ar', { ip: request.ip, channel: 'whatsapp' });
    */
   async send(
     phone: unknown,
     purpose: OtpPurpose,
     locale: 'ar' | 'en' = 'ar',
     options: OtpSendOptions = {},
-  ): Promise<{ phone: string; maskedPhone: string }> {
+  ): Promise<OtpSent> {
     const policy = this.policy(purpose);
     const e164 = this.allowedNumber(phone);
+    const channels = this.delivery.channelsFor(options.channel);
     const client = clientIpBucket(options.ip);
     await this.limitSends(e164, client);
-    try {
-      await this.verifications.issue(
-        policy,
-        { identifier: e164 },
-        { deliver: ({ secret }) => this.deliver(e164, secret, locale) },
-      );
-    } catch (error) {
-      if (!(error instanceof SmsFailure)) throw error;
-      // The person may retry at once: a failed SMS does not start the cooldown.
-      if (this.options.otp.resendCooldown > 0) await this.limiter.resetKey(otpKeys.cooldown(e164, client));
-      this.logger.warn(`SMS to ${maskPhone(e164)} failed: ${error.message}`);
-      throw new ArrafAuthException('SMS_FAILED');
+    let channel = channels[0];
+    if (this.options.otp.testNumbers.has(e164)) {
+      this.logger.warn(`Reviewer number ${maskPhone(e164)} asked for a code: none sent, its fixed code applies`);
+    } else {
+      await this.guard.admit(e164);
+      try {
+        const deliver = async (secret: string) => {
+          channel = await this.delivery.deliver(e164, secret, locale, channels);
+        };
+        await this.verifications.issue(policy, { identifier: e164 }, { deliver: ({ secret }) => deliver(secret) });
+      } catch (error) {
+        if (!(error instanceof OtpDeliveryFailure)) throw error;
+        // The person may retry at once: a failed SMS does not start the cooldown.
+        if (this.options.otp.resendCooldown > 0) await this.limiter.resetKey(otpKeys.cooldown(e164, client));
+        throw new ArrafAuthException('SMS_FAILED');
+      }
+      await this.guard.delivered(e164);
     }
     // Restarted on every send, so the window follows the latest code this client asked for.
     const requester = otpKeys.requester(purpose, e164, client);
     await this.limiter.resetKey(requester);
     await this.limiter.hitKey(requester, this.options.otp.expiresIn + OTP_REQUESTER_GRACE_SECONDS);
-    return { phone: e164, maskedPhone: maskPhone(e164) };
+    return { phone: e164, maskedPhone: maskPhone(e164), channel };
   }
 
   /**
@@ -113,6 +139,8 @@ export class OtpService {
     if (digits.length !== policy.length || !/^[0-9]+$/.test(digits)) throw new ArrafAuthException('INVALID_INPUT');
     const e164 = parsePhone(phone, this.options.phone.defaultCountry).e164;
     const client = clientIpBucket(options.ip);
+    const fixed = this.options.otp.testNumbers.get(e164);
+    if (fixed !== undefined) return this.verifyReviewer(e164, digits, fixed, options);
 
     const check = await this.verifications.redeemCode(
       policy,
@@ -120,8 +148,41 @@ export class OtpService {
       digits,
       { beforeConsume: () => options.beforeConsume?.(e164) },
     );
-    if (check.ok) return e164;
+    if (check.ok) {
+      await this.countVerified(e164);
+      return e164;
+    }
     throw await this.failure(check, purpose, e164, client);
+  }
+
+  /** A reviewer number's fixed code, compared in constant time; its failures are bounded per day. */
+  private async verifyReviewer(
+    e164: string,
+    digits: string,
+    fixed: string,
+    options: OtpVerifyOptions,
+  ): Promise<string> {
+    const key = otpKeys.reviewerFailures(e164);
+    const failures = await this.limiter.peekKey(key);
+    if (failures && failures.count >= this.options.otp.maxFailuresPerDay)
+      throw tooManyRequests('OTP_TOO_MANY_ATTEMPTS', failures.resetAt);
+    if (!safeEqual(digits, fixed)) {
+      await this.limiter.hitKey(key, OTP_DAY_SECONDS);
+      this.logger.warn(`Reviewer number ${maskPhone(e164)}: wrong fixed code`);
+      throw new ArrafAuthException('OTP_INVALID');
+    }
+    await options.beforeConsume?.(e164);
+    this.logger.warn(`Reviewer number ${maskPhone(e164)} signed in with its fixed code (otp.testNumbers)`);
+    return e164;
+  }
+
+  /** Tells the pumping guard a code was verified; the sign-in stands even if the store fails here. */
+  private async countVerified(e164: string): Promise<void> {
+    try {
+      await this.guard.verified(e164);
+    } catch (error) {
+      this.logger.error(`Could not count a verified code for the pumping guard: ${String(error)}`);
+    }
   }
 
   /** The error of a failed check, hiding a pending code from clients that did not ask for it. */
@@ -184,42 +245,18 @@ export class OtpService {
     if (hourly.count > maxSendsPerHour) throw tooManyRequests('RATE_LIMITED', hourly.resetAt);
   }
 
-  private async deliver(e164: string, code: string, locale: 'ar' | 'en'): Promise<void> {
-    let failure: string | undefined;
-    try {
-      const result = await this.sms.send({ to: e164, code, message: this.message(code, locale) });
-      if (!result?.success) failure = result?.error ?? 'the provider reported a failure';
-    } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
-    }
-    // The code never reaches a log line, whatever the provider put in its error.
-    if (failure !== undefined) throw new SmsFailure(failure.split(code).join('******'));
-  }
-
   private async cooldownEnd(e164: string, client: string): Promise<number> {
     if (this.options.otp.resendCooldown <= 0) return Date.now();
     return (await this.limiter.peekKey(otpKeys.cooldown(e164, client)))?.resetAt ?? Date.now();
   }
 
-  /** The number in E.164, or 400 when it is not a mobile number of an allowed country. */
+  /** The number in E.164; 400 when it is not a mobile number (`PHONE_NOT_MOBILE`) of an allowed country. */
   private allowedNumber(phone: unknown): string {
     if (typeof phone !== 'string') throw new ArrafAuthException('INVALID_INPUT');
-    const { e164, country } = parsePhone(phone, this.options.phone.defaultCountry);
+    const { e164, country } = parseMobile(phone, this.options.phone.defaultCountry);
     const allowed = this.options.phone.allowedCountries;
     if (allowed && (country === undefined || !allowed.includes(country)))
       throw new ArrafAuthException('PHONE_NOT_ALLOWED');
     return e164;
   }
-
-  private message(code: string, locale: 'ar' | 'en'): string {
-    const template = this.options.otp.messages[locale === 'en' ? 'en' : 'ar'];
-    const minutes = String(Math.ceil(this.options.otp.expiresIn / 60));
-    return template
-      .replaceAll('{appName}', () => this.options.appName)
-      .replaceAll('{minutes}', () => minutes)
-      .replaceAll('{code}', () => code);
-  }
 }
-
-/** A failed SMS delivery; its message is safe to log (the code is masked). */
-class SmsFailure extends Error {}

@@ -9,6 +9,7 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { OtpService } from '../otp/otp.service.js';
+import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { BodyGuard } from '../schemas/body.guard.js';
@@ -77,7 +78,7 @@ export class PasswordController {
 
   /**
    * `{ method: 'email', email, password }` → 200 `{ user, session }` (checked by
-   * PasswordAuthGuard); `{ method: 'phone', phone }` → an SMS code and 200 `{ nextStep: 'otp' }`,
+   * PasswordAuthGuard); `{ method: 'phone', phone, channel? }` → a code and 200 `{ nextStep: 'otp', channel }`,
    * to be completed at `POST otp/verify`.
    */
   @Post('sign-in')
@@ -90,10 +91,13 @@ export class PasswordController {
   async signIn(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'signIn'>,
-  ): Promise<SignIn | { nextStep: 'otp' }> {
+  ): Promise<SignIn | { nextStep: 'otp'; channel: OtpChannel }> {
     if (input.method === 'phone') {
-      await this.otp.send(input.phone, 'sign-in', preferredLocale(request), { ip: request.ip });
-      return { nextStep: 'otp' };
+      const { channel } = await this.otp.send(input.phone, 'sign-in', preferredLocale(request), {
+        ip: request.ip,
+        channel: input.channel,
+      });
+      return { nextStep: 'otp', channel };
     }
     return new SignIn(request.user as User, 'email');
   }

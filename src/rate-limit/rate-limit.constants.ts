@@ -18,6 +18,7 @@ export const RATE_LIMIT_RULES = [
   'change-password:account',
   'oauth-sign-in:ip',
   'oauth-callback:ip',
+  'otp-receipt:ip',
 ] as const;
 
 /** A name of {@link RATE_LIMIT_RULES}, the key of `rateLimit.limits`. */
@@ -55,6 +56,8 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitRule, RateLimitRuleLi
   // the client secret: 60 per 10 minutes per address is far above a person's retries.
   'oauth-sign-in:ip': { limit: 60, window: 600 },
   'oauth-callback:ip': { limit: 60, window: 600 },
+  // Delivery receipts come from the vendor's few addresses, one per message sent.
+  'otp-receipt:ip': { limit: 1000, window: 600 },
 };
 
 /** Bounds of a Redis command: rate-limited routes answer 503 after this rather than hang. */

@@ -36,6 +36,10 @@ const otpPhone = phone.max(MAX_OTP_FIELD_LENGTH);
 const newPassword = z.string().min(1).meta({ example: 'correct horse battery staple' });
 const emailCode = z.string().regex(EMAIL_CODE).meta({ example: '123456' });
 const linkToken = z.string().regex(LINK_TOKEN).meta({ description: 'The token from an emailed link.' });
+const channel = z.enum(['sms', 'whatsapp']).optional().meta({
+  description:
+    'Channel to send the code on; one of `otp.channels`. The same code goes out once on the next channel when this one fails; the answer names the channel used. Default: the first of `otp.channels`.',
+});
 const mode = z.enum(['otp', 'link']).default('otp').meta({ description: 'Deliver a code (`otp`) or a link.' });
 
 /** A password being checked: a non-empty string of at most `maxBytes` UTF-8 bytes (long-password DoS). */
@@ -68,7 +72,7 @@ export interface BodySchemaLimits {
 
 const phoneMethod = z.literal('phone');
 const emailMethod = z.literal('email');
-const phoneSignIn = z.strictObject({ method: phoneMethod, phone });
+const phoneSignIn = z.strictObject({ method: phoneMethod, phone, channel });
 const forgotEmail = z.strictObject({ method: emailMethod, email, mode });
 const forgotPhone = z.strictObject({ method: phoneMethod, phone });
 const resetEmailCode = z.strictObject({ method: emailMethod, email, otp: emailCode, newPassword });
@@ -108,7 +112,7 @@ const signUp = z
 
 /** The bodies that do not depend on the configured limits. */
 const FIXED_BODIES = {
-  otpSend: z.strictObject({ method: phoneMethod, phone: otpPhone }),
+  otpSend: z.strictObject({ method: phoneMethod, phone: otpPhone, channel }),
   otpVerify: z.strictObject({
     method: phoneMethod,
     phone: otpPhone,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { maskPhone } from '../phone/normalize-phone.js';
-import type { SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
+import type { OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
@@ -111,7 +111,7 @@ export function vendorReason(text: unknown, secrets: readonly string[]): string 
 /** Logs a failed send with the masked number only, and returns the `{ success: false }` result. */
 export function sendFailed(logger: Logger, vendor: string, to: unknown, reason: string): SmsSendResult {
   const recipient = e164Digits(to) ? maskPhone(to as string) : 'an invalid number';
-  logger.error(`${vendor} could not send an SMS to ${recipient}: ${reason}`);
+  logger.error(`${vendor} could not send a code to ${recipient}: ${reason}`);
   return { success: false, error: `${vendor}: ${reason}` };
 }
 
@@ -125,15 +125,54 @@ export interface VendorRequest {
 export type VendorVerdict = { messageId?: string } | { reason: string };
 
 /**
+ * A vendor's WhatsApp channel: where its authentication-template send goes, the request for one
+ * code, and the reading of the answer. The vendor's SMS credentials and timeout apply alike.
+ */
+export interface WhatsAppEndpoint {
+  url: string;
+  /** The request for `code`; `locale` picks the template's language, `statusCallback` where receipts go. */
+  request(to: string, recipient: string, code: string, locale: 'ar' | 'en', statusCallback?: string): VendorRequest;
+  interpret(status: number, body: Record<string, unknown>, recipient: string): VendorVerdict;
+}
+
+/** The language codes of a vendor's WhatsApp template, per locale of the person. */
+export interface WhatsAppTemplateLanguages {
+  /** @default 'ar' */
+  ar?: string;
+  /** @default 'en' */
+  en?: string;
+}
+
+/** A WhatsApp template's language code for `locale`, from the configured codes. */
+export function templateLanguage(languages: WhatsAppTemplateLanguages | undefined, locale: 'ar' | 'en'): string {
+  return (locale === 'en' ? languages?.en : languages?.ar) ?? locale;
+}
+
+/**
+ * The parameters of a WhatsApp authentication template as Meta defines them: the code fills the
+ * body's `{{1}}` and the copy-code button (a URL button with index 0) carries the same code.
+ * Source: https://developers.facebook.com/docs/whatsapp/business-management-api/authentication-templates/
+ */
+export function authenticationTemplateComponents(code: string): Record<string, unknown>[] {
+  return [
+    { type: 'body', parameters: [{ type: 'text', text: code }] },
+    { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: code }] },
+  ];
+}
+
+/**
  * The shared shape of the HTTP vendors: the recipient checked as E.164, one POST through
  * {@link callVendor}, the answer judged by the vendor's {@link interpret}, and every failure logged
  * with the masked number and returned as `{ success: false }`. A vendor supplies its request and
- * the reading of its answer; new channels of the same vendor reuse the rest.
+ * the reading of its answer; its WhatsApp channel, when configured, is a {@link WhatsAppEndpoint}
+ * on the same base, so a vendor with `whatsapp` options declares `channels: ['sms', 'whatsapp']`.
  */
 export abstract class HttpSmsProvider implements SmsProvider {
   protected readonly logger = new Logger(this.constructor.name);
   protected readonly url: string;
   protected readonly timeoutMs: number;
+  /** Set by a vendor whose `whatsapp` options were given. */
+  protected whatsapp: WhatsAppEndpoint | undefined;
 
   /**
    * @param vendor the vendor's name in log lines and errors
@@ -151,19 +190,41 @@ export abstract class HttpSmsProvider implements SmsProvider {
     this.timeoutMs = resolveTimeout(this.constructor.name, options.timeoutMs);
   }
 
-  async send({ to, message }: SmsMessage): Promise<SmsSendResult> {
+  /** `['sms', 'whatsapp']` when the vendor's WhatsApp channel is configured, otherwise `['sms']`. */
+  get channels(): readonly OtpChannel[] {
+    return this.whatsapp ? ['sms', 'whatsapp'] : ['sms'];
+  }
+
+  async send({
+    to,
+    code,
+    message,
+    channel = 'sms',
+    locale = 'ar',
+    statusCallback,
+  }: SmsMessage): Promise<SmsSendResult> {
+    const vendor = channel === 'whatsapp' ? `${this.vendor} WhatsApp` : this.vendor;
     const recipient = e164Digits(to);
-    if (!recipient) return sendFailed(this.logger, this.vendor, to, 'recipient is not an E.164 number');
-    const { headers, body } = this.request(to, recipient, message);
+    if (!recipient) return sendFailed(this.logger, vendor, to, 'recipient is not an E.164 number');
+    const endpoint: WhatsAppEndpoint | undefined =
+      channel === 'whatsapp'
+        ? this.whatsapp
+        : {
+            url: this.url,
+            request: (e164, digits) => this.request(e164, digits, message),
+            interpret: (status, body, digits) => this.interpret(status, body, digits),
+          };
+    if (!endpoint) return sendFailed(this.logger, vendor, to, 'the WhatsApp channel is not configured');
+    const { headers, body } = endpoint.request(to, recipient, code, locale, statusCallback);
     const reply = await callVendor(
-      this.url,
+      endpoint.url,
       { method: 'POST', headers: { Accept: 'application/json', ...headers }, body },
       this.timeoutMs,
     );
-    if ('failure' in reply) return sendFailed(this.logger, this.vendor, to, reply.failure);
+    if ('failure' in reply) return sendFailed(this.logger, vendor, to, reply.failure);
     const answer = (typeof reply.body === 'object' && reply.body !== null ? reply.body : {}) as Record<string, unknown>;
-    const verdict = this.interpret(reply.status, answer, recipient);
-    if ('reason' in verdict) return sendFailed(this.logger, this.vendor, to, verdict.reason);
+    const verdict = endpoint.interpret(reply.status, answer, recipient);
+    if ('reason' in verdict) return sendFailed(this.logger, vendor, to, verdict.reason);
     return { success: true, messageId: verdict.messageId };
   }
 

@@ -1,11 +1,30 @@
 import {
+  authenticationTemplateComponents,
   HttpSmsProvider,
   type HttpSmsProviderOptions,
+  messageIdOf,
+  optionalString,
   providerOptions,
   requiredString,
+  resolveBaseUrl,
+  templateLanguage,
   type VendorRequest,
   type VendorVerdict,
+  type WhatsAppEndpoint,
+  type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+
+/** Taqnyat's WhatsApp channel (WhatsApp Business API through Taqnyat). */
+export interface TaqnyatWhatsAppOptions {
+  /** The approved authentication template's name. */
+  templateName: string;
+  /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
+  languages?: WhatsAppTemplateLanguages;
+  /** The WhatsApp application's bearer token, when it is not the SMS one. @default bearerToken */
+  bearerToken?: string;
+  /** Origin of the WhatsApp API. @default baseUrl, or 'https://api.taqnyat.sa' */
+  baseUrl?: string;
+}
 
 /** Options of {@link TaqnyatSmsProvider}. */
 export interface TaqnyatSmsProviderOptions extends HttpSmsProviderOptions {
@@ -13,6 +32,8 @@ export interface TaqnyatSmsProviderOptions extends HttpSmsProviderOptions {
   bearerToken: string;
   /** An active sender name of the account. */
   sender: string;
+  /** Also send codes over WhatsApp with an authentication template. @default SMS only */
+  whatsapp?: TaqnyatWhatsAppOptions;
 }
 
 /**
@@ -21,17 +42,61 @@ export interface TaqnyatSmsProviderOptions extends HttpSmsProviderOptions {
  * a send answers 201 `{ statusCode: 201, messageId, accepted, rejected, ... }`.
  * Sources: https://dev.taqnyat.sa/en/doc/sms/ and Taqnyat's own client, github.com/taqnyat/python.
  *
+ * With `whatsapp`, codes also go out as a WhatsApp authentication template:
+ * `POST {baseUrl}/wa/v2/messages/` with the same bearer token and Meta's Cloud API message
+ * `{ messaging_product: 'whatsapp', recipient_type: 'individual', to: '966…', type: 'template',
+ * template: { name, language: { code }, components } }`; the answer carries Meta's
+ * `messages: [{ id: 'wamid…' }]`. Taqnyat reports delivery through a webhook the library does not
+ * read, so a WhatsApp send falls back to SMS only on an error or a timeout.
+ * Source: https://dev.taqnyat.sa/en/doc/whatsapp/
+ *
  * @example new TaqnyatSmsProvider({ bearerToken: process.env.TAQNYAT_TOKEN!, sender: 'MyApp' })
  */
 export class TaqnyatSmsProvider extends HttpSmsProvider {
   private readonly bearerToken: string;
   private readonly sender: string;
+  private whatsappToken: string | undefined;
 
   constructor(options: TaqnyatSmsProviderOptions) {
     const opts = providerOptions(TaqnyatSmsProvider.name, options);
     super('Taqnyat', opts, 'https://api.taqnyat.sa', '/v1/messages');
     this.bearerToken = requiredString(TaqnyatSmsProvider.name, 'bearerToken', opts.bearerToken);
     this.sender = requiredString(TaqnyatSmsProvider.name, 'sender', opts.sender);
+    if (opts.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(opts);
+  }
+
+  private whatsappEndpoint(opts: TaqnyatSmsProviderOptions): WhatsAppEndpoint {
+    const name = TaqnyatSmsProvider.name;
+    const wa = providerOptions(`${name} whatsapp`, opts.whatsapp);
+    const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
+    const token = optionalString(name, 'whatsapp.bearerToken', wa.bearerToken) ?? this.bearerToken;
+    this.whatsappToken = token;
+    const base = resolveBaseUrl(name, wa.baseUrl ?? opts.baseUrl, 'https://api.taqnyat.sa');
+    return {
+      url: `${base}/wa/v2/messages/`,
+      request: (_to, recipient, code, locale) => ({
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          messaging_product: 'whatsapp',
+          recipient_type: 'individual',
+          to: recipient,
+          type: 'template',
+          template: {
+            name: templateName,
+            language: { code: templateLanguage(wa.languages, locale) },
+            components: authenticationTemplateComponents(code),
+          },
+        }),
+      }),
+      interpret: (status, body) => {
+        const error = (body.error ?? {}) as { message?: unknown; code?: unknown };
+        const refused = this.httpFailure(status, this.detail(error.code, error.message, body.message));
+        if (refused) return refused;
+        const messages = Array.isArray(body.messages) ? (body.messages as { id?: unknown }[]) : [];
+        const id = messageIdOf(messages[0]?.id);
+        return id ? { messageId: id } : { reason: 'unexpected response' };
+      },
+    };
   }
 
   protected request(_to: string, recipient: string, message: string): VendorRequest {
@@ -55,6 +120,6 @@ export class TaqnyatSmsProvider extends HttpSmsProvider {
   }
 
   protected secrets(): readonly string[] {
-    return [this.bearerToken];
+    return this.whatsappToken ? [this.bearerToken, this.whatsappToken] : [this.bearerToken];
   }
 }

@@ -6,7 +6,22 @@ import {
   requiredString,
   type VendorRequest,
   type VendorVerdict,
+  type WhatsAppEndpoint,
 } from './http-sms.util.js';
+import type { DeliveryReceipt } from './sms-provider.interface.js';
+
+/**
+ * Twilio's WhatsApp channel: a WhatsApp sender and an approved authentication Content Template
+ * whose variable `1` is the code.
+ */
+export interface TwilioWhatsAppOptions {
+  /** The WhatsApp sender in E.164 (sent as `whatsapp:+…`), or use `messagingServiceSid`. */
+  from?: string;
+  /** A Messaging Service with a WhatsApp sender, instead of `from`. */
+  messagingServiceSid?: string;
+  /** The Content Template SID (`HX…`), one for all locales or one per locale. */
+  contentSid: string | { ar: string; en: string };
+}
 
 /** Options of {@link TwilioSmsProvider}. Give exactly one of `from` and `messagingServiceSid`. */
 export interface TwilioSmsProviderOptions extends HttpSmsProviderOptions {
@@ -18,6 +33,8 @@ export interface TwilioSmsProviderOptions extends HttpSmsProviderOptions {
   from?: string;
   /** Sender: a Messaging Service (`MG…`) that picks the number itself. */
   messagingServiceSid?: string;
+  /** Also send codes over WhatsApp with an authentication template. @default SMS only */
+  whatsapp?: TwilioWhatsAppOptions;
 }
 
 /** The Account SID, checked before the URL is built from it. */
@@ -37,6 +54,15 @@ function accountSidOf(options: TwilioSmsProviderOptions): string {
  * `AccountSid:AuthToken`, form-encoded `To` (E.164 with +), `From` or `MessagingServiceSid`, `Body`;
  * a send answers 201 with the Message resource (`sid`), an error 4xx/5xx `{ code, message, more_info, status }`.
  * Source: https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
+ *
+ * With `whatsapp`, codes also go out over WhatsApp on the same endpoint: `To=whatsapp:+966…`,
+ * `From=whatsapp:+…` (or `MessagingServiceSid`), `ContentSid=HX…` and `ContentVariables={"1":"<code>"}`.
+ * With `otp.fallbackAfter`, the WhatsApp request carries `StatusCallback` (the module's receipt
+ * route) and Twilio's status posts (`MessageSid`, `MessageStatus`: `delivered`/`read`, or
+ * `failed`/`undelivered`) tell whether to resend by SMS.
+ * Sources: https://www.twilio.com/docs/content/send-templates-created-with-the-content-template-builder,
+ * https://www.twilio.com/docs/whatsapp/api and
+ * https://www.twilio.com/docs/messaging/guides/track-outbound-message-status
  *
  * @example new TwilioSmsProvider({ accountSid: 'AC…', authToken: process.env.TWILIO_AUTH_TOKEN!, from: '+15017122661' })
  */
@@ -62,6 +88,41 @@ export class TwilioSmsProvider extends HttpSmsProvider {
     }
     this.sender = from !== undefined ? { From: from } : { MessagingServiceSid: messagingServiceSid! };
     this.authorization = `Basic ${Buffer.from(`${accountSid}:${this.authToken}`).toString('base64')}`;
+    if (options.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(options.whatsapp);
+  }
+
+  private whatsappEndpoint(options: TwilioWhatsAppOptions): WhatsAppEndpoint {
+    const name = TwilioSmsProvider.name;
+    const wa = providerOptions(`${name} whatsapp`, options);
+    const from = optionalString(name, 'whatsapp.from', wa.from);
+    const service = optionalString(name, 'whatsapp.messagingServiceSid', wa.messagingServiceSid);
+    if ((from === undefined) === (service === undefined)) {
+      throw new Error(`${name}: give exactly one of the options "whatsapp.from" and "whatsapp.messagingServiceSid"`);
+    }
+    const sender: Record<string, string> =
+      from !== undefined ? { From: `whatsapp:${from}` } : { MessagingServiceSid: service! };
+    const sids =
+      typeof wa.contentSid === 'string'
+        ? { ar: wa.contentSid, en: wa.contentSid }
+        : providerOptions(`${name} whatsapp.contentSid`, wa.contentSid);
+    const contentSid = {
+      ar: requiredString(name, 'whatsapp.contentSid', sids.ar),
+      en: requiredString(name, 'whatsapp.contentSid', sids.en),
+    };
+    return {
+      url: this.url,
+      request: (to, _recipient, code, locale, statusCallback) => ({
+        headers: { Authorization: this.authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          To: `whatsapp:${to}`,
+          ...sender,
+          ContentSid: contentSid[locale === 'en' ? 'en' : 'ar'],
+          ContentVariables: JSON.stringify({ 1: code }),
+          ...(statusCallback ? { StatusCallback: statusCallback } : {}),
+        }).toString(),
+      }),
+      interpret: (status, body) => this.interpret(status, body),
+    };
   }
 
   protected request(to: string, _recipient: string, message: string): VendorRequest {
@@ -69,6 +130,15 @@ export class TwilioSmsProvider extends HttpSmsProvider {
       headers: { Authorization: this.authorization, 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ To: to, ...this.sender, Body: message }).toString(),
     };
+  }
+
+  /** Twilio's status callback: `MessageSid` and `MessageStatus` as form fields. */
+  readReceipts(body: Record<string, unknown>): DeliveryReceipt[] {
+    const { MessageSid: sid, MessageStatus: status } = body;
+    if (typeof sid !== 'string' || typeof status !== 'string') return [];
+    if (status === 'delivered' || status === 'read') return [{ messageId: sid, delivered: true }];
+    if (status === 'failed' || status === 'undelivered') return [{ messageId: sid, delivered: false }];
+    return [];
   }
 
   protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {

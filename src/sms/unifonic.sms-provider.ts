@@ -1,13 +1,32 @@
 import {
+  authenticationTemplateComponents,
   HttpSmsProvider,
   type HttpSmsProviderOptions,
   messageIdOf,
   optionalString,
   providerOptions,
   requiredString,
+  resolveBaseUrl,
+  templateLanguage,
   type VendorRequest,
   type VendorVerdict,
+  type WhatsAppEndpoint,
+  type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+
+/** Unifonic's WhatsApp channel (the Conversations API), with its own key pair. */
+export interface UnifonicWhatsAppOptions {
+  /** The WhatsApp application's public key (Developers → Applications), sent as the `PublicId` header. */
+  publicId: string;
+  /** The application's secret key, sent as the `Secret` header. */
+  secret: string;
+  /** The approved authentication template's name. */
+  templateName: string;
+  /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
+  languages?: WhatsAppTemplateLanguages;
+  /** Origin of the Conversations API. @default 'https://apis.unifonic.com' */
+  baseUrl?: string;
+}
 
 /** Options of {@link UnifonicSmsProvider}. */
 export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
@@ -15,6 +34,8 @@ export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
   appSid: string;
   /** A registered sender name. @default the account's default sender */
   senderId?: string;
+  /** Also send codes over WhatsApp with an authentication template. @default SMS only */
+  whatsapp?: UnifonicWhatsAppOptions;
 }
 
 /**
@@ -23,17 +44,59 @@ export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
  * the answer is `{ success, message, errorCode, data: { MessageID, Status } }`.
  * Source: https://docs.unifonic.com/docs/sending-your-first-sms-via-unifonic-api
  *
+ * With `whatsapp`, codes also go out as a WhatsApp template through the Conversations API:
+ * `POST {whatsapp.baseUrl}/v1/messages` with the headers `PublicId` and `Secret` and JSON
+ * `{ recipient: { contact: '+966…', channel: 'whatsapp' }, content: { type: 'template', name,
+ * language: { code }, components } }`; the answer carries the message `id`. Unifonic reports
+ * delivery through a webhook the library does not read, so a WhatsApp send falls back to SMS only on
+ * an error or a timeout.
+ * Sources: https://docs.unifonic.com/docs/whatsapp-template-messages and
+ * https://docs.unifonic.com/docs/getting-your-api-access
+ *
  * @example new UnifonicSmsProvider({ appSid: process.env.UNIFONIC_APP_SID!, senderId: 'MyApp' })
  */
 export class UnifonicSmsProvider extends HttpSmsProvider {
   private readonly appSid: string;
   private readonly senderId: string | undefined;
+  private whatsappSecret: string | undefined;
 
   constructor(options: UnifonicSmsProviderOptions) {
     const opts = providerOptions(UnifonicSmsProvider.name, options);
     super('Unifonic', opts, 'https://el.cloud.unifonic.com', '/rest/SMS/messages');
     this.appSid = requiredString(UnifonicSmsProvider.name, 'appSid', opts.appSid);
     this.senderId = optionalString(UnifonicSmsProvider.name, 'senderId', opts.senderId);
+    if (opts.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(opts.whatsapp);
+  }
+
+  private whatsappEndpoint(options: UnifonicWhatsAppOptions): WhatsAppEndpoint {
+    const name = UnifonicSmsProvider.name;
+    const wa = providerOptions(`${name} whatsapp`, options);
+    const publicId = requiredString(name, 'whatsapp.publicId', wa.publicId);
+    const secret = requiredString(name, 'whatsapp.secret', wa.secret);
+    const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
+    this.whatsappSecret = secret;
+    const base = resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com');
+    return {
+      url: `${base}/v1/messages`,
+      request: (to, _recipient, code, locale) => ({
+        headers: { PublicId: publicId, Secret: secret, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          recipient: { contact: to, channel: 'whatsapp' },
+          content: {
+            type: 'template',
+            name: templateName,
+            language: { code: templateLanguage(wa.languages, locale) },
+            components: authenticationTemplateComponents(code),
+          },
+        }),
+      }),
+      interpret: (status, body) => {
+        const refused = this.httpFailure(status, this.detail(body.code, body.message, body.error));
+        if (refused) return refused;
+        const id = messageIdOf(body.id ?? body.messageId);
+        return id ? { messageId: id } : { reason: 'unexpected response' };
+      },
+    };
   }
 
   protected request(_to: string, recipient: string, message: string): VendorRequest {
@@ -59,6 +122,6 @@ export class UnifonicSmsProvider extends HttpSmsProvider {
   }
 
   protected secrets(): readonly string[] {
-    return [this.appSid];
+    return this.whatsappSecret ? [this.appSid, this.whatsappSecret] : [this.appSid];
   }
 }

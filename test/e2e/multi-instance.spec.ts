@@ -99,7 +99,13 @@ function cookieOf(res: Response): string {
         'otp-verify:ip': { limit: 100000 },
         'sign-in:ip': { limit: 100000 },
       }),
-      OTP: JSON.stringify({ resendCooldown: 0, maxSendsPerHour: 3 }),
+      // The pumping guard's prefix and budget counters would add up across suites on this Redis too.
+      OTP: JSON.stringify({
+        resendCooldown: 0,
+        maxSendsPerHour: 3,
+        prefixGuard: { maxSendsPerHour: 1_000_000, minSends: 1_000_000 },
+        dailyBudget: 10_000_000,
+      }),
     };
     // A applies the migrations; B starts on the migrated database, as a second replica would.
     a = await startInstance('A', { ...env, MIGRATE: '1' });

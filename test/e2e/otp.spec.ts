@@ -90,7 +90,7 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       const res = await otpClient(app).send('055 123-4567');
       expect({ status: res.status, body: res.body }).toStrictEqual({
         status: 200,
-        body: { success: true, maskedPhone: '+9665****4567' },
+        body: { success: true, maskedPhone: '+9665****4567', channel: 'sms' },
       });
       const sent = sms.messages.filter((m) => m.to === '+966551234567');
       expect(sent).toHaveLength(1);
@@ -158,9 +158,9 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       expect((await storedFor(app, '+971501234567')).codes).toHaveLength(0);
     });
 
-    it('refuses a landline or a string that is not a number with 400 INVALID_PHONE and sends nothing', async () => {
+    it('refuses a landline with 400 PHONE_NOT_MOBILE and a string that is not a number with 400 INVALID_PHONE, sending nothing', async () => {
       const send = jest.spyOn(sms, 'send');
-      expectError(await otpClient(app).send('011 234 5678'), 400, 'INVALID_PHONE');
+      expectError(await otpClient(app).send('011 234 5678'), 400, 'PHONE_NOT_MOBILE');
       expectError(await otpClient(app).send('not a number'), 400, 'INVALID_PHONE');
       expect(send).not.toHaveBeenCalled();
     });
@@ -709,6 +709,7 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       await expect(otp.send(phone.local, 'reset-password')).resolves.toStrictEqual({
         phone: phone.e164,
         maskedPhone: `+9665****${phone.e164.slice(-4)}`,
+        channel: 'sms',
       });
       const code = sms.lastCodeFor(phone.e164)!;
       await expect(otp.verify(`٠${arabicDigits(phone.local.slice(1))}`, 'reset-password', code)).resolves.toBe(
@@ -728,7 +729,7 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       const res = await otpClient(app).send('+971 50 765 4321');
       expect({ status: res.status, body: res.body }).toStrictEqual({
         status: 200,
-        body: { success: true, maskedPhone: '+9715****4321' },
+        body: { success: true, maskedPhone: '+9715****4321', channel: 'sms' },
       });
     });
 
@@ -922,7 +923,7 @@ describe.each(testDatabases().filter((d) => d.name === 'sqlite'))(
       const sent = await client.send(phone.local);
       expect({ status: sent.status, body: sent.body }).toStrictEqual({
         status: 200,
-        body: { success: true, maskedPhone: `+9665****${phone.e164.slice(-4)}` },
+        body: { success: true, maskedPhone: `+9665****${phone.e164.slice(-4)}`, channel: 'sms' },
       });
       const res = await client.verify(phone.local, sms.lastCodeFor(phone.e164)!, { name: 'Sara' });
       expect(res.status).toBe(200);

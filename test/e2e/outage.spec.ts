@@ -247,7 +247,12 @@ afterAll(() => {
     t = await createSecurityTestApp({
       database: database.options,
       auth: {
-        otp: { resendCooldown: 0 },
+        // The pumping guard's prefix and budget counters add up across suites on a shared Redis.
+        otp: {
+          resendCooldown: 0,
+          prefixGuard: { maxSendsPerHour: 1_000_000, minSends: 1_000_000 },
+          dailyBudget: 10_000_000,
+        },
         rateLimit: { storage: { redis: proxy.rewrite(REDIS_URL!), commandTimeout: REDIS_COMMAND_TIMEOUT_MS } },
       },
     });

@@ -183,7 +183,10 @@ describe.each(testDatabases())('overrideProvider reaches every route on $name', 
       const phone = freshPhone();
       await http().post('/auth/otp/send').send({ method: 'phone', phone }).expect(200);
       expect(sms.sent.at(-1)?.to).toBe(phone);
-      await http().post('/auth/sign-in').send({ method: 'phone', phone }).expect(200, { nextStep: 'otp' });
+      await http()
+        .post('/auth/sign-in')
+        .send({ method: 'phone', phone })
+        .expect(200, { nextStep: 'otp', channel: 'sms' });
       expect(sms.sent.filter((m) => m.to === phone)).toHaveLength(2);
       const code = sms.sent.at(-1)!.code;
       await http().post('/auth/otp/verify').send({ method: 'phone', phone, otp: code }).expect(200);

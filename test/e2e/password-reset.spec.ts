@@ -415,7 +415,10 @@ describe.each(testDatabases())('forgot, reset and change password on $name', (db
     it('refuses a sign-in code for a password reset', async () => {
       const user = await account({ phone: true });
       await users().update({ id: user.id }, { phoneVerified: true });
-      await http().post('/auth/sign-in').send({ method: 'phone', phone: user.phone }).expect(200, { nextStep: 'otp' });
+      await http()
+        .post('/auth/sign-in')
+        .send({ method: 'phone', phone: user.phone })
+        .expect(200, { nextStep: 'otp', channel: 'sms' });
       const code = sms.lastCodeFor(user.phone!);
       expectErrorBody(
         await reset({ method: 'phone', phone: user.phone, otp: code, newPassword: NEW_PASSWORD }),

@@ -353,10 +353,16 @@ describe.each(CASES)('email + password on $name ($platform)', ({ db, platform }:
       .set('Accept-Language', 'en-GB,en;q=0.9,ar;q=0.5')
       .send({ method: 'phone', phone: '055 123 0004' })
       .expect(200);
-    expect(res.body).toStrictEqual({ nextStep: 'otp' });
+    expect(res.body).toStrictEqual({ nextStep: 'otp', channel: 'sms' });
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(sms.messages).toEqual([
-      { to: '+966551230004', code: expect.stringMatching(/^\d{6}$/), message: expect.stringContaining('code') },
+      {
+        to: '+966551230004',
+        code: expect.stringMatching(/^\d{6}$/),
+        message: expect.stringContaining('code'),
+        channel: 'sms',
+        locale: 'en',
+      },
     ]);
     // The code completes the sign-in at otp/verify.
     const verified = await http()

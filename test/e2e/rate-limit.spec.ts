@@ -35,6 +35,14 @@ if (!REDIS_URL) {
 }
 
 type Storage = NonNullable<ArrafAuthOptions['rateLimit']>['storage'];
+
+// The SMS-pumping guard (tested in otp-pumping.spec) counts per number prefix and globally: on a Redis
+// shared by every suite those counters add up across suites and runs, so they are lifted here.
+const SHARED_STORE_PUMPING_GUARD = {
+  prefixGuard: { maxSendsPerHour: 1_000_000, minSends: 1_000_000 },
+  dailyBudget: 10_000_000,
+};
+
 const sqlite = testDatabases()[0] as TestDatabase;
 const NEW_PASSWORD = 'a brand new passphrase for 2026';
 
@@ -70,7 +78,7 @@ function rateLimitSuite(storage: Storage): void {
       t = await createSecurityTestApp({
         database: database.options,
         auth: {
-          otp: { resendCooldown: 0, maxSendsPerHour: 10 },
+          otp: { resendCooldown: 0, maxSendsPerHour: 10, ...SHARED_STORE_PUMPING_GUARD },
           rateLimit: {
             storage,
             limits: {
@@ -254,7 +262,10 @@ function rateLimitSuite(storage: Storage): void {
     let t: SecurityTestApp;
 
     beforeAll(async () => {
-      t = await createSecurityTestApp({ database: database.options, auth: { rateLimit: { storage } } });
+      t = await createSecurityTestApp({
+        database: database.options,
+        auth: { otp: SHARED_STORE_PUMPING_GUARD, rateLimit: { storage } },
+      });
     });
 
     afterAll(async () => {

@@ -226,8 +226,8 @@ describe('sample app: development defaults', () => {
         body: JSON.stringify({ method: 'phone', phone }),
       }).then((r) => r.json());
     // Both mask as +9665****4321: the response keeps the mask, the development log does not.
-    expect(await send('0557654321')).toEqual({ success: true, maskedPhone: '+9665****4321' });
-    expect(await send('0551114321')).toEqual({ success: true, maskedPhone: '+9665****4321' });
+    expect(await send('0557654321')).toEqual({ success: true, maskedPhone: '+9665****4321', channel: 'sms' });
+    expect(await send('0551114321')).toEqual({ success: true, maskedPhone: '+9665****4321', channel: 'sms' });
     const first = await sample.smsCode('+966557654321', from);
     const second = await sample.smsCode('+966551114321', from);
     expect(first).toMatch(/^\d{6}$/);

@@ -12,7 +12,7 @@ function schemaRefs(value: unknown): string[] {
 describe('arrafAuthOpenApi()', () => {
   it('puts every route under the configured prefix, slashes trimmed', () => {
     const { paths } = arrafAuthOpenApi({ path: '/api/auth/' });
-    expect(Object.keys(paths).length).toBe(27);
+    expect(Object.keys(paths).length).toBe(28);
     for (const path of Object.keys(paths)) expect(path).toMatch(/^\/api\/auth\/[a-z]/);
     expect(paths['/api/auth/otp/send']).toHaveProperty('post');
     expect(paths['/api/auth/sessions/{id}']).toHaveProperty('delete');
@@ -113,6 +113,7 @@ describe('arrafAuthOpenApi() request bodies', () => {
       properties: {
         method: { type: 'string', enum: ['phone'] },
         phone: expect.objectContaining({ type: 'string', minLength: 1, maxLength: 64 }),
+        channel: expect.objectContaining({ type: 'string', enum: ['sms', 'whatsapp'] }),
       },
       required: ['method', 'phone'],
       additionalProperties: false,
@@ -124,6 +125,7 @@ describe('arrafAuthOpenApi() request bodies', () => {
     });
     expect(schemas.ArrafAuthVerifyEmailCodeBody.properties.otp).toMatchObject({ pattern: '^[0-9]{6}$' });
     expect(schemas.ArrafAuthForgotPasswordEmailBody).toMatchObject({ required: ['method', 'email'] });
+    expect(schemas.ArrafAuthPhoneSignInBody.properties.channel).toMatchObject({ enum: ['sms', 'whatsapp'] });
     for (const [name, schema] of Object.entries(schemas).filter(([n]) => n.endsWith('Body')))
       expect([name, schema.additionalProperties]).toEqual([name, false]);
   });

@@ -1,0 +1,122 @@
+import 'reflect-metadata';
+import { randomInt } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { type INestApplication, Logger } from '@nestjs/common';
+import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
+import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
+import type { RateLimitStore } from '../../src/rate-limit/rate-limit-store.interface.js';
+import type { InMemorySmsProvider } from '../../src/testing/index.js';
+import { createOtpTestApp } from '../apps/otp-test-app.js';
+import { testDatabases } from '../helpers/databases.js';
+import { expectError, expectTooMany, otpClient } from './otp.helpers.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+if (!REDIS_URL) process.stdout.write('otp-pumping.spec: Redis storage SKIPPED: TEST_REDIS_URL not set (memory runs)\n');
+
+/** Numbers sharing one prefix no other scenario uses: `+96655` + 4 random digits (prefixGuard.digits 6). */
+function prefixNumbers(count: number): { local: string; e164: string }[] {
+  const head = `55${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+  return Array.from({ length: count }, (_, i) => {
+    const tail = String(i).padStart(3, '0');
+    return { local: `0${head}${tail}`, e164: `+966${head}${tail}` };
+  });
+}
+
+/** Per-address limits lifted, so parallel clients only meet the guard under test. */
+const OPEN_ROUTES = { 'otp-send:ip': { limit: 100_000 }, 'otp-verify:ip': { limit: 100_000 } };
+const BUDGET_KEY = 'otp-daily-budget';
+
+const STORAGES: { name: string; storage: NonNullable<ArrafAuthOptions['rateLimit']>['storage'] }[] = [
+  { name: 'memory', storage: 'memory' },
+  ...(REDIS_URL ? [{ name: 'redis', storage: { redis: REDIS_URL } }] : []),
+];
+
+describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) => {
+  const db = testDatabases()[0];
+  let database: Awaited<ReturnType<typeof db.create>>;
+  const apps: INestApplication[] = [];
+
+  async function start(otp: ArrafAuthOptions['otp']): Promise<{ app: INestApplication; sms: InMemorySmsProvider }> {
+    const started = await createOtpTestApp({
+      database: database.options,
+      auth: { otp, rateLimit: { storage, limits: OPEN_ROUTES } },
+    });
+    apps.push(started.app);
+    return started;
+  }
+
+  beforeAll(async () => {
+    database = await db.create();
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await database?.drop();
+  });
+
+  it('lets exactly maxSendsPerHour of 200 parallel sends to one prefix through; the rest get 429 OTP_PREFIX_PAUSED', async () => {
+    const cap = 7;
+    const { app, sms } = await start({ prefixGuard: { digits: 6, maxSendsPerHour: cap, minSends: 1000 } });
+    const numbers = prefixNumbers(200);
+    const responses = await Promise.all(numbers.map((n) => otpClient(app).send(n.local)));
+    const ok = responses.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(cap);
+    for (const refused of responses.filter((r) => r.status !== 200)) expectTooMany(refused, 'OTP_PREFIX_PAUSED', 3600);
+    const texted = new Set(numbers.map((n) => n.e164));
+    expect(sms.messages.filter((m) => texted.has(m.to))).toHaveLength(cap);
+  });
+
+  it('pauses a prefix whose codes are not verified, logs a warning, and a verified code lifts the pause', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const { app, sms } = await start({
+      prefixGuard: { digits: 6, minSends: 4, minVerifiedRatio: 0.5, pauseFor: 600 },
+    });
+    const numbers = prefixNumbers(6);
+    const clients = numbers.map(() => otpClient(app));
+    for (let i = 0; i < 4; i++) expect((await clients[i].send(numbers[i].local)).status).toBe(200);
+    const paused = await clients[4].send(numbers[4].local);
+    expectTooMany(paused, 'OTP_PREFIX_PAUSED', 600);
+    expect(Number(paused.headers['retry-after'])).toBeGreaterThan(500);
+    expect(warn.mock.calls.some(([line]) => /paused for 600 s: 0 of 4 codes verified/.test(String(line)))).toBe(true);
+    expect(sms.lastCodeFor(numbers[4].e164)).toBeUndefined();
+
+    // The owner of one of the numbers types the code they did get: the prefix converts again.
+    const code = sms.lastCodeFor(numbers[0].e164)!;
+    expect((await clients[0].verify(numbers[0].local, code)).status).toBe(200);
+    expect((await clients[5].send(numbers[5].local)).status).toBe(200);
+  });
+
+  it('keeps sending to a prefix whose codes are verified', async () => {
+    const { app, sms } = await start({ prefixGuard: { digits: 6, minSends: 2, minVerifiedRatio: 0.5 } });
+    const numbers = prefixNumbers(5);
+    for (const n of numbers) {
+      const client = otpClient(app);
+      expect((await client.send(n.local)).status).toBe(200);
+      expect((await client.verify(n.local, sms.lastCodeFor(n.e164)!)).status).toBe(200);
+    }
+  });
+
+  it('refuses sends past otp.dailyBudget with 503 OTP_BUDGET_EXHAUSTED and logs one error line', async () => {
+    // The budget counter is global (all numbers): on a shared store, start from what is counted already.
+    const probe = await start({ dailyBudget: 10_000_000 });
+    const counted = (await probe.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
+    const error = jest.spyOn(Logger.prototype, 'error');
+    const { app } = await start({ dailyBudget: counted + 3, prefixGuard: { maxSendsPerHour: 1_000_000 } });
+    const numbers = prefixNumbers(5);
+    const statuses: number[] = [];
+    for (const n of numbers) {
+      const res = await otpClient(app).send(n.local);
+      statuses.push(res.status);
+      if (res.status === 503) {
+        expectError(res, 503, 'OTP_BUDGET_EXHAUSTED');
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 503, 503]);
+    expect(error.mock.calls.filter(([line]) => /otp\.dailyBudget .* is used up/.test(String(line)))).toHaveLength(1);
+  });
+});
