@@ -29,7 +29,12 @@ export { ArrafAuthConfigError } from './options/arraf-auth-options.resolver.js';
 export { AuthService, type CompletedSignIn, type SignInContext, type SignInResult } from './auth/auth.service.js';
 export { OtpService, type OtpSendOptions, type OtpSent, type OtpVerifyOptions } from './otp/otp.service.js';
 export type { OtpPurpose } from './otp/otp.constants.js';
-export { PasswordService, type MessageLocale, type ProvenEmailOutcome } from './password/password.service.js';
+export {
+  PasswordService,
+  type MessageLocale,
+  type OtpClient,
+  type ProvenEmailOutcome,
+} from './password/password.service.js';
 export type {
   ChangePasswordInput,
   DeliveryMode,

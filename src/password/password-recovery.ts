@@ -19,6 +19,11 @@ import { PasswordCredentials } from './password-credentials.js';
 import { PasswordHasher } from './password-hasher.js';
 import { TimingEqualizer } from './timing-equalizer.js';
 
+/** The client a phone code is asked for or entered from: its address counts for the per-client code limits. */
+export interface OtpClient {
+  ip?: string;
+}
+
 /** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
 const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS']);
 
@@ -58,14 +63,14 @@ export class PasswordRecovery {
     private readonly mailer: EmailSecretMailer,
   ) {}
 
-  async request(input: ForgotPasswordInput, locale?: MessageLocale): Promise<void> {
+  async request(input: ForgotPasswordInput, locale?: MessageLocale, client: OtpClient = {}): Promise<void> {
     if (input.method === 'phone') {
       const phone = allowedPhone(input.phone, this.options.phone);
       const user = await this.auth.findUserByPhone(phone);
       // An unverified number is only a claim: its owner must not be able to take the account.
       if (!user?.phoneVerified) return this.phoneResetTiming.pad();
       try {
-        await this.phoneResetTiming.measure(() => this.otp.send(phone, 'reset-password', locale));
+        await this.phoneResetTiming.measure(() => this.otp.send(phone, 'reset-password', locale, { ip: client.ip }));
       } catch (error) {
         // A resend limit only ever shows for existing accounts: answering it would tell them apart.
         if (error instanceof ArrafAuthException && error.code === 'RATE_LIMITED') return;
@@ -85,8 +90,8 @@ export class PasswordRecovery {
     await this.emailResetTiming.measure(() => this.mailer.issue(user, email, 'reset-password', input.mode, deliver));
   }
 
-  async reset(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
-    if (input.method === 'phone') return this.resetWithPhoneCode(input.phone, input.otp, input.newPassword);
+  async reset(input: ResetPasswordInput, client: OtpClient = {}): Promise<ProvenEmailOutcome> {
+    if (input.method === 'phone') return this.resetWithPhoneCode(input.phone, input.otp, input.newPassword, client);
     if ('token' in input) {
       const link = await this.mailer.findLink('reset-password', input.token);
       if (!link) throw new ArrafAuthException('INVALID_TOKEN');
@@ -107,12 +112,18 @@ export class PasswordRecovery {
     return this.finishReset(user!, password, { emailVerified: true });
   }
 
-  private async resetWithPhoneCode(input: string, code: string, newPassword: string): Promise<ProvenEmailOutcome> {
+  private async resetWithPhoneCode(
+    input: string,
+    code: string,
+    newPassword: string,
+    client: OtpClient,
+  ): Promise<ProvenEmailOutcome> {
     const phone = allowedPhone(input, this.options.phone);
     const user = await this.auth.findUserByPhone(phone);
     let password = '';
     try {
       await this.otp.verify(phone, 'reset-password', code, {
+        ip: client.ip,
         beforeConsume: () => {
           // An unverified number is only a claim; without an account there is nothing to reset.
           if (!user?.phoneVerified || user.phone !== phone) throw new ArrafAuthException('INVALID_TOKEN');

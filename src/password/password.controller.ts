@@ -127,7 +127,7 @@ export class PasswordController {
   @RateLimit('forgot-password:ip', 'forgot-password:identifier', SMS_SEND)
   @UseGuards(BodyGuard, RateLimitGuard)
   async forgotPassword(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'forgotPassword'>) {
-    await this.passwords.requestPasswordReset(input, preferredLocale(request));
+    await this.passwords.requestPasswordReset(input, preferredLocale(request), { ip: request.ip });
     return { success: true };
   }
 
@@ -138,8 +138,8 @@ export class PasswordController {
   @RequestBody('resetPassword')
   @RateLimit('reset-password:ip')
   @UseGuards(BodyGuard, RateLimitGuard)
-  async resetPassword(@ValidBody() input: ParsedBody<'resetPassword'>) {
-    return { success: true, ...(await this.passwords.resetPassword(input)) };
+  async resetPassword(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'resetPassword'>) {
+    return { success: true, ...(await this.passwords.resetPassword(input, { ip: request.ip })) };
   }
 
   /** Sends the signed-in user's email address a verification code (`mode: 'otp'`) or link. */

@@ -17,11 +17,11 @@ import type { ChangePasswordInput, DeliveryMode, ForgotPasswordInput } from './p
 import type { ResetPasswordInput, SignUpInput, VerifyEmailInput } from './password-input.js';
 import { PasswordCredentials } from './password-credentials.js';
 import { PasswordHasher } from './password-hasher.js';
-import { type MessageLocale, PasswordRecovery, type ProvenEmailOutcome } from './password-recovery.js';
+import { type MessageLocale, type OtpClient, PasswordRecovery, type ProvenEmailOutcome } from './password-recovery.js';
 
 export { PASSWORD_HASH_OPTIONS } from './password-hasher.js';
 export { CREDENTIAL_PROVIDER_ID } from './password-credentials.js';
-export type { MessageLocale, ProvenEmailOutcome } from './password-recovery.js';
+export type { MessageLocale, OtpClient, ProvenEmailOutcome } from './password-recovery.js';
 
 /**
  * Email + password accounts: the password rules and argon2id hashing (`PasswordHasher`), and the
@@ -184,8 +184,8 @@ export class PasswordService {
    * about as long as a real delivery. A delivery failure is 502 (`DELIVERY_FAILED` /
    * `SMS_FAILED`) and leaves no usable code.
    */
-  requestPasswordReset(input: ForgotPasswordInput, locale?: MessageLocale): Promise<void> {
-    return this.recovery.request(input, locale);
+  requestPasswordReset(input: ForgotPasswordInput, locale?: MessageLocale, client: OtpClient = {}): Promise<void> {
+    return this.recovery.request(input, locale, client);
   }
 
   /**
@@ -197,8 +197,8 @@ export class PasswordService {
    * the code went to is marked verified; every session of the user is revoked, in the same
    * transaction as the new password.
    */
-  resetPassword(input: ResetPasswordInput): Promise<ProvenEmailOutcome> {
-    return this.recovery.reset(input);
+  resetPassword(input: ResetPasswordInput, client: OtpClient = {}): Promise<ProvenEmailOutcome> {
+    return this.recovery.reset(input, client);
   }
 
   /**
