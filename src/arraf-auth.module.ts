@@ -57,9 +57,9 @@ import { TwoFactorEnrolmentCheck } from './two-factor/two-factor-enrolment.check
 import { TwoFactorGuard } from './two-factor/two-factor.guard.js';
 import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
-import { createTwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
-import { createPasskeyController } from './passkeys/passkey.controller.js';
+import { PasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
@@ -179,12 +179,14 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          ...[AuthController, OtpController, OtpReceiptController, PasswordController, OAuthController].map(
-            (controller: Type<unknown>) => mountController(routes.path, controller),
-          ),
-          createTwoFactorController(routes.path),
-          createPasskeyController(routes.path),
-        ]
+          AuthController,
+          OtpController,
+          OtpReceiptController,
+          PasswordController,
+          OAuthController,
+          TwoFactorController,
+          PasskeyController,
+        ].map((controller: Type<unknown>) => mountController(routes.path, controller))
       : [],
     providers: [
       ...(definition.providers ?? []),

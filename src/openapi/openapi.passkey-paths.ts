@@ -40,14 +40,19 @@ export function passkeyComponents(): Record<string, Schema> {
   };
 }
 
+const NEEDS_APP_URL = 'Answers 404 `NOT_FOUND` when `appUrl` is not configured.';
+
 /** The passkey routes. */
-export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
-  const needsAppUrl = 'Answers 404 `NOT_FOUND` when `appUrl` is not configured.';
-  const idParam = { name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) };
+export function passkeyPaths(context: PathContext): Paths {
+  return { ...registrationPaths(context), ...signInPaths(context), ...managementPaths(context) };
+}
+
+/** Registering a passkey (signed in, fresh). */
+function registrationPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
   return {
     [`${prefix}/passkey/register/options`]: {
       post: operation('passkeyRegisterOptions', 'Options to create a passkey', {
-        description: `Signed in, fresh session. ${needsAppUrl} ${origin}`,
+        description: `Signed in, fresh session. ${NEEDS_APP_URL} ${origin}`,
         security: signedIn,
         responses: {
           200: ok('Creation options.', ref('ArrafAuthWebAuthnOptions')),
@@ -73,9 +78,15 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
         },
       }),
     },
+  };
+}
+
+/** Signing in with a discoverable passkey. */
+function signInPaths({ prefix, origin, operation }: PathContext): Paths {
+  return {
     [`${prefix}/passkey/authenticate/options`]: {
       post: operation('passkeyAuthenticateOptions', 'Options to sign in with a passkey', {
-        description: `No username: the authenticator offers the user's discoverable passkeys (also for autofill). ${needsAppUrl}`,
+        description: `No username: the authenticator offers the user's discoverable passkeys (also for autofill). ${NEEDS_APP_URL}`,
         responses: {
           200: ok('Request options.', ref('ArrafAuthWebAuthnOptions')),
           ...errors('NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
@@ -92,6 +103,13 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
         },
       }),
     },
+  };
+}
+
+/** Listing, renaming and deleting one's passkeys. */
+function managementPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
+  const idParam = { name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) };
+  return {
     [`${prefix}/passkeys`]: {
       get: operation('passkeyList', "The user's passkeys", {
         security: signedIn,

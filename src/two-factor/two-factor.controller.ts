@@ -1,15 +1,4 @@
-import {
-  Controller,
-  HttpCode,
-  Inject,
-  Post,
-  Req,
-  Res,
-  type Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
@@ -38,110 +27,108 @@ import { TwoFactorPendingService } from './two-factor-pending.service.js';
 import { TwoFactorService } from './two-factor.service.js';
 
 /**
- * Builds the second-factor routes under `path`: `POST two-factor/enable`, `confirm`, `disable`,
- * `backup-codes` (signed in; enabling, disabling and regenerating need a fresh session) and
- * `POST two-factor/verify`, which completes a pending sign-in (pending cookie) or steps a session up.
+ * The second-factor routes, mounted under `routes.path` by `mountController`: `POST two-factor/enable`,
+ * `confirm`, `disable`, `backup-codes` (signed in; enabling, disabling and regenerating need a fresh
+ * session) and `POST two-factor/verify`, which completes a pending sign-in (pending cookie) or steps a
+ * session up.
  */
-export function createTwoFactorController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard)
-  class TwoFactorController {
-    constructor(
-      readonly twoFactor: TwoFactorService,
-      readonly pending: TwoFactorPendingService,
-      readonly pendingCookie: TwoFactorPendingCookie,
-      readonly sessions: SessionService,
-      readonly cookie: SessionCookie,
-      readonly passwords: PasswordService,
-      readonly auth: AuthService,
-      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class TwoFactorController {
+  constructor(
+    readonly twoFactor: TwoFactorService,
+    readonly pending: TwoFactorPendingService,
+    readonly pendingCookie: TwoFactorPendingCookie,
+    readonly sessions: SessionService,
+    readonly cookie: SessionCookie,
+    readonly passwords: PasswordService,
+    readonly auth: AuthService,
+    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+  ) {}
 
-    /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
-    @Post('two-factor/enable')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    @AllowWithoutTwoFactor()
-    async enable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      const { password } = readTwoFactorBody(request, 'twoFactorEnable', true);
-      if (password !== undefined) await this.checkPassword(user, password);
-      return this.twoFactor.enable(user);
-    }
-
-    /** `{ code }` from the authenticator app → active; the session counts as having passed it. */
-    @Post('two-factor/confirm')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @AllowWithoutTwoFactor()
-    async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
-      const { code } = readTwoFactorBody(request, 'twoFactorCode');
-      await this.twoFactor.confirm(user.id, code);
-      await this.twoFactor.recordProof(session.id);
-      return { success: true };
-    }
-
-    /** `{ code }` or `{ backupCode }` → second factor off, backup codes void. */
-    @Post('two-factor/disable')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async disable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'));
-      return { success: true };
-    }
-
-    /** A new set of backup codes (the old set stops working). */
-    @Post('two-factor/backup-codes')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async backupCodes(@CurrentUser() user: User) {
-      return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id) };
-    }
-
-    /**
-     * `{ code }` or `{ backupCode }`. With the pending cookie: completes the sign-in (`{ user,
-     * session }` and the session cookie, through the one sign-in edge). With a session and no
-     * pending cookie: step-up for `@RequireTwoFactor()` routes.
-     */
-    @Post('two-factor/verify')
-    @Public()
-    @HttpCode(200)
-    @RateLimit('sign-in:ip')
-    @UseGuards(RateLimitGuard)
-    @UseInterceptors(SignInInterceptor)
-    async verify(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
-      const body = readTwoFactorBody(request, 'secondFactor');
-      const pendingToken = this.pendingCookie.read(request.headers);
-      if (pendingToken !== undefined) {
-        const { user, method } = await this.pending.complete(pendingToken, body);
-        this.pendingCookie.clear(response);
-        return new SignIn(user, method, {
-          secondFactorPassed: true,
-          after: async (session) => {
-            await this.twoFactor.recordProof(session.id);
-            // The phone code was proven on the first step; its hook runs once the sign-in exists.
-            if (method === 'phone' && user.phone !== null) {
-              const context = { user, session, phone: user.phone, isNewUser: false };
-              await this.auth.runHook(this.options.hooks.afterOtpVerified, context);
-            }
-          },
-        });
-      }
-      const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
-      if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-      await this.twoFactor.requireValid(active.user.id, body);
-      await this.twoFactor.recordProof(active.session.id);
-      return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
-    }
-
-    private async checkPassword(user: User, password: string): Promise<void> {
-      if (user.email === null) throw new ArrafAuthException('INVALID_CREDENTIALS');
-      const proven = await this.passwords.authenticate(user.email, password);
-      if (proven.id !== user.id) throw new ArrafAuthException('INVALID_CREDENTIALS');
-    }
+  /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
+  @Post('two-factor/enable')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  @AllowWithoutTwoFactor()
+  async enable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    const { password } = readTwoFactorBody(request, 'twoFactorEnable', true);
+    if (password !== undefined) await this.checkPassword(user, password);
+    return this.twoFactor.enable(user);
   }
-  return TwoFactorController;
+
+  /** `{ code }` from the authenticator app → active; the session counts as having passed it. */
+  @Post('two-factor/confirm')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @AllowWithoutTwoFactor()
+  async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { code } = readTwoFactorBody(request, 'twoFactorCode');
+    await this.twoFactor.confirm(user.id, code);
+    await this.twoFactor.recordProof(session.id);
+    return { success: true };
+  }
+
+  /** `{ code }` or `{ backupCode }` → second factor off, backup codes void. */
+  @Post('two-factor/disable')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async disable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'));
+    return { success: true };
+  }
+
+  /** A new set of backup codes (the old set stops working). */
+  @Post('two-factor/backup-codes')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async backupCodes(@CurrentUser() user: User) {
+    return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id) };
+  }
+
+  /**
+   * `{ code }` or `{ backupCode }`. With the pending cookie: completes the sign-in (`{ user,
+   * session }` and the session cookie, through the one sign-in edge). With a session and no
+   * pending cookie: step-up for `@RequireTwoFactor()` routes.
+   */
+  @Post('two-factor/verify')
+  @Public()
+  @HttpCode(200)
+  @RateLimit('sign-in:ip')
+  @UseGuards(RateLimitGuard)
+  @UseInterceptors(SignInInterceptor)
+  async verify(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+    const body = readTwoFactorBody(request, 'secondFactor');
+    const pendingToken = this.pendingCookie.read(request.headers);
+    if (pendingToken !== undefined) {
+      const { user, method } = await this.pending.complete(pendingToken, body);
+      this.pendingCookie.clear(response);
+      return new SignIn(user, method, {
+        secondFactorPassed: true,
+        after: async (session) => {
+          await this.twoFactor.recordProof(session.id);
+          // The phone code was proven on the first step; its hook runs once the sign-in exists.
+          if (method === 'phone' && user.phone !== null) {
+            const context = { user, session, phone: user.phone, isNewUser: false };
+            await this.auth.runHook(this.options.hooks.afterOtpVerified, context);
+          }
+        },
+      });
+    }
+    const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
+    if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    await this.twoFactor.requireValid(active.user.id, body);
+    await this.twoFactor.recordProof(active.session.id);
+    return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
+  }
+
+  private async checkPassword(user: User, password: string): Promise<void> {
+    if (user.email === null) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    const proven = await this.passwords.authenticate(user.email, password);
+    if (proven.id !== user.id) throw new ArrafAuthException('INVALID_CREDENTIALS');
+  }
 }
