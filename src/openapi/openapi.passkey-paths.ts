@@ -95,11 +95,22 @@ function signInPaths({ prefix, origin, operation }: PathContext): Paths {
     },
     [`${prefix}/passkey/authenticate/verify`]: {
       post: operation('passkeyAuthenticateVerify', 'Sign in with a passkey', {
-        description: `Counts as two factors: no pending step. A signature counter that did not advance is refused. ${origin}`,
+        description:
+          'Counts as two factors: no pending step; user verification is required. A signature counter that did not advance is refused. ' +
+          'With the pending cookie of a first factor (`{ twoFactorRequired: true }`), a passkey of the same account completes that sign-in ' +
+          `and clears the pending cookie; a passkey of another account is refused. ${origin}`,
         requestBody: body(ref('ArrafAuthPasskeySignInBody')),
         responses: {
           200: ok('Signed in.', ref('ArrafAuthSignInResult'), setCookie),
-          ...errors('INVALID_INPUT', 'PASSKEY_INVALID', 'HOOK_REJECTED', 'NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
+          ...errors(
+            'INVALID_INPUT',
+            'PASSKEY_INVALID',
+            'TWO_FACTOR_PENDING_EXPIRED',
+            'HOOK_REJECTED',
+            'NOT_FOUND',
+            'INVALID_ORIGIN',
+            'RATE_LIMITED',
+          ),
         },
       }),
     },

@@ -30,7 +30,11 @@ export function twoFactorComponents(): Record<string, Schema> {
     // What every first factor answers (200) when the account has a second factor, with the pending cookie.
     ArrafAuthTwoFactorRequired: object({
       twoFactorRequired: trueOnly,
-      methods: { type: 'array', items: str({ enum: ['totp', 'backup_code'] }) },
+      methods: {
+        type: 'array',
+        items: str({ enum: ['totp', 'backup_code', 'passkey'] }),
+        description: '`passkey`: `POST passkey/authenticate/verify` with a passkey of the same account completes it.',
+      },
     }),
   };
 }

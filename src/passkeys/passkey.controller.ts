@@ -3,15 +3,19 @@ import {
   Delete,
   Get,
   HttpCode,
+  Inject,
   Param,
   Patch,
   Post,
   Req,
+  Res,
   UseFilters,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -21,11 +25,15 @@ import { RequireFreshSession } from '../decorators/require-fresh-session.decorat
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AllowWithoutTwoFactor } from '../two-factor/require-two-factor.decorator.js';
+import { completedSignIn } from '../two-factor/two-factor-sign-in.js';
+import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
+import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { PasskeyService } from './passkey.service.js';
 
@@ -44,6 +52,10 @@ export class PasskeyController {
   constructor(
     readonly passkeys: PasskeyService,
     readonly twoFactor: TwoFactorService,
+    readonly pending: TwoFactorPendingService,
+    readonly pendingCookie: TwoFactorPendingCookie,
+    readonly auth: AuthService,
+    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
   ) {}
 
   @Post('passkey/register/options')
@@ -76,7 +88,10 @@ export class PasskeyController {
     return this.passkeys.authenticationOptions();
   }
 
-  /** `{ response }` → `{ user, session }` and the session cookie; the session counts as two-factor. */
+  /**
+   * `{ response }` → `{ user, session }` and the session cookie; the session counts as two-factor.
+   * With the pending cookie of a first factor, the passkey completes that sign-in, for its user only.
+   */
   @Post('passkey/authenticate/verify')
   @Public()
   @HttpCode(200)
@@ -84,9 +99,15 @@ export class PasskeyController {
   @RateLimit('sign-in:ip')
   @UseGuards(RateLimitGuard)
   @UseInterceptors(SignInInterceptor)
-  async authenticateVerify(@Req() request: EdgeRequest) {
+  async authenticateVerify(@Req() request: EdgeRequest, @Res({ passthrough: true }) reply: unknown) {
     const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');
     const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON);
+    const pendingToken = this.pendingCookie.read(request.headers);
+    if (pendingToken !== undefined) {
+      const completed = await this.pending.completeWithPasskey(pendingToken, user.id);
+      this.pendingCookie.clear(reply);
+      if (completed) return completedSignIn(completed, this);
+    }
     return new SignIn(user, 'passkey', {
       secondFactorPassed: true,
       after: (session) => this.twoFactor.recordProof(session.id),

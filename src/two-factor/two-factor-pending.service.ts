@@ -4,6 +4,7 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { SignInMethod } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import {
   PENDING_MAX_ATTEMPTS,
@@ -23,6 +24,18 @@ export interface PendingSignIn {
   methods: TwoFactorMethod[];
 }
 
+/** A pending sign-in completed: the user and the first factor they signed in with. */
+export interface CompletedSignIn {
+  user: User;
+  method: SignInMethod;
+}
+
+interface FoundPending {
+  match: VerificationMatch;
+  userId: string;
+  method: SignInMethod;
+}
+
 /**
  * The state between a first factor and the second: a 256-bit token stored (as SHA-256) by the
  * verification service for five minutes, bound to the user and the first factor. It allows
@@ -40,7 +53,7 @@ export class TwoFactorPendingService {
 
   /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
   async start(user: User, method: SignInMethod): Promise<PendingSignIn | null> {
-    const methods = await this.twoFactor.methodsOf(user.id);
+    const methods = await this.twoFactor.pendingMethodsOf(user.id);
     if (methods.length === 0) return null;
     let token = '';
     const issued = await this.verifications.issue(
@@ -52,12 +65,10 @@ export class TwoFactorPendingService {
   }
 
   /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
-  async complete(token: string, input: SecondFactorInput): Promise<{ user: User; method: SignInMethod }> {
-    const match = await this.verifications.findLink(PENDING_POLICY, token);
-    const [userId, method] = match?.identifier.split(':') ?? [];
-    if (!match || !userId || !METHODS.includes(method as SignInMethod)) {
-      throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    }
+  async complete(token: string, input: SecondFactorInput): Promise<CompletedSignIn> {
+    const pending = await this.find(token);
+    if (!pending) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    const { match, userId } = pending;
     const attempt = await this.limiter.hitKey(pendingAttemptsKey(match.id), PENDING_TTL_SECONDS);
     if (attempt.count > PENDING_MAX_ATTEMPTS) {
       await this.verifications.consume(match);
@@ -70,9 +81,32 @@ export class TwoFactorPendingService {
       if (attempt.count >= PENDING_MAX_ATTEMPTS) await this.verifications.consume(match);
       throw error;
     }
+    return this.finish(pending);
+  }
+
+  /**
+   * Completes the pending sign-in `token` with a passkey `userId` has just proven (a passkey counts
+   * as both factors). `null` when `token` is not pending any more (the passkey signs in on its own);
+   * a passkey of another user than the pending sign-in's is refused with `PASSKEY_INVALID`.
+   */
+  async completeWithPasskey(token: string, userId: string): Promise<CompletedSignIn | null> {
+    const pending = await this.find(token);
+    if (!pending) return null;
+    if (pending.userId !== userId) throw new ArrafAuthException('PASSKEY_INVALID');
+    return this.finish(pending);
+  }
+
+  private async find(token: string): Promise<FoundPending | undefined> {
+    const match = await this.verifications.findLink(PENDING_POLICY, token);
+    const [userId, method] = match?.identifier.split(':') ?? [];
+    if (!match || !userId || !METHODS.includes(method as SignInMethod)) return undefined;
+    return { match, userId, method: method as SignInMethod };
+  }
+
+  private async finish({ match, userId, method }: FoundPending): Promise<CompletedSignIn> {
     const user = await this.auth.users().findOneBy({ id: userId });
     // Single use: of two parallel right answers, one wins.
     if (!user || !(await this.verifications.consume(match))) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    return { user, method: method as SignInMethod };
+    return { user, method };
   }
 }

@@ -3,7 +3,7 @@ import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
-import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
+import { SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { CurrentSession } from '../decorators/current-session.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
@@ -22,6 +22,7 @@ import { toPublicSession, toPublicUser } from '../session/session.serializer.js'
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
+import { completedSignIn } from './two-factor-sign-in.js';
 import { TwoFactorPendingCookie } from './two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor-pending.service.js';
 import { TwoFactorService } from './two-factor.service.js';
@@ -105,19 +106,9 @@ export class TwoFactorController {
     const body = readTwoFactorBody(request, 'secondFactor');
     const pendingToken = this.pendingCookie.read(request.headers);
     if (pendingToken !== undefined) {
-      const { user, method } = await this.pending.complete(pendingToken, body);
+      const completed = await this.pending.complete(pendingToken, body);
       this.pendingCookie.clear(response);
-      return new SignIn(user, method, {
-        secondFactorPassed: true,
-        after: async (session) => {
-          await this.twoFactor.recordProof(session.id);
-          // The phone code was proven on the first step; its hook runs once the sign-in exists.
-          if (method === 'phone' && user.phone !== null) {
-            const context = { user, session, phone: user.phone, isNewUser: false };
-            await this.auth.runHook(this.options.hooks.afterOtpVerified, context);
-          }
-        },
-      });
+      return completedSignIn(completed, this);
     }
     const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
     if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');

@@ -48,10 +48,21 @@ export class TwoFactorService {
     private readonly limiter: RateLimiter,
   ) {}
 
-  /** The methods that complete a pending sign-in for this user; empty without an active second factor. */
+  /** The authenticator-app methods of this user (`totp`, `backup_code`); empty without an active one. */
   async methodsOf(userId: string): Promise<TwoFactorMethod[]> {
     const enabled = await this.totps().existsBy({ userId, enabled: true });
     return enabled ? ['totp', 'backup_code'] : [];
+  }
+
+  /**
+   * The methods that complete a pending sign-in of this user: the authenticator-app methods, and
+   * `passkey` when the account also has a passkey. Empty (no pending step) without an active app.
+   */
+  async pendingMethodsOf(userId: string): Promise<TwoFactorMethod[]> {
+    const methods = await this.methodsOf(userId);
+    if (methods.length === 0) return methods;
+    const passkeys = await this.dataSource.getRepository(Passkey).existsBy({ userId });
+    return passkeys ? [...methods, 'passkey'] : methods;
   }
 
   /** Whether the user has any second factor: an active authenticator app or a passkey. */
