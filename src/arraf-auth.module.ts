@@ -57,6 +57,7 @@ import { TwoFactorEnrolmentCheck } from './two-factor/two-factor-enrolment.check
 import { TwoFactorGuard } from './two-factor/two-factor.guard.js';
 import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
+import { TwoFactorSignIn } from './two-factor/two-factor-sign-in.js';
 import { TwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 import { PasskeyController } from './passkeys/passkey.controller.js';
@@ -119,6 +120,7 @@ const PUBLIC_PROVIDERS = [
     BodyGuard,
     RateLimitGuard,
     SignInInterceptor,
+    TwoFactorSignIn,
     ...PASSWORD_PROVIDERS,
     OAuthStateStore,
     {

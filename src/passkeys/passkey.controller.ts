@@ -3,7 +3,6 @@ import {
   Delete,
   Get,
   HttpCode,
-  Inject,
   Param,
   Patch,
   Post,
@@ -14,8 +13,6 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -25,13 +22,12 @@ import { RequireFreshSession } from '../decorators/require-fresh-session.decorat
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AllowWithoutTwoFactor } from '../two-factor/require-two-factor.decorator.js';
-import { completedSignIn } from '../two-factor/two-factor-sign-in.js';
+import { TwoFactorSignIn } from '../two-factor/two-factor-sign-in.js';
 import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
@@ -54,8 +50,7 @@ export class PasskeyController {
     readonly twoFactor: TwoFactorService,
     readonly pending: TwoFactorPendingService,
     readonly pendingCookie: TwoFactorPendingCookie,
-    readonly auth: AuthService,
-    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+    readonly twoFactorSignIn: TwoFactorSignIn,
   ) {}
 
   @Post('passkey/register/options')
@@ -106,7 +101,7 @@ export class PasskeyController {
     if (pendingToken !== undefined) {
       const completed = await this.pending.completeWithPasskey(pendingToken, user.id);
       this.pendingCookie.clear(reply);
-      if (completed) return completedSignIn(completed, this);
+      if (completed) return this.twoFactorSignIn.completed(completed);
     }
     return new SignIn(user, 'passkey', {
       secondFactorPassed: true,

@@ -1,6 +1,4 @@
-import { Controller, HttpCode, Inject, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { AuthService } from '../auth/auth.service.js';
+import { Controller, HttpCode, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -12,7 +10,6 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { PasswordService } from '../password/password.service.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -22,7 +19,7 @@ import { toPublicSession, toPublicUser } from '../session/session.serializer.js'
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
-import { completedSignIn } from './two-factor-sign-in.js';
+import { TwoFactorSignIn } from './two-factor-sign-in.js';
 import { TwoFactorPendingCookie } from './two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor-pending.service.js';
 import { TwoFactorService } from './two-factor.service.js';
@@ -44,8 +41,7 @@ export class TwoFactorController {
     readonly sessions: SessionService,
     readonly cookie: SessionCookie,
     readonly passwords: PasswordService,
-    readonly auth: AuthService,
-    @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
+    readonly twoFactorSignIn: TwoFactorSignIn,
   ) {}
 
   /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
@@ -108,7 +104,7 @@ export class TwoFactorController {
     if (pendingToken !== undefined) {
       const completed = await this.pending.complete(pendingToken, body);
       this.pendingCookie.clear(response);
-      return completedSignIn(completed, this);
+      return this.twoFactorSignIn.completed(completed);
     }
     const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
     if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
