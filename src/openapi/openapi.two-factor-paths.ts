@@ -8,6 +8,8 @@ const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
   ArrafAuthTwoFactorEnableBody: 'twoFactorEnable',
   ArrafAuthTwoFactorCodeBody: 'twoFactorCode',
   ArrafAuthSecondFactorBody: 'secondFactor',
+  ArrafAuthTwoFactorDisableBody: 'twoFactorDisable',
+  ArrafAuthTwoFactorBackupCodesBody: 'twoFactorBackupCodes',
 };
 
 /** The components the second-factor paths refer to. */
@@ -18,6 +20,11 @@ export function twoFactorComponents(): Record<string, Schema> {
       z.toJSONSchema(TWO_FACTOR_BODIES[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
     ]),
   );
+  const revoked = {
+    type: 'integer',
+    minimum: 0,
+    description: 'With `revokeOtherSessions: true`: how many other sessions were revoked.',
+  };
   const backupCodes = { type: 'array', items: str({ example: '01234-567890' }), minItems: 10, maxItems: 10 };
   return {
     ...bodies,
@@ -26,7 +33,8 @@ export function twoFactorComponents(): Record<string, Schema> {
       qrCode: str({ description: 'The URI as a PNG data URL.', example: 'data:image/png;base64,…' }),
       backupCodes: { ...backupCodes, description: 'Shown once; each works once.' },
     }),
-    ArrafAuthBackupCodes: object({ backupCodes }),
+    ArrafAuthBackupCodes: object({ backupCodes, revoked }, ['backupCodes']),
+    ArrafAuthTwoFactorChanged: object({ success: trueOnly, revoked }, ['success']),
     // What every first factor answers (200) when the account has a second factor, with the pending cookie.
     ArrafAuthTwoFactorRequired: object({
       twoFactorRequired: trueOnly,
@@ -48,6 +56,8 @@ interface ManagementRoute {
   description: string;
   /** The request body component, if the route takes one. */
   request?: string;
+  /** The body may be left out (no `Content-Type`, nothing sent). */
+  optionalBody?: boolean;
   result: Schema;
   codes: ErrorCodes;
 }
@@ -59,6 +69,7 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
     description:
       'Needs a fresh session. Returns the otpauth URI, its QR code and ten backup codes; active after `confirm`.',
     request: 'ArrafAuthTwoFactorEnableBody',
+    optionalBody: true,
     result: ref('ArrafAuthTwoFactorEnrolment'),
     codes: [
       'INVALID_INPUT',
@@ -72,9 +83,10 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
   'two-factor/confirm': {
     id: 'twoFactorConfirm',
     summary: 'Activate TOTP with a first code',
-    description: 'The session counts as having passed a second factor.',
+    description:
+      'The session counts as having passed a second factor. `revokeOtherSessions: true` also signs out every other session.',
     request: 'ArrafAuthTwoFactorCodeBody',
-    result: ref('ArrafAuthSuccess'),
+    result: ref('ArrafAuthTwoFactorChanged'),
     codes: [
       'INVALID_INPUT',
       'UNAUTHENTICATED',
@@ -88,9 +100,11 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
   'two-factor/disable': {
     id: 'twoFactorDisable',
     summary: 'Turn the second factor off',
-    description: 'Needs a fresh session and a code or a backup code; the backup codes stop working.',
-    request: 'ArrafAuthSecondFactorBody',
-    result: ref('ArrafAuthSuccess'),
+    description:
+      'Needs a fresh session and a code or a backup code; the backup codes stop working. ' +
+      '`revokeOtherSessions: true` also signs out every other session.',
+    request: 'ArrafAuthTwoFactorDisableBody',
+    result: ref('ArrafAuthTwoFactorChanged'),
     codes: [
       'INVALID_INPUT',
       'UNAUTHENTICATED',
@@ -104,9 +118,12 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
   'two-factor/backup-codes': {
     id: 'twoFactorBackupCodes',
     summary: 'Replace the backup codes',
-    description: 'Needs a fresh session; the previous set stops working.',
+    description:
+      'Needs a fresh session; the previous set stops working. `revokeOtherSessions: true` also signs out every other session.',
+    request: 'ArrafAuthTwoFactorBackupCodesBody',
+    optionalBody: true,
     result: ref('ArrafAuthBackupCodes'),
-    codes: ['UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'TWO_FACTOR_NOT_ENABLED', 'INVALID_ORIGIN'],
+    codes: ['INVALID_INPUT', 'UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'TWO_FACTOR_NOT_ENABLED', 'INVALID_ORIGIN'],
   },
 };
 
@@ -115,7 +132,7 @@ function managementPath({ signedIn, origin, operation }: PathContext, route: Man
     post: operation(route.id, route.summary, {
       description: `${route.description} ${origin}`,
       security: signedIn,
-      ...(route.request ? { requestBody: body(ref(route.request)) } : {}),
+      ...(route.request ? { requestBody: { ...body(ref(route.request)), required: !route.optionalBody } } : {}),
       responses: { 200: ok('Done.', route.result), ...errors(...route.codes) },
     }),
   };

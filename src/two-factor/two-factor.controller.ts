@@ -22,7 +22,7 @@ import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
 import { TwoFactorSignIn } from './two-factor-sign-in.js';
 import { TwoFactorPendingCookie } from './two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor-pending.service.js';
-import { TwoFactorService } from './two-factor.service.js';
+import { type FactorChangeOptions, TwoFactorService } from './two-factor.service.js';
 
 /**
  * The second-factor routes, mounted under `routes.path` by `mountController`: `POST two-factor/enable`,
@@ -56,35 +56,44 @@ export class TwoFactorController {
     return this.twoFactor.enable(user);
   }
 
-  /** `{ code }` from the authenticator app → active; the session counts as having passed it. */
+  /**
+   * `{ code, revokeOtherSessions? }` from the authenticator app → active; the session counts as
+   * having passed it. With `revokeOtherSessions: true`, `revoked` counts the other sessions ended.
+   */
   @Post('two-factor/confirm')
   @HttpCode(200)
   @UseGuards(SessionGuard)
   @AllowWithoutTwoFactor()
   async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
-    const { code } = readTwoFactorBody(request, 'twoFactorCode');
-    await this.twoFactor.confirm(user.id, code);
+    const { code, revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorCode');
+    const revoked = await this.twoFactor.confirm(user.id, code, changeOptions(revokeOtherSessions, session));
     await this.twoFactor.recordProof(session.id);
-    return { success: true };
+    return withRevoked({ success: true }, revokeOtherSessions, revoked);
   }
 
-  /** `{ code }` or `{ backupCode }` → second factor off, backup codes void. */
+  /** `{ code }` or `{ backupCode }`, and `revokeOtherSessions?` → second factor off, backup codes void. */
   @Post('two-factor/disable')
   @HttpCode(200)
   @UseGuards(SessionGuard)
   @RequireFreshSession()
-  async disable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-    await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'));
-    return { success: true };
+  async disable(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { revokeOtherSessions, ...input } = readTwoFactorBody(request, 'twoFactorDisable');
+    const revoked = await this.twoFactor.disable(user.id, input, changeOptions(revokeOtherSessions, session));
+    return withRevoked({ success: true }, revokeOtherSessions, revoked);
   }
 
-  /** A new set of backup codes (the old set stops working). */
+  /** A new set of backup codes (the old set stops working); optional body `{ revokeOtherSessions? }`. */
   @Post('two-factor/backup-codes')
   @HttpCode(200)
   @UseGuards(SessionGuard)
   @RequireFreshSession()
-  async backupCodes(@CurrentUser() user: User) {
-    return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id) };
+  async backupCodes(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorBackupCodes', true);
+    const { backupCodes, revoked } = await this.twoFactor.regenerateBackupCodes(
+      user.id,
+      changeOptions(revokeOtherSessions, session),
+    );
+    return withRevoked({ backupCodes }, revokeOtherSessions, revoked);
   }
 
   /**
@@ -118,4 +127,14 @@ export class TwoFactorController {
     const proven = await this.passwords.authenticate(user.email, password);
     if (proven.id !== user.id) throw new ArrafAuthException('INVALID_CREDENTIALS');
   }
+}
+
+/** Keeps the current session when the owner asks to end the others. */
+function changeOptions(revokeOtherSessions: boolean | undefined, session: Session): FactorChangeOptions {
+  return revokeOtherSessions === true ? { revokeOtherSessionsExcept: session.id } : {};
+}
+
+/** The answer, with `revoked` (other sessions ended) when the owner asked for it. */
+function withRevoked<T extends object>(answer: T, revokeOtherSessions: boolean | undefined, revoked: number) {
+  return revokeOtherSessions === true ? { ...answer, revoked } : answer;
 }

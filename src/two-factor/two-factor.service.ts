@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
-import { DataSource, LessThan, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, LessThan, MoreThan } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { SessionService } from '../session/session.service.js';
 import { failureBudgetKey } from '../verification/verification.constants.js';
 import { BackupCodesService } from './backup-codes.service.js';
 import { TotpSecretCipher } from './totp-secret.cipher.js';
@@ -29,6 +30,12 @@ export interface TwoFactorEnrolment {
   backupCodes: string[];
 }
 
+/** What a change of second factor also does when its owner asks. */
+export interface FactorChangeOptions {
+  /** Revokes every other session of the user in the same transaction as the change; this one stays. */
+  revokeOtherSessionsExcept?: string;
+}
+
 const TOTP_CODE = /^[0-9]{6}$/;
 
 /**
@@ -46,6 +53,7 @@ export class TwoFactorService {
     private readonly cipher: TotpSecretCipher,
     private readonly backupCodes: BackupCodesService,
     private readonly limiter: RateLimiter,
+    private readonly sessions: SessionService,
   ) {}
 
   /** The authenticator-app methods of this user (`totp`, `backup_code`); empty without an active one. */
@@ -91,31 +99,52 @@ export class TwoFactorService {
     return { totpUri: uri, qrCode, backupCodes: await this.backupCodes.regenerate(user.id) };
   }
 
-  /** Activates the authenticator once the user proves a code from it. */
-  async confirm(userId: string, code: string): Promise<void> {
+  /**
+   * Activates the authenticator once the user proves a code from it. Returns how many other
+   * sessions were revoked (see {@link FactorChangeOptions}).
+   */
+  async confirm(userId: string, code: string, options: FactorChangeOptions = {}): Promise<number> {
     const row = await this.totps().findOneBy({ userId });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
     await this.spendBudgetSlot(userId);
     if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
-    await this.totps().update({ userId, enabled: false }, { enabled: true });
+    const revoked = await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(TwoFactor).update({ userId, enabled: false }, { enabled: true });
+      return this.revokeOtherSessions(userId, options, tx);
+    });
     this.logger.log(`two-factor enabled for user ${userId}`);
+    return revoked;
   }
 
-  /** Turns the second factor off after one more proof; the backup codes die with it. */
-  async disable(userId: string, input: SecondFactorInput): Promise<void> {
+  /** Turns the second factor off after one more proof; the backup codes die with it. Returns the sessions revoked. */
+  async disable(userId: string, input: SecondFactorInput, options: FactorChangeOptions = {}): Promise<number> {
     await this.requireValid(userId, input);
-    await this.totps().delete({ userId });
-    await this.backupCodes.revoke(userId);
+    const revoked = await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(TwoFactor).delete({ userId });
+      await this.backupCodes.revoke(userId, tx);
+      return this.revokeOtherSessions(userId, options, tx);
+    });
     this.logger.log(`two-factor disabled for user ${userId}`);
+    return revoked;
   }
 
-  /** A new set of ten backup codes; the old set stops working. */
-  async regenerateBackupCodes(userId: string): Promise<string[]> {
+  /**
+   * A new set of ten backup codes; the old set stops working. The old set is voided (and other
+   * sessions revoked, when asked) in one transaction before the new codes are issued.
+   */
+  async regenerateBackupCodes(
+    userId: string,
+    options: FactorChangeOptions = {},
+  ): Promise<{ backupCodes: string[]; revoked: number }> {
     if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
-    const codes = await this.backupCodes.regenerate(userId);
+    const revoked = await this.dataSource.transaction(async (tx) => {
+      await this.backupCodes.revoke(userId, tx);
+      return this.revokeOtherSessions(userId, options, tx);
+    });
+    const backupCodes = await this.backupCodes.regenerate(userId);
     this.logger.log(`backup codes regenerated for user ${userId}`);
-    return codes;
+    return { backupCodes, revoked };
   }
 
   /**
@@ -148,6 +177,11 @@ export class TwoFactorService {
   async hasFreshProof(sessionId: string): Promise<boolean> {
     const since = new Date(Date.now() - this.options.twoFactor.freshAge * 1000);
     return this.dataSource.getRepository(TwoFactorProof).existsBy({ sessionId, verifiedAt: MoreThan(since) });
+  }
+
+  private async revokeOtherSessions(userId: string, options: FactorChangeOptions, tx: EntityManager): Promise<number> {
+    const keep = options.revokeOtherSessionsExcept;
+    return keep === undefined ? 0 : this.sessions.revokeOtherSessions(userId, keep, { manager: tx });
   }
 
   private async spendBudgetSlot(userId: string): Promise<void> {
