@@ -64,6 +64,7 @@ import { PasskeyService } from './passkeys/passkey.service.js';
 import { AfterCommit } from './security-events/after-commit.js';
 import { SecurityEventBus } from './security-events/security-event-bus.js';
 import { SecurityEventsService } from './security-events/security-events.service.js';
+import { SecurityEventsController } from './security-events/security-events.controller.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -185,9 +186,14 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          ...[AuthController, OtpController, OtpReceiptController, PasswordController, OAuthController].map(
-            (controller: Type<unknown>) => mountController(routes.path, controller),
-          ),
+          ...[
+            AuthController,
+            OtpController,
+            OtpReceiptController,
+            PasswordController,
+            OAuthController,
+            SecurityEventsController,
+          ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),
         ]
