@@ -73,12 +73,8 @@ export abstract class StrategyAuthGuard implements CanActivate {
   private async recordFailure(request: EdgeRequest, error: unknown): Promise<void> {
     const code = error instanceof ArrafAuthException ? error.code : error ? null : this.failureCode;
     if (code === null || NOT_AN_ATTEMPT.has(code)) return;
-    let failed: FailedSignIn | null = null;
-    try {
-      failed = await this.failedSignIn(request);
-    } catch {
-      failed = null;
-    }
+    // An identifier that does not parse names no account: recorded without one.
+    const failed = await this.failedSignIn(request).catch((): FailedSignIn | null => null);
     if (!failed) return;
     await this.moduleRef.get(SecurityEventsService, { strict: false }).recordQuietly({
       type: 'sign_in.failed',
