@@ -56,7 +56,8 @@ export function otpPaths({ prefix, origin, operation }: PathContext): Paths {
     [`${prefix}/otp/receipts/{token}`]: {
       post: operation('otpReceipts', 'Delivery receipts from the SMS/WhatsApp vendor', {
         description:
-          'Where the vendor posts delivery receipts when `otp.fallbackAfter` is set (Twilio `StatusCallback`). ' +
+          'Where the vendor posts delivery receipts when `otp.fallbackAfter` is set: Twilio status callbacks ' +
+          '(`StatusCallback`), Unifonic and Taqnyat WhatsApp delivery webhooks (`whatsapp.receiptToken`). ' +
           'The secret token in the URL authenticates the vendor; no Origin check; rate limited per address.',
         parameters: [
           { name: 'token', in: 'path', required: true, description: 'The receipt URL secret.', schema: str({}) },

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { maskPhone } from '../phone/normalize-phone.js';
-import type { OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
+import type { DeliveryReceipt, OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
@@ -32,6 +32,20 @@ export function requiredString(provider: string, name: string, value: unknown): 
 /** An optional string option: absent, or a non-empty string. */
 export function optionalString(provider: string, name: string, value: unknown): string | undefined {
   return value === undefined ? undefined : requiredString(provider, name, value);
+}
+
+/**
+ * `whatsapp.receiptToken`: the secret path segment of the receipt URL set in the vendor's console,
+ * at least 32 URL-safe characters so it cannot be guessed (e.g. `openssl rand -hex 32`).
+ */
+export function receiptTokenOption(provider: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{32,128}$/.test(value)) {
+    throw new Error(
+      `${provider}: option "whatsapp.receiptToken" must be 32 to 128 letters, digits, "-" or "_" (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return value;
 }
 
 /** `baseUrl` as an http(s) URL without a trailing slash, so paths can be appended. */
@@ -173,6 +187,10 @@ export abstract class HttpSmsProvider implements SmsProvider {
   protected readonly timeoutMs: number;
   /** Set by a vendor whose `whatsapp` options were given. */
   protected whatsapp: WhatsAppEndpoint | undefined;
+  /** The vendor's delivery-report reader, when its receipts can reach the module (see {@link SmsProvider}). */
+  readReceipts?: (body: Record<string, unknown>) => DeliveryReceipt[];
+  /** The secret of the receipt URL set in the vendor's console (`whatsapp.receiptToken`). */
+  receiptToken?: string;
 
   /**
    * @param vendor the vendor's name in log lines and errors

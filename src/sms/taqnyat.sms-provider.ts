@@ -6,6 +6,7 @@ import {
   optionalString,
   providerOptions,
   requiredString,
+  receiptTokenOption,
   resolveBaseUrl,
   templateLanguage,
   type VendorRequest,
@@ -13,6 +14,7 @@ import {
   type WhatsAppEndpoint,
   type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+import { taqnyatReceipts } from './delivery-receipts.js';
 
 /** Taqnyat's WhatsApp channel (WhatsApp Business API through Taqnyat). */
 export interface TaqnyatWhatsAppOptions {
@@ -20,6 +22,13 @@ export interface TaqnyatWhatsAppOptions {
   templateName: string;
   /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
   languages?: WhatsAppTemplateLanguages;
+  /**
+   * The secret path segment of the receipt URL you set as the WhatsApp delivery webhook in the
+   * Taqnyat portal's console, `{appUrl}/{global prefix}/{routes.path}/otp/receipts/{receiptToken}`; with it the
+   * provider reads the delivery reports there, so `otp.fallbackAfter` can resend by SMS. At least 32
+   * URL-safe characters (e.g. `openssl rand -hex 32`). @default receipts are not read
+   */
+  receiptToken?: string;
   /** The WhatsApp application's bearer token, when it is not the SMS one. @default bearerToken */
   bearerToken?: string;
   /** Origin of the WhatsApp API. @default baseUrl, or 'https://api.taqnyat.sa' */
@@ -46,8 +55,10 @@ export interface TaqnyatSmsProviderOptions extends HttpSmsProviderOptions {
  * `POST {baseUrl}/wa/v2/messages/` with the same bearer token and Meta's Cloud API message
  * `{ messaging_product: 'whatsapp', recipient_type: 'individual', to: '966…', type: 'template',
  * template: { name, language: { code }, components } }`; the answer carries Meta's
- * `messages: [{ id: 'wamid…' }]`. Taqnyat reports delivery through a webhook the library does not
- * read, so a WhatsApp send falls back to SMS only on an error or a timeout.
+ * `messages: [{ id: 'wamid…' }]`. With `whatsapp.receiptToken`, the delivery statuses Taqnyat posts
+ * to the callback set in its portal (`id`, `status`: see {@link taqnyatReceipts}) cancel or trigger
+ * the SMS fallback of `otp.fallbackAfter`; without it a WhatsApp send falls back only on an error or
+ * a timeout.
  * Source: https://dev.taqnyat.sa/en/doc/whatsapp/
  *
  * @example new TaqnyatSmsProvider({ bearerToken: process.env.TAQNYAT_TOKEN!, sender: 'MyApp' })
@@ -71,6 +82,8 @@ export class TaqnyatSmsProvider extends HttpSmsProvider {
     const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
     const token = optionalString(name, 'whatsapp.bearerToken', wa.bearerToken) ?? this.bearerToken;
     this.whatsappToken = token;
+    this.receiptToken = receiptTokenOption(name, wa.receiptToken);
+    if (this.receiptToken) this.readReceipts = taqnyatReceipts;
     const base = resolveBaseUrl(name, wa.baseUrl ?? opts.baseUrl, 'https://api.taqnyat.sa');
     return {
       url: `${base}/wa/v2/messages/`,

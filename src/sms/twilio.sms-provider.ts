@@ -8,7 +8,7 @@ import {
   type VendorVerdict,
   type WhatsAppEndpoint,
 } from './http-sms.util.js';
-import type { DeliveryReceipt } from './sms-provider.interface.js';
+import { twilioReceipts } from './delivery-receipts.js';
 
 /**
  * Twilio's WhatsApp channel: a WhatsApp sender and an approved authentication Content Template
@@ -132,14 +132,8 @@ export class TwilioSmsProvider extends HttpSmsProvider {
     };
   }
 
-  /** Twilio's status callback: `MessageSid` and `MessageStatus` as form fields. */
-  readReceipts(body: Record<string, unknown>): DeliveryReceipt[] {
-    const { MessageSid: sid, MessageStatus: status } = body;
-    if (typeof sid !== 'string' || typeof status !== 'string') return [];
-    if (status === 'delivered' || status === 'read') return [{ messageId: sid, delivered: true }];
-    if (status === 'failed' || status === 'undelivered') return [{ messageId: sid, delivered: false }];
-    return [];
-  }
+  /** Twilio's status callback (`MessageSid`, `MessageStatus`), posted to the message's `StatusCallback`. */
+  override readonly readReceipts = twilioReceipts;
 
   protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {
     // Twilio's messages quote the number ("The 'To' number +9665… is not valid"); vendorReason masks it.

@@ -6,6 +6,7 @@ import {
   optionalString,
   providerOptions,
   requiredString,
+  receiptTokenOption,
   resolveBaseUrl,
   templateLanguage,
   type VendorRequest,
@@ -13,6 +14,7 @@ import {
   type WhatsAppEndpoint,
   type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+import { unifonicReceipts } from './delivery-receipts.js';
 
 /** Unifonic's WhatsApp channel (the Conversations API), with its own key pair. */
 export interface UnifonicWhatsAppOptions {
@@ -24,6 +26,13 @@ export interface UnifonicWhatsAppOptions {
   templateName: string;
   /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
   languages?: WhatsAppTemplateLanguages;
+  /**
+   * The secret path segment of the receipt URL you set as the WhatsApp delivery webhook in the
+   * Unifonic console, `{appUrl}/{global prefix}/{routes.path}/otp/receipts/{receiptToken}`; with it the
+   * provider reads the delivery reports there, so `otp.fallbackAfter` can resend by SMS. At least 32
+   * URL-safe characters (e.g. `openssl rand -hex 32`). @default receipts are not read
+   */
+  receiptToken?: string;
   /** Origin of the Conversations API. @default 'https://apis.unifonic.com' */
   baseUrl?: string;
 }
@@ -47,11 +56,13 @@ export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
  * With `whatsapp`, codes also go out as a WhatsApp template through the Conversations API:
  * `POST {whatsapp.baseUrl}/v1/messages` with the headers `PublicId` and `Secret` and JSON
  * `{ recipient: { contact: '+966…', channel: 'whatsapp' }, content: { type: 'template', name,
- * language: { code }, components } }`; the answer carries the message `id`. Unifonic reports
- * delivery through a webhook the library does not read, so a WhatsApp send falls back to SMS only on
- * an error or a timeout.
- * Sources: https://docs.unifonic.com/docs/whatsapp-template-messages and
- * https://docs.unifonic.com/docs/getting-your-api-access
+ * language: { code }, components } }`; the answer carries the message `id`. With
+ * `whatsapp.receiptToken`, the delivery reports Unifonic posts to the webhook set in its console
+ * (`messageId`, `eventType`: see {@link unifonicReceipts}) cancel or trigger the SMS fallback of
+ * `otp.fallbackAfter`; without it a WhatsApp send falls back only on an error or a timeout.
+ * Sources: https://docs.unifonic.com/docs/whatsapp-template-messages,
+ * https://docs.unifonic.com/docs/getting-your-api-access and
+ * https://docs.unifonic.com/docs/message-delivery-status
  *
  * @example new UnifonicSmsProvider({ appSid: process.env.UNIFONIC_APP_SID!, senderId: 'MyApp' })
  */
@@ -75,6 +86,8 @@ export class UnifonicSmsProvider extends HttpSmsProvider {
     const secret = requiredString(name, 'whatsapp.secret', wa.secret);
     const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
     this.whatsappSecret = secret;
+    this.receiptToken = receiptTokenOption(name, wa.receiptToken);
+    if (this.receiptToken) this.readReceipts = unifonicReceipts;
     const base = resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com');
     return {
       url: `${base}/v1/messages`,
