@@ -24,7 +24,8 @@ export interface ArrafAuthOpenApi {
 }
 
 import { oauthPaths } from './openapi.oauth-paths.js';
-import { emailPaths, otpPaths, passwordPaths, sessionPaths, signUpAndSignInPaths } from './openapi.paths.js';
+import { otpPaths } from './openapi.otp-paths.js';
+import { emailPaths, passwordPaths, sessionPaths, signUpAndSignInPaths } from './openapi.paths.js';
 import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';

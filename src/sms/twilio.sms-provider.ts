@@ -1,13 +1,11 @@
 import {
   HttpSmsProvider,
   type HttpSmsProviderOptions,
-  optionalString,
-  providerOptions,
-  requiredString,
   type VendorRequest,
   type VendorVerdict,
   type WhatsAppEndpoint,
 } from './http-sms.util.js';
+import { optionalString, providerOptions, requiredString } from './provider-options.util.js';
 import { twilioReceipts } from './delivery-receipts.js';
 
 /**

@@ -1,38 +1,21 @@
+import { unifonicReceipts } from './delivery-receipts.js';
 import {
-  authenticationTemplateComponents,
   HttpSmsProvider,
   type HttpSmsProviderOptions,
   messageIdOf,
-  optionalString,
-  providerOptions,
-  requiredString,
-  receiptTokenOption,
-  resolveBaseUrl,
-  templateLanguage,
   type VendorRequest,
   type VendorVerdict,
   type WhatsAppEndpoint,
-  type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
-import { unifonicReceipts } from './delivery-receipts.js';
+import { optionalString, providerOptions, requiredString, resolveBaseUrl } from './provider-options.util.js';
+import { authenticationTemplate, type WhatsAppTemplateOptions } from './whatsapp-template.util.js';
 
 /** Unifonic's WhatsApp channel (the Conversations API), with its own key pair. */
-export interface UnifonicWhatsAppOptions {
+export interface UnifonicWhatsAppOptions extends WhatsAppTemplateOptions {
   /** The WhatsApp application's public key (Developers → Applications), sent as the `PublicId` header. */
   publicId: string;
   /** The application's secret key, sent as the `Secret` header. */
   secret: string;
-  /** The approved authentication template's name. */
-  templateName: string;
-  /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
-  languages?: WhatsAppTemplateLanguages;
-  /**
-   * The secret path segment of the receipt URL you set as the WhatsApp delivery webhook in the
-   * Unifonic console, `{appUrl}/{global prefix}/{routes.path}/otp/receipts/{receiptToken}`; with it the
-   * provider reads the delivery reports there, so `otp.fallbackAfter` can resend by SMS. At least 32
-   * URL-safe characters (e.g. `openssl rand -hex 32`). @default receipts are not read
-   */
-  receiptToken?: string;
   /** Origin of the Conversations API. @default 'https://apis.unifonic.com' */
   baseUrl?: string;
 }
@@ -84,31 +67,20 @@ export class UnifonicSmsProvider extends HttpSmsProvider {
     const wa = providerOptions(`${name} whatsapp`, options);
     const publicId = requiredString(name, 'whatsapp.publicId', wa.publicId);
     const secret = requiredString(name, 'whatsapp.secret', wa.secret);
-    const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
+    const template = authenticationTemplate(name, wa);
     this.whatsappSecret = secret;
-    this.receiptToken = receiptTokenOption(name, wa.receiptToken);
-    if (this.receiptToken) this.readReceipts = unifonicReceipts;
-    const base = resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com');
+    this.acceptReceipts(template.receiptToken, unifonicReceipts);
     return {
-      url: `${base}/v1/messages`,
+      url: `${resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com')}/v1/messages`,
       request: (to, _recipient, code, locale) => ({
         headers: { PublicId: publicId, Secret: secret, 'Content-Type': 'application/json' },
         body: JSON.stringify({
           recipient: { contact: to, channel: 'whatsapp' },
-          content: {
-            type: 'template',
-            name: templateName,
-            language: { code: templateLanguage(wa.languages, locale) },
-            components: authenticationTemplateComponents(code),
-          },
+          content: { type: 'template', ...template.render(locale, code) },
         }),
       }),
-      interpret: (status, body) => {
-        const refused = this.httpFailure(status, this.detail(body.code, body.message, body.error));
-        if (refused) return refused;
-        const id = messageIdOf(body.id ?? body.messageId);
-        return id ? { messageId: id } : { reason: 'unexpected response' };
-      },
+      interpret: (status, body) =>
+        this.verdict(status, [body.code, body.message, body.error], body.id ?? body.messageId),
     };
   }
 
