@@ -1,5 +1,5 @@
 import type { PathContext, Paths } from './openapi.paths.js';
-import { body, errors, ok, ref, setCookie, str } from './openapi.schemas.js';
+import { body, EDGE_ERRORS, errors, ok, ref, setCookie, str } from './openapi.schemas.js';
 
 /** What a route that sends a phone code can answer besides success. */
 export const PHONE_SEND_ERRORS = [
@@ -7,8 +7,7 @@ export const PHONE_SEND_ERRORS = [
   'INVALID_PHONE',
   'PHONE_NOT_ALLOWED',
   'PHONE_NOT_MOBILE',
-  'INVALID_ORIGIN',
-  'RATE_LIMITED',
+  ...EDGE_ERRORS,
   'OTP_PREFIX_PAUSED',
   'SMS_FAILED',
   'OTP_BUDGET_EXHAUSTED',
@@ -44,9 +43,8 @@ export function otpPaths(context: PathContext): Paths {
             'OTP_INVALID',
             'OTP_EXPIRED',
             'HOOK_REJECTED',
-            'INVALID_ORIGIN',
             'OTP_TOO_MANY_ATTEMPTS',
-            'RATE_LIMITED',
+            ...EDGE_ERRORS,
           ),
         },
       }),

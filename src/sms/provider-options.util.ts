@@ -59,3 +59,17 @@ export function resolveTimeout(provider: string, value: unknown): number {
   }
   return value;
 }
+
+/**
+ * The one option given among two alternatives (a sender number or a messaging service, say), as
+ * `[name, value]`; neither or both stop the boot.
+ */
+export function exactlyOne(provider: string, options: Record<string, unknown>): [name: string, value: string] {
+  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  if (given.length !== 1) {
+    const names = Object.keys(options).map((name) => `"${name}"`);
+    throw new Error(`${provider}: give exactly one of the options ${names.join(' and ')}`);
+  }
+  const [name, value] = given[0];
+  return [name, requiredString(provider, name, value)];
+}
