@@ -24,9 +24,9 @@ export interface ArrafAuthOpenApi {
 }
 
 import { oauthPaths } from './openapi.oauth-paths.js';
+import { otpPaths } from './openapi.otp-paths.js';
 import {
   emailPaths,
-  otpPaths,
   type PathContext,
   type Paths,
   passwordPaths,
