@@ -65,6 +65,10 @@ import { createTwoFactorController } from './two-factor/two-factor.controller.js
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 import { createPasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
+import { AfterCommit } from './security-events/after-commit.js';
+import { SecurityEventBus } from './security-events/security-event-bus.js';
+import { SecurityEventsService } from './security-events/security-events.service.js';
+import { SecurityEventsController } from './security-events/security-events.controller.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -106,6 +110,8 @@ const PUBLIC_PROVIDERS = [
   BackupCodesService,
   TotpSecretCipher,
   PasskeyService,
+  SecurityEventsService,
+  SecurityEventBus,
 ];
 
 @Module({
@@ -127,6 +133,7 @@ const PUBLIC_PROVIDERS = [
     ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
     ...OAUTH_PROVIDERS,
+    AfterCommit,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -193,6 +200,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
             OAuthController,
             OAuthLinkController,
             AccountMethodsController,
+            SecurityEventsController,
           ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),
