@@ -1,26 +1,35 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
+import type {
+  SecurityEventClient,
+  SecurityEventDetail,
+  SecurityEventMethod,
+  SecurityEventType,
+} from '../security-events/security-event.types.js';
 
-/** A security event of a sign-in method change (the types of the `security_events` table). */
+/** A security event of a sign-in method change. */
 export interface MethodEvent {
-  type: 'method.added' | 'method.removed' | 'password.set' | 'password.changed' | 'password.removed' | 'passkey.removed';
-  /** `phone`, `email`, `password`, `oauth:<providerId>` or `passkey`. */
-  method: string;
-  detail?: Record<string, string | number | boolean | null>;
+  type: Extract<
+    SecurityEventType,
+    'method.added' | 'method.removed' | 'password.set' | 'password.changed' | 'password.removed' | 'passkey.removed'
+  >;
+  method: SecurityEventMethod;
+  detail?: SecurityEventDetail;
 }
 
 /** Who made the change: recorded with its events. */
-export interface MethodEventClient {
-  ip?: string | null;
-  userAgent?: string | null;
-}
+export type MethodEventClient = SecurityEventClient;
 
-/** Records the security events of sign-in method changes, in the transaction of the change. */
+/** Writes the security events of sign-in method changes, in the transaction of the change. */
 @Injectable()
 export class MethodEventLog {
-  private readonly logger = new Logger('ArrafAuth:Accounts');
+  constructor(private readonly events: SecurityEventsService) {}
 
-  async record(userId: string, event: MethodEvent, _client: MethodEventClient, _tx: EntityManager): Promise<void> {
-    this.logger.log(`${event.type} (${event.method}) for user ${userId}`);
+  record(userId: string, event: MethodEvent, client: MethodEventClient, tx: EntityManager): Promise<void> {
+    return this.events.record(
+      { ...event, userId, ip: client.ip ?? null, userAgent: client.userAgent ?? null },
+      { manager: tx },
+    );
   }
 }
