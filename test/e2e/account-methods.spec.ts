@@ -248,27 +248,12 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
     expect((await events(userId)).filter((e) => e.type.endsWith('.removed'))).toEqual([]);
   });
 
-  it('keeps one way in when the last two are removed in parallel', async () => {
-    for (let round = 0; round < 3; round++) {
-      const { cookie, userId } = await emailUser();
-      await addPhone(cookie);
-      const [phone, password] = await Promise.all([
-        http().delete('/auth/account/phone').set(ORIGIN).set('Cookie', cookie),
-        http().delete('/auth/account/password').set(ORIGIN).set('Cookie', cookie).send({ currentPassword: GOOD_PASSWORD }),
-      ]);
-      expect([phone.status, password.status].sort()).toEqual([200, 409]);
-      const left = await methods(cookie).expect(200);
-      const ways = (left.body.phone?.verified ? 1 : 0) + (left.body.password ? 1 : 0);
-      expect({ round, ways }).toEqual({ round, ways: 1 });
-      expect((await users().findOneByOrFail({ id: userId })).id).toBe(userId);
-    }
-  });
-
-  it('refuses to delete the last passkey of an account that has nothing else', async () => {
-    const { cookie, user } = await createTestSession(app, {});
-    const passkey = {
-      id: randomUUID(),
-      userId: user.id,
+  /** A stored passkey row (what a verified registration writes). */
+  async function storedPasskey(userId: string): Promise<string> {
+    const id = randomUUID();
+    await app.get(DataSource).getRepository(Passkey).insert({
+      id,
+      userId,
       credentialId: `cred-${randomUUID()}`,
       publicKey: 'pQECAyYgASFYIA',
       counter: 0,
@@ -277,18 +262,57 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
       deviceType: 'singleDevice',
       backedUp: false,
       lastUsedAt: null,
-    };
-    const repository = app.get(DataSource).getRepository(Passkey);
-    await repository.insert(passkey);
-    await repository.insert({ ...passkey, id: randomUUID(), credentialId: `cred-${randomUUID()}` });
-    await http().delete(`/auth/passkeys/${passkey.id}`).set(ORIGIN).set('Cookie', cookie).expect(200);
-    const last = (await repository.findOneByOrFail({ userId: user.id })).id;
+    });
+    return id;
+  }
+
+  /** How many ways in the account has, read from the tables. */
+  async function waysIn(userId: string): Promise<number> {
+    const user = await users().findOneByOrFail({ id: userId });
+    const passkeys = await app.get(DataSource).getRepository(Passkey).countBy({ userId });
+    const password = await app.get(DataSource).getRepository(Account).countBy({ userId, providerId: 'credential' });
+    return (user.phone && user.phoneVerified ? 1 : 0) + passkeys + (user.email ? password : 0);
+  }
+
+  it('keeps one way in when the last two are removed in parallel', async () => {
+    for (let round = 0; round < 5; round++) {
+      // A phone and a passkey: two quick removals whose transactions overlap.
+      const { cookie, userId } = await phoneUser();
+      const passkey = await storedPasskey(userId);
+      const [phone, key] = await Promise.all([
+        http().delete('/auth/account/phone').set(ORIGIN).set('Cookie', cookie),
+        http().delete(`/auth/passkeys/${passkey}`).set(ORIGIN).set('Cookie', cookie),
+      ]);
+      expect({ round, statuses: [phone.status, key.status].sort() }).toEqual({ round, statuses: [200, 409] });
+      expect({ round, ways: await waysIn(userId) }).toEqual({ round, ways: 1 });
+
+      // The phone and the password.
+      const other = await emailUser();
+      await addPhone(other.cookie);
+      const both = await Promise.all([
+        http().delete('/auth/account/phone').set(ORIGIN).set('Cookie', other.cookie),
+        http()
+          .delete('/auth/account/password')
+          .set(ORIGIN)
+          .set('Cookie', other.cookie)
+          .send({ currentPassword: GOOD_PASSWORD }),
+      ]);
+      expect({ round, statuses: both.map((r) => r.status).sort() }).toEqual({ round, statuses: [200, 409] });
+      expect({ round, ways: await waysIn(other.userId) }).toEqual({ round, ways: 1 });
+    }
+  });
+
+  it('refuses to delete the last passkey of an account that has nothing else', async () => {
+    const { cookie, user } = await createTestSession(app, {});
+    const first = await storedPasskey(user.id);
+    const last = await storedPasskey(user.id);
+    await http().delete(`/auth/passkeys/${first}`).set(ORIGIN).set('Cookie', cookie).expect(200);
     expectErrorBody(
       await http().delete(`/auth/passkeys/${last}`).set(ORIGIN).set('Cookie', cookie),
       409,
       'LAST_SIGN_IN_METHOD',
     );
-    expect(await repository.countBy({ userId: user.id })).toBe(1);
+    expect(await app.get(DataSource).getRepository(Passkey).countBy({ userId: user.id })).toBe(1);
   });
 
   it('flags the methods added since the email was last proven after an email-proven reset, until removed', async () => {
