@@ -76,7 +76,9 @@ describe.each(CASES)('linking a provider while signed in on $name ($platform)', 
     expect(rows.map((r) => r.userId)).toEqual([user.id]);
 
     const methods = await http().get('/auth/account/methods').set('Cookie', cookie).expect(200);
-    expect(methods.body.providers).toStrictEqual([{ id: rows[0].id, providerId: 'oidc', linkedAt: expect.any(String) }]);
+    expect(methods.body.providers).toStrictEqual([
+      { id: rows[0].id, providerId: 'oidc', linkedAt: expect.any(String) },
+    ]);
     const events = await app.get(DataSource).getRepository(SecurityEvent).findBy({ userId: user.id });
     expect(events.map((e) => [e.type, e.method])).toContainEqual(['method.added', 'oauth:oidc']);
 

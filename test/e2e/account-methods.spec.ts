@@ -89,9 +89,19 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
   const methods = (cookie: string) => http().get('/auth/account/methods').set('Cookie', cookie);
 
   async function addPhone(cookie: string, phone = freshPhone()): Promise<string> {
-    await http().post('/auth/account/phone/send').set(ORIGIN).set('Cookie', cookie).send({ phone: phone.local }).expect(200);
+    await http()
+      .post('/auth/account/phone/send')
+      .set(ORIGIN)
+      .set('Cookie', cookie)
+      .send({ phone: phone.local })
+      .expect(200);
     const otp = sms.lastCodeFor(phone.e164)!;
-    await http().post('/auth/account/phone').set(ORIGIN).set('Cookie', cookie).send({ phone: phone.local, otp }).expect(200);
+    await http()
+      .post('/auth/account/phone')
+      .set(ORIGIN)
+      .set('Cookie', cookie)
+      .send({ phone: phone.local, otp })
+      .expect(200);
     return phone.e164;
   }
 
@@ -134,7 +144,10 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
 
     await confirm(code).expect(200);
     const user = await users().findOneByOrFail({ id: userId });
-    expect({ phone: user.phone, phoneVerified: user.phoneVerified }).toEqual({ phone: phone.e164, phoneVerified: true });
+    expect({ phone: user.phone, phoneVerified: user.phoneVerified }).toEqual({
+      phone: phone.e164,
+      phoneVerified: true,
+    });
     expect((await methods(cookie).expect(200)).body.phone).toEqual({ value: phone.e164, verified: true });
     expect((await events(userId)).map((e) => [e.type, e.method])).toContainEqual(['method.added', 'phone']);
     // Single use.
@@ -200,14 +213,22 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
     expect({ email: user.email, emailVerified: user.emailVerified }).toEqual({ email: next, emailVerified: true });
     expect(emailNotices).toContainEqual({ previousEmail: previous, newEmail: next });
     // The password now signs in with the new address only.
-    await http().post('/auth/sign-in').set(ORIGIN).send({ method: 'email', email: next, password: GOOD_PASSWORD }).expect(200);
+    await http()
+      .post('/auth/sign-in')
+      .set(ORIGIN)
+      .send({ method: 'email', email: next, password: GOOD_PASSWORD })
+      .expect(200);
   });
 
   it("sends nothing to another account's address, with the same answer", async () => {
     const { cookie } = await emailUser();
     const taken = await emailUser();
     const before = deliveries.length;
-    const res = await http().post('/auth/account/email/send').set(ORIGIN).set('Cookie', cookie).send({ email: taken.email });
+    const res = await http()
+      .post('/auth/account/email/send')
+      .set(ORIGIN)
+      .set('Cookie', cookie)
+      .send({ email: taken.email });
     expect({ status: res.status, body: res.body }).toStrictEqual({ status: 200, body: { success: true } });
     expect(deliveries.length).toBe(before);
   });
@@ -226,13 +247,19 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
     expectErrorBody(await remove(OTHER_PASSWORD), 401, 'INVALID_CREDENTIALS');
     await remove(GOOD_PASSWORD).expect(200);
     expect((await methods(cookie).expect(200)).body.password).toBe(false);
-    expect((await events(userId)).map((e) => e.type)).toEqual(expect.arrayContaining(['password.set', 'password.removed']));
+    expect((await events(userId)).map((e) => e.type)).toEqual(
+      expect.arrayContaining(['password.set', 'password.removed']),
+    );
   });
 
   it('never removes the last way in: 409 LAST_SIGN_IN_METHOD and nothing changed', async () => {
     const { cookie, userId } = await emailUser();
     expectErrorBody(
-      await http().delete('/auth/account/password').set(ORIGIN).set('Cookie', cookie).send({ currentPassword: GOOD_PASSWORD }),
+      await http()
+        .delete('/auth/account/password')
+        .set(ORIGIN)
+        .set('Cookie', cookie)
+        .send({ currentPassword: GOOD_PASSWORD }),
       409,
       'LAST_SIGN_IN_METHOD',
     );
@@ -251,18 +278,21 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
   /** A stored passkey row (what a verified registration writes). */
   async function storedPasskey(userId: string): Promise<string> {
     const id = randomUUID();
-    await app.get(DataSource).getRepository(Passkey).insert({
-      id,
-      userId,
-      credentialId: `cred-${randomUUID()}`,
-      publicKey: 'pQECAyYgASFYIA',
-      counter: 0,
-      transports: null,
-      name: 'Laptop',
-      deviceType: 'singleDevice',
-      backedUp: false,
-      lastUsedAt: null,
-    });
+    await app
+      .get(DataSource)
+      .getRepository(Passkey)
+      .insert({
+        id,
+        userId,
+        credentialId: `cred-${randomUUID()}`,
+        publicKey: 'pQECAyYgASFYIA',
+        counter: 0,
+        transports: null,
+        name: 'Laptop',
+        deviceType: 'singleDevice',
+        backedUp: false,
+        lastUsedAt: null,
+      });
     return id;
   }
 
@@ -381,21 +411,24 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
       return body === undefined ? req : req.send(body);
     };
 
-    it.each(routes)('%s: 401 without a session, 403 on a stale session or a foreign/missing Origin', async (_n, method, path, body) => {
-      expectErrorBody(await send(method, path, body()).set(ORIGIN), 401, 'UNAUTHENTICATED');
-      const { cookie, userId } = await emailUser();
-      expectErrorBody(await send(method, path, body()).set('Cookie', cookie), 403, 'INVALID_ORIGIN');
-      expectErrorBody(
-        await send(method, path, body()).set('Cookie', cookie).set('Origin', 'https://evil.example'),
-        403,
-        'INVALID_ORIGIN',
-      );
-      await app
-        .get(DataSource)
-        .getRepository(Session)
-        .update({ userId }, { createdAt: new Date(Date.now() - 2 * 86_400_000) });
-      expectErrorBody(await send(method, path, body()).set(ORIGIN).set('Cookie', cookie), 403, 'SESSION_NOT_FRESH');
-    });
+    it.each(routes)(
+      '%s: 401 without a session, 403 on a stale session or a foreign/missing Origin',
+      async (_n, method, path, body) => {
+        expectErrorBody(await send(method, path, body()).set(ORIGIN), 401, 'UNAUTHENTICATED');
+        const { cookie, userId } = await emailUser();
+        expectErrorBody(await send(method, path, body()).set('Cookie', cookie), 403, 'INVALID_ORIGIN');
+        expectErrorBody(
+          await send(method, path, body()).set('Cookie', cookie).set('Origin', 'https://evil.example'),
+          403,
+          'INVALID_ORIGIN',
+        );
+        await app
+          .get(DataSource)
+          .getRepository(Session)
+          .update({ userId }, { createdAt: new Date(Date.now() - 2 * 86_400_000) });
+        expectErrorBody(await send(method, path, body()).set(ORIGIN).set('Cookie', cookie), 403, 'SESSION_NOT_FRESH');
+      },
+    );
 
     it('refuses malformed bodies with 400 and changes nothing', async () => {
       const { cookie, userId } = await emailUser();

@@ -234,7 +234,9 @@ describe.each(testDatabases())('OAuth account takeover (pre-hijacking) on $name'
         success: true,
         removedMethods: [{ type: 'oauth', providerId: 'oidc' }],
         // The phone stays, flagged for its owner to review (issue 18).
-        unrecognised: [{ type: 'phone', id: null, label: expect.stringContaining('****'), addedAt: expect.any(String) }],
+        unrecognised: [
+          { type: 'phone', id: null, label: expect.stringContaining('****'), addedAt: expect.any(String) },
+        ],
       },
     });
     expect(reset.body.unrecognised[0].label).not.toBe(phone);
