@@ -43,7 +43,7 @@ export interface VerificationDelivery {
 
 /** Callbacks that deliver messages the library cannot send itself (email). A throw fails the request cleanly. */
 export interface ArrafAuthCallbacks {
-  /** Send the email verification code or link. */
+  /** Send the email verification code or link; also the code proving a new address (`POST account/email/send`). */
   onVerifyEmail?: (delivery: VerificationDelivery) => void | Promise<void>;
   /** Send the password reset code or link (email method; the phone method uses SMS). */
   onForgotPassword?: (delivery: VerificationDelivery) => void | Promise<void>;
@@ -57,4 +57,6 @@ export interface ArrafAuthCallbacks {
     reason: 'change' | 'reset';
     removedMethods: RemovedSignInMethod[];
   }) => void | Promise<void>;
+  /** Tell the previous address the account's email changed (`POST account/email`); a failure is only logged. */
+  onEmailChanged?: (context: { user: User; previousEmail: string; newEmail: string }) => void | Promise<void>;
 }
