@@ -61,6 +61,10 @@ import { createTwoFactorController } from './two-factor/two-factor.controller.js
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 import { createPasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
+import { AccountDataController } from './account-data/account-data.controller.js';
+import { AccountDeletionService } from './account-data/account-deletion.service.js';
+import { AccountExportService } from './account-data/account-export.service.js';
+import { ArrafAuthRetention } from './account-data/retention.service.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -102,6 +106,9 @@ const PUBLIC_PROVIDERS = [
   BackupCodesService,
   TotpSecretCipher,
   PasskeyService,
+  AccountExportService,
+  AccountDeletionService,
+  ArrafAuthRetention,
 ];
 
 @Module({
@@ -179,9 +186,14 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          ...[AuthController, OtpController, OtpReceiptController, PasswordController, OAuthController].map(
-            (controller: Type<unknown>) => mountController(routes.path, controller),
-          ),
+          ...[
+            AuthController,
+            OtpController,
+            OtpReceiptController,
+            PasswordController,
+            OAuthController,
+            AccountDataController,
+          ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),
         ]

@@ -215,6 +215,11 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'Passkey not found.',
     ar: 'مفتاح المرور غير موجود.',
   },
+  PHONE_NOT_VERIFIED: {
+    status: 400,
+    en: 'This account has no verified mobile number. Confirm with your password instead.',
+    ar: 'لا يوجد رقم جوال موثّق في هذا الحساب. أكّد بكلمة المرور بدلًا من ذلك.',
+  },
 } as const satisfies Record<string, { status: number; en: string; ar: string }>;
 
 export type ArrafAuthErrorCode = keyof typeof ARRAF_AUTH_ERRORS;

@@ -7,6 +7,7 @@ import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit
 import type { OtpDeliveryOptions, ResolvedOtpDeliveryOptions } from '../otp/otp-delivery.options.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
 import type { ArrafAuthSessionCacheOptions, ResolvedSessionCacheOptions } from '../session/session-cache.options.js';
+import type { ArrafAuthRetentionOptions, ResolvedRetentionOptions } from '../account-data/retention.options.js';
 
 /** How the session cookie is written. */
 export interface ArrafAuthCookieOptions {
@@ -260,6 +261,8 @@ export interface ArrafAuthOptions {
   appUrl?: string;
   /** Second factors (TOTP, backup codes), step-up, mandatory enrolment and passkeys. */
   twoFactor?: ArrafAuthTwoFactorOptions;
+  /** What `ArrafAuthRetention.apply()` deletes or erases, and after how long. */
+  retention?: ArrafAuthRetentionOptions;
 }
 
 /** The options after validation, every default applied. The rest of the library reads only this. */
@@ -306,4 +309,5 @@ export interface ResolvedArrafAuthOptions {
   appName: string;
   appUrl: string | undefined;
   twoFactor: ResolvedTwoFactorOptions;
+  retention: ResolvedRetentionOptions;
 }

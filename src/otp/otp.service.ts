@@ -8,7 +8,7 @@ import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
 import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { clientIpBucket } from '../rate-limit/client-ip.js';
-import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
+import { VERIFICATION_TYPES, type VerificationType } from '../verification/verification.constants.js';
 import type { VerificationFailure, VerificationPolicy } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import {
@@ -23,6 +23,13 @@ import {
 import { OtpDelivery, OtpDeliveryFailure } from './otp-delivery.service.js';
 import { parseMobile } from './phone-type.js';
 import { PumpingGuard } from './pumping-guard.service.js';
+
+/** The verification type of each purpose's codes. */
+const OTP_VERIFICATION_TYPES: Record<OtpPurpose, VerificationType> = {
+  'sign-in': VERIFICATION_TYPES.otpSignIn,
+  'reset-password': VERIFICATION_TYPES.otpResetPassword,
+  'account-delete': VERIFICATION_TYPES.otpAccountDelete,
+};
 
 /** Options of {@link OtpService.send}. */
 export interface OtpSendOptions {
@@ -206,7 +213,7 @@ export class OtpService {
     if (!OTP_PURPOSES.includes(purpose)) throw new ArrafAuthException('INVALID_INPUT');
     const otp = this.options.otp;
     return {
-      type: purpose === 'sign-in' ? VERIFICATION_TYPES.otpSignIn : VERIFICATION_TYPES.otpResetPassword,
+      type: OTP_VERIFICATION_TYPES[purpose],
       kind: 'code',
       length: otp.length,
       ttlSeconds: otp.expiresIn,
