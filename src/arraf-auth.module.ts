@@ -65,6 +65,10 @@ import { AccountDataController } from './account-data/account-data.controller.js
 import { AccountDeletionService } from './account-data/account-deletion.service.js';
 import { AccountExportService } from './account-data/account-export.service.js';
 import { ArrafAuthRetention } from './account-data/retention.service.js';
+import { AfterCommit } from './security-events/after-commit.js';
+import { SecurityEventBus } from './security-events/security-event-bus.js';
+import { SecurityEventsService } from './security-events/security-events.service.js';
+import { SecurityEventsController } from './security-events/security-events.controller.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -109,6 +113,8 @@ const PUBLIC_PROVIDERS = [
   AccountExportService,
   AccountDeletionService,
   ArrafAuthRetention,
+  SecurityEventsService,
+  SecurityEventBus,
 ];
 
 @Module({
@@ -128,6 +134,7 @@ const PUBLIC_PROVIDERS = [
     SignInInterceptor,
     ...PASSWORD_PROVIDERS,
     OAuthStateStore,
+    AfterCommit,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -193,6 +200,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
             PasswordController,
             OAuthController,
             AccountDataController,
+            SecurityEventsController,
           ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
           createTwoFactorController(routes.path),
           createPasskeyController(routes.path),

@@ -168,6 +168,26 @@ export type { ArrafAuthTwoFactorOptions } from './two-factor/two-factor.options.
 export type { TwoFactorMethod } from './two-factor/two-factor.constants.js';
 export { PasskeyService, type PasskeySummary } from './passkeys/passkey.service.js';
 
+// Security events: the record of what happened to each account, and the in-process bus (issue 18).
+export { SecurityEvent } from './security-events/security-event.entity.js';
+export {
+  SecurityEventsService,
+  type SecurityEventCursor,
+  type SecurityEventPage,
+} from './security-events/security-events.service.js';
+export { SecurityEventBus } from './security-events/security-event-bus.js';
+export {
+  SECURITY_EVENT_TYPES,
+  securityEventName,
+  type PublishedSecurityEvent,
+  type SecurityEventClient,
+  type SecurityEventDetail,
+  type SecurityEventInput,
+  type SecurityEventListener,
+  type SecurityEventMethod,
+  type SecurityEventType,
+} from './security-events/security-event.types.js';
+
 // Phone-code channels (SMS, WhatsApp), message segments and the delivery options (issue 17).
 export { OTP_CHANNELS, providerChannels, type OtpChannel } from './sms/sms-provider.interface.js';
 export { smsSegments, type SmsSegments } from './sms/sms-segments.js';

@@ -28,6 +28,7 @@ import { emailPaths, otpPaths, passwordPaths, sessionPaths, signUpAndSignInPaths
 import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
+import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -70,12 +71,18 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
     ...oauthPaths(context),
     ...twoFactorPaths(context),
     ...passkeyPaths(context),
+    ...securityEventPaths(context),
   };
 
   return {
     paths,
     components: {
-      schemas: { ...componentSchemas(bearer), ...twoFactorComponents(), ...passkeyComponents() },
+      schemas: {
+        ...componentSchemas(bearer),
+        ...twoFactorComponents(),
+        ...passkeyComponents(),
+        ...securityEventComponents(),
+      },
       securitySchemes: {
         arrafAuthSession: {
           type: 'apiKey',
