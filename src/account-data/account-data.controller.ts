@@ -35,8 +35,8 @@ export class AccountDataController {
   @UseGuards(SessionGuard)
   @Header('Cache-Control', 'no-store')
   @Header('Content-Disposition', 'attachment; filename="account-export.json"')
-  export(@CurrentUser() user: User) {
-    return this.exports.export(user.id);
+  export(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    return this.exports.export(user.id, clientOf(request));
   }
 
   /** Sends the code that confirms a deletion to the verified phone: `{ success, maskedPhone, channel }`. */
@@ -63,4 +63,10 @@ export class AccountDataController {
     this.cookie.clear(response);
     return { success: true };
   }
+}
+
+/** The client address and user agent a security event records. */
+function clientOf(request: EdgeRequest): { ip?: string; userAgent?: string } {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: Array.isArray(agent) ? agent[0] : agent };
 }

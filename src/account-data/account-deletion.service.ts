@@ -11,6 +11,8 @@ import { OtpService, type OtpSent } from '../otp/otp.service.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { PasswordCredentials } from '../password/password-credentials.js';
 import { PasswordHasher } from '../password/password-hasher.js';
+import { SecurityEvent } from '../security-events/security-event.entity.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { SessionService } from '../session/session.service.js';
 import { TwoFactorProof } from '../two-factor/two-factor-proof.entity.js';
 import { TwoFactor } from '../two-factor/two-factor.entity.js';
@@ -45,6 +47,7 @@ export class AccountDeletionService {
     private readonly credentials: PasswordCredentials,
     private readonly hasher: PasswordHasher,
     private readonly otp: OtpService,
+    private readonly events: SecurityEventsService,
   ) {
     this.pseudonymKey = deriveKey(options.secrets[0], DELETED_USER_KEY_PURPOSE);
   }
@@ -64,7 +67,12 @@ export class AccountDeletionService {
    */
   async deleteAccount(user: User, proof: AccountDeletionProof, client: AccountDeletionClient = {}): Promise<void> {
     await this.checkProof(user, proof, client);
-    await this.dataSource.transaction((manager) => this.erase(user, manager));
+    await this.dataSource.transaction(async (manager) => {
+      await this.erase(user, manager);
+      // No address or user agent: nothing left here may point back at the person.
+      const method = 'password' in proof ? 'password' : 'phone';
+      await this.events.record({ type: 'account.deleted', userId: this.pseudonym(user.id), method }, { manager });
+    });
     this.logger.log(`Account deleted on its owner's request: ${this.pseudonym(user.id)}`);
   }
 
@@ -101,9 +109,10 @@ export class AccountDeletionService {
     if (sessionIds.length > 0) await manager.getRepository(TwoFactorProof).delete({ sessionId: In(sessionIds) });
     await this.sessions.revokeUserSessions(userId, { manager });
     await this.verifications.revokeBound(boundIdentifiers(user), userId, manager);
-    // The foreign keys cascade too; deleting explicitly keeps a database without them (or with
-    // SQLite's checks off) just as clean.
-    for (const entity of [Account, Passkey, TwoFactor]) await manager.getRepository(entity).delete({ userId });
+    // Security events have no foreign key (the pseudonymous record below must outlive the user);
+    // the other tables' keys cascade, and deleting explicitly keeps a database without them just as clean.
+    for (const entity of [Account, Passkey, TwoFactor, SecurityEvent])
+      await manager.getRepository<{ userId: string | null }>(entity).delete({ userId });
     await manager.getRepository<User>(USER_TABLE).delete({ id: userId });
     await this.sessions.forgetUser(userId, { manager });
   }

@@ -6,6 +6,9 @@ import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
+import { SecurityEvent } from '../security-events/security-event.entity.js';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { CREDENTIAL_PROVIDER_ID } from '../password/password-credentials.js';
 import { TwoFactor } from '../two-factor/two-factor.entity.js';
 import { VerificationService } from '../verification/verification.service.js';
@@ -41,7 +44,18 @@ export interface AccountExport {
   /** One-time secrets outstanding for the user (codes, links, backup codes): their purpose and expiry only. */
   pendingVerifications: { type: string; expiresAt: Date }[];
   /** The user's security events, newest first. */
-  securityEvents: Record<string, unknown>[];
+  securityEvents: ExportedSecurityEvent[];
+}
+
+/** A security event as exported (the shape `GET /auth/account/events` lists). */
+export interface ExportedSecurityEvent {
+  id: string;
+  type: string;
+  method: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, unknown> | null;
+  createdAt: Date;
 }
 
 /**
@@ -54,21 +68,26 @@ export class AccountExportService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly verifications: VerificationService,
+    private readonly events: SecurityEventsService,
   ) {}
 
-  /** The export of `userId`; 401 `UNAUTHENTICATED` when the user no longer exists. */
-  async export(userId: string): Promise<AccountExport> {
+  /**
+   * The export of `userId`, recorded as an `account.exported` event from `client`; 401
+   * `UNAUTHENTICATED` when the user no longer exists.
+   */
+  async export(userId: string, client: SecurityEventClient = {}): Promise<AccountExport> {
     const manager = this.dataSource.manager;
     const user = await manager.getRepository<User>(USER_TABLE).findOne({ where: { id: userId } });
     if (!user) throw new ArrafAuthException('UNAUTHENTICATED');
     const where = { userId };
-    const [accounts, sessions, passkeys, twoFactor] = await Promise.all([
+    const [accounts, sessions, passkeys, twoFactor, events] = await Promise.all([
       manager.getRepository(Account).find({ where, order: { createdAt: 'ASC' } }),
       manager.getRepository(Session).find({ where, order: { createdAt: 'DESC' } }),
       manager.getRepository(Passkey).find({ where, order: { createdAt: 'ASC' } }),
       manager.getRepository(TwoFactor).findOne({ where }),
+      manager.getRepository(SecurityEvent).find({ where, order: { createdAt: 'DESC', id: 'DESC' } }),
     ]);
-    return {
+    const data: AccountExport = {
       exportedAt: new Date(),
       user: this.userRow(user),
       accounts: accounts.map(exportAccount),
@@ -93,8 +112,10 @@ export class AccountExportService {
       })),
       twoFactor: twoFactor ? { enabled: twoFactor.enabled, createdAt: twoFactor.createdAt } : null,
       pendingVerifications: await this.verifications.listBound(boundIdentifiers(user), user.id),
-      securityEvents: [],
+      securityEvents: events.map(exportEvent),
     };
+    await this.events.record({ type: 'account.exported', userId, ip: client.ip, userAgent: client.userAgent });
+    return data;
   }
 
   /** Every mapped column of the user row, by property name. */
@@ -119,4 +140,16 @@ function exportAccount(account: Account): ExportedAccount {
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };
+}
+
+function exportEvent(event: SecurityEvent): ExportedSecurityEvent {
+  let detail: Record<string, unknown> | null = null;
+  try {
+    detail = event.detail === null ? null : (JSON.parse(event.detail) as Record<string, unknown>);
+  } catch {
+    // A row written by hand with text that is not JSON: exported as stored.
+    detail = { text: event.detail };
+  }
+  const { id, type, method, ip, userAgent, createdAt } = event;
+  return { id, type, method, ip, userAgent, detail, createdAt };
 }

@@ -8,10 +8,12 @@ import {
   LessThan,
   Not,
   type ObjectLiteral,
+  type Repository,
 } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { Session } from '../entities/session.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { SecurityEvent } from '../security-events/security-event.entity.js';
 import { SessionService } from '../session/session.service.js';
 import type { ResolvedRetentionOptions } from './retention.options.js';
 
@@ -71,10 +73,20 @@ export class ArrafAuthRetention {
     if (ipAddressesAfterDays !== false) {
       const before = new Date(now.getTime() - ipAddressesAfterDays * DAY_MS);
       report.sessionsAnonymised = await this.eraseClientDetails(Session, 'ipAddress', before);
+      report.eventsAnonymised = await this.eraseClientDetails(SecurityEvent, 'ip', before);
+    }
+    if (securityEventsAfterDays !== false) {
+      const before = new Date(now.getTime() - securityEventsAfterDays * DAY_MS);
+      report.eventsDeleted = await this.deleteOldEvents(before);
     }
     this.logger.log(`Retention applied: ${JSON.stringify(report)}`);
-    void securityEventsAfterDays;
     return report;
+  }
+
+  /** Deletes security events created before `before`, `batchSize` at a time. */
+  private deleteOldEvents(before: Date): Promise<number> {
+    const repository = this.dataSource.getRepository(SecurityEvent);
+    return this.inBatches(repository, { createdAt: LessThan(before) }, (ids) => repository.delete({ id: In(ids) }));
   }
 
   /**
@@ -82,27 +94,34 @@ export class ArrafAuthRetention {
    * to NULL, `batchSize` rows per UPDATE. Only rows that still hold one are touched, so each batch
    * makes progress and a second run changes nothing.
    */
-  private async eraseClientDetails<T extends ObjectLiteral & { id: string; createdAt: Date; userAgent: string | null }>(
-    entity: EntityTarget<T>,
-    ipColumn: 'ip' | 'ipAddress',
-    before: Date,
-  ): Promise<number> {
+  private eraseClientDetails(entity: EntityTarget<ObjectLiteral>, ipColumn: 'ip' | 'ipAddress', before: Date) {
     const repository = this.dataSource.getRepository<ObjectLiteral>(entity);
     const old = { createdAt: LessThan(before) };
-    const where: FindOptionsWhere<ObjectLiteral>[] = [
+    const where = [
       { ...old, [ipColumn]: Not(IsNull()) },
       { ...old, userAgent: Not(IsNull()) },
     ];
+    return this.inBatches(repository, where, (ids) =>
+      repository.update({ id: In(ids) }, { [ipColumn]: null, userAgent: null }),
+    );
+  }
+
+  /**
+   * Runs `change` on the ids of rows matching `where`, `batchSize` at a time, until none is left.
+   * `change` must take the rows out of `where`, or the loop would see them again.
+   */
+  private async inBatches(
+    repository: Repository<ObjectLiteral>,
+    where: FindOptionsWhere<ObjectLiteral> | FindOptionsWhere<ObjectLiteral>[],
+    change: (ids: string[]) => Promise<{ affected?: number | null }>,
+  ): Promise<number> {
+    const { batchSize } = this.settings;
     let total = 0;
     for (;;) {
-      const batch = await repository.find({ select: { id: true }, where, take: this.settings.batchSize });
+      const batch = await repository.find({ select: { id: true }, where, take: batchSize });
       if (batch.length === 0) return total;
-      const result = await repository.update(
-        { id: In(batch.map((row) => row.id as string)) },
-        { [ipColumn]: null, userAgent: null },
-      );
-      total += result.affected ?? batch.length;
-      if (batch.length < this.settings.batchSize) return total;
+      total += (await change(batch.map((row) => row.id as string))).affected ?? batch.length;
+      if (batch.length < batchSize) return total;
     }
   }
 }
