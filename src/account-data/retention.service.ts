@@ -55,8 +55,9 @@ export class ArrafAuthRetention {
     this.settings = options.retention;
   }
 
-  /** One retention run at `now` (default: the current time). */
-  async apply(now = new Date()): Promise<RetentionReport> {
+  /** One retention run; returns what it deleted and erased. */
+  async apply(): Promise<RetentionReport> {
+    const now = new Date();
     const { deleteExpired, ipAddressesAfterDays, securityEventsAfterDays, batchSize } = this.settings;
     const report: RetentionReport = {
       expiredSessions: 0,
@@ -70,14 +71,14 @@ export class ArrafAuthRetention {
       report.expiredSessions = deleted.sessions;
       report.expiredVerifications = deleted.verifications;
     }
+    if (securityEventsAfterDays !== false) {
+      const before = new Date(now.getTime() - securityEventsAfterDays * DAY_MS);
+      report.eventsDeleted = await this.deleteOldEvents(before);
+    }
     if (ipAddressesAfterDays !== false) {
       const before = new Date(now.getTime() - ipAddressesAfterDays * DAY_MS);
       report.sessionsAnonymised = await this.eraseClientDetails(Session, 'ipAddress', before);
       report.eventsAnonymised = await this.eraseClientDetails(SecurityEvent, 'ip', before);
-    }
-    if (securityEventsAfterDays !== false) {
-      const before = new Date(now.getTime() - securityEventsAfterDays * DAY_MS);
-      report.eventsDeleted = await this.deleteOldEvents(before);
     }
     this.logger.log(`Retention applied: ${JSON.stringify(report)}`);
     return report;
