@@ -29,6 +29,7 @@ import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
 import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
+import { accountDataComponents, accountDataPaths } from '../account-data/account-data.openapi.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -72,6 +73,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
     ...twoFactorPaths(context),
     ...passkeyPaths(context),
     ...securityEventPaths(context),
+    ...accountDataPaths(context),
   };
 
   return {
@@ -82,6 +84,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
         ...twoFactorComponents(),
         ...passkeyComponents(),
         ...securityEventComponents(),
+        ...accountDataComponents(),
       },
       securitySchemes: {
         arrafAuthSession: {
