@@ -1,8 +1,8 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
-import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
-import { httpOf } from '../controllers/edge-request.js';
+import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
 import { appendHeader, type RequestHeaders } from '../session/session-cookie.js';
 import { type OAuthCallbackQuery, OAuthService } from './oauth.service.js';
@@ -64,5 +64,12 @@ export class OAuthAuthGuard extends StrategyAuthGuard {
     const oauth = this.moduleRef.get(OAuthService, { strict: false });
     appendHeader(httpOf(context).response, 'Set-Cookie', oauth.clearCheckCookie());
     return super.canActivate(context);
+  }
+
+  /** `oauth:<provider>`; the account is not known when the provider's answer did not prove one. */
+  protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+    const provider = request.params?.provider;
+    const id = typeof provider === 'string' && /^[A-Za-z0-9_-]{1,24}$/.test(provider) ? provider : 'unknown';
+    return Promise.resolve({ method: `oauth:${id}`, userId: null });
   }
 }

@@ -16,12 +16,15 @@ import { allowedPhone } from './allowed-phone.js';
 import { EmailSecretMailer } from './email-secret-mailer.js';
 import type { ForgotPasswordInput, ResetPasswordInput } from './password-input.js';
 import { PasswordCredentials } from './password-credentials.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { TimingEqualizer } from './timing-equalizer.js';
 
 /** The client a phone code is asked for or entered from: its address counts for the per-client code limits. */
 export interface OtpClient {
   ip?: string;
+  /** Recorded with the security event of a sign-up or reset. */
+  userAgent?: string | null;
 }
 
 /** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
@@ -61,6 +64,7 @@ export class PasswordRecovery {
     private readonly hasher: PasswordHasher,
     private readonly credentials: PasswordCredentials,
     private readonly mailer: EmailSecretMailer,
+    private readonly events: SecurityEventsService,
   ) {}
 
   async request(input: ForgotPasswordInput, locale?: MessageLocale, client: OtpClient = {}): Promise<void> {
@@ -100,7 +104,7 @@ export class PasswordRecovery {
         throw new ArrafAuthException('INVALID_TOKEN');
       const password = this.hasher.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
       if (!(await this.mailer.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
-      return this.finishReset(user, password, { emailVerified: true });
+      return this.finishReset(user, password, { emailVerified: true }, client);
     }
 
     const email = normalizeEmail(input.email);
@@ -109,7 +113,7 @@ export class PasswordRecovery {
     await this.mailer.redeemCode(user, email, 'reset-password', input.otp, () => {
       password = this.hasher.checkNewPassword(input.newPassword, { email, name: user?.name });
     });
-    return this.finishReset(user!, password, { emailVerified: true });
+    return this.finishReset(user!, password, { emailVerified: true }, client);
   }
 
   private async resetWithPhoneCode(
@@ -137,7 +141,7 @@ export class PasswordRecovery {
         throw new ArrafAuthException('INVALID_TOKEN');
       throw error;
     }
-    return this.finishReset(user!, password, { phoneVerified: true });
+    return this.finishReset(user!, password, { phoneVerified: true }, client);
   }
 
   /**
@@ -149,6 +153,7 @@ export class PasswordRecovery {
     user: User,
     password: string,
     verified: Partial<Pick<User, 'emailVerified' | 'phoneVerified'>>,
+    client: OtpClient,
   ): Promise<ProvenEmailOutcome> {
     const hash = await this.hasher.hash(password);
     const provesEmail = verified.emailVerified === true && !user.emailVerified;
@@ -159,6 +164,9 @@ export class PasswordRecovery {
       if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
       await this.sessions.revokeUserSessions(user.id, { manager: tx });
       await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
+      const { ip, userAgent } = client;
+      const method = verified.emailVerified ? 'email' : 'phone';
+      await this.events.record({ type: 'password.reset', userId: user.id, method, ip, userAgent }, { manager: tx });
     });
     Object.assign(user, verified);
     // Recovery ends a lockout: the new password works at once, from any address.

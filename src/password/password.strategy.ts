@@ -1,7 +1,9 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
-import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { AuthService } from '../auth/auth.service.js';
+import { normalizeEmail } from '../auth/email.util.js';
+import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -43,6 +45,14 @@ export class PasswordStrategy extends PassportStrategy(CustomStrategy, PASSWORD_
 export class PasswordAuthGuard extends StrategyAuthGuard {
   protected readonly strategyType = PasswordStrategy;
   protected readonly failureCode = 'INVALID_CREDENTIALS';
+
+  /** `password`, on the account of the email when there is one. */
+  protected override async failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+    const input = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'signIn');
+    const auth = this.moduleRef.get(AuthService, { strict: false });
+    const user = input.method === 'email' ? await auth.findUserByEmail(normalizeEmail(input.email)) : null;
+    return { method: 'password', userId: user?.id ?? null };
+  }
 }
 
 /**

@@ -96,6 +96,11 @@ export class SecurityEventsService {
     this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
   }
 
+  /** Runs `work` in `manager`'s transaction when given, else in a new one. */
+  transaction<T>(manager: EntityManager | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return manager ? work(manager) : this.dataSource.transaction(work);
+  }
+
   /** Like {@link record} outside a transaction, but a storage failure is logged, never thrown (failed sign-ins). */
   async recordQuietly(event: SecurityEventInput): Promise<void> {
     try {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { VerificationCheck } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { BACKUP_CODE_COUNT, BACKUP_CODE_POLICY, twoFactorBudgetScope } from './two-factor.constants.js';
@@ -38,9 +39,9 @@ export class BackupCodesService {
     return this.verifications.redeemCode(BACKUP_CODE_POLICY, this.subject(userId, Number(code[0])), code.slice(1));
   }
 
-  /** Voids every code of the user (second factor disabled, set regenerated). */
-  async revoke(userId: string): Promise<void> {
-    await this.verifications.revoke(BACKUP_CODE_POLICY.type, userId);
+  /** Voids every code of the user (second factor disabled, set regenerated); in `manager`'s transaction when given. */
+  async revoke(userId: string, manager?: EntityManager): Promise<void> {
+    await this.verifications.revoke(BACKUP_CODE_POLICY.type, userId, manager);
   }
 
   private subject(userId: string, slot: number) {

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -36,6 +38,7 @@ export class TwoFactorPendingService {
     private readonly twoFactor: TwoFactorService,
     private readonly limiter: RateLimiter,
     private readonly auth: AuthService,
+    private readonly events: SecurityEventsService,
   ) {}
 
   /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
@@ -52,7 +55,11 @@ export class TwoFactorPendingService {
   }
 
   /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
-  async complete(token: string, input: SecondFactorInput): Promise<{ user: User; method: SignInMethod }> {
+  async complete(
+    token: string,
+    input: SecondFactorInput,
+    client: SecurityEventClient = {},
+  ): Promise<{ user: User; method: SignInMethod }> {
     const match = await this.verifications.findLink(PENDING_POLICY, token);
     const [userId, method] = match?.identifier.split(':') ?? [];
     if (!match || !userId || !METHODS.includes(method as SignInMethod)) {
@@ -64,8 +71,11 @@ export class TwoFactorPendingService {
       throw new ArrafAuthException('TWO_FACTOR_TOO_MANY_ATTEMPTS');
     }
     try {
-      await this.twoFactor.requireValid(userId, input);
+      await this.twoFactor.requireValid(userId, input, client);
     } catch (error) {
+      const method = input.backupCode === undefined ? 'totp' : 'backup_code';
+      const reason = error instanceof ArrafAuthException ? error.code : 'error';
+      await this.events.recordQuietly({ type: 'sign_in.failed', userId, method, ...client, detail: { reason } });
       // The last allowed attempt failed: the pending sign-in dies with it.
       if (attempt.count >= PENDING_MAX_ATTEMPTS) await this.verifications.consume(match);
       throw error;

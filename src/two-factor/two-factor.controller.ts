@@ -30,6 +30,7 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
@@ -77,7 +78,7 @@ export function createTwoFactorController(path: string): Type<unknown> {
     @AllowWithoutTwoFactor()
     async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
       const { code } = readTwoFactorBody(request, 'twoFactorCode');
-      await this.twoFactor.confirm(user.id, code);
+      await this.twoFactor.confirm(user.id, code, eventClientOf(request));
       await this.twoFactor.recordProof(session.id);
       return { success: true };
     }
@@ -88,7 +89,7 @@ export function createTwoFactorController(path: string): Type<unknown> {
     @UseGuards(SessionGuard)
     @RequireFreshSession()
     async disable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'));
+      await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'), eventClientOf(request));
       return { success: true };
     }
 
@@ -97,8 +98,8 @@ export function createTwoFactorController(path: string): Type<unknown> {
     @HttpCode(200)
     @UseGuards(SessionGuard)
     @RequireFreshSession()
-    async backupCodes(@CurrentUser() user: User) {
-      return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id) };
+    async backupCodes(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+      return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id, eventClientOf(request)) };
     }
 
     /**
@@ -116,10 +117,11 @@ export function createTwoFactorController(path: string): Type<unknown> {
       const body = readTwoFactorBody(request, 'secondFactor');
       const pendingToken = this.pendingCookie.read(request.headers);
       if (pendingToken !== undefined) {
-        const { user, method } = await this.pending.complete(pendingToken, body);
+        const { user, method } = await this.pending.complete(pendingToken, body, eventClientOf(request));
         this.pendingCookie.clear(response);
         return new SignIn(user, method, {
           secondFactorPassed: true,
+          secondFactor: body.backupCode === undefined ? 'totp' : 'backup_code',
           after: async (session) => {
             await this.twoFactor.recordProof(session.id);
             // The phone code was proven on the first step; its hook runs once the sign-in exists.
@@ -132,7 +134,7 @@ export function createTwoFactorController(path: string): Type<unknown> {
       }
       const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
       if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-      await this.twoFactor.requireValid(active.user.id, body);
+      await this.twoFactor.requireValid(active.user.id, body, eventClientOf(request));
       await this.twoFactor.recordProof(active.session.id);
       return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
     }

@@ -7,6 +7,8 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { failureBudgetKey } from '../verification/verification.constants.js';
 import { BackupCodesService } from './backup-codes.service.js';
 import { TotpSecretCipher } from './totp-secret.cipher.js';
@@ -46,6 +48,7 @@ export class TwoFactorService {
     private readonly cipher: TotpSecretCipher,
     private readonly backupCodes: BackupCodesService,
     private readonly limiter: RateLimiter,
+    private readonly events: SecurityEventsService,
   ) {}
 
   /** The methods that complete a pending sign-in for this user; empty without an active second factor. */
@@ -81,28 +84,36 @@ export class TwoFactorService {
   }
 
   /** Activates the authenticator once the user proves a code from it. */
-  async confirm(userId: string, code: string): Promise<void> {
+  async confirm(userId: string, code: string, client: SecurityEventClient = {}): Promise<void> {
     const row = await this.totps().findOneBy({ userId });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
     await this.spendBudgetSlot(userId);
     if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
-    await this.totps().update({ userId, enabled: false }, { enabled: true });
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(TwoFactor).update({ userId, enabled: false }, { enabled: true });
+      await this.events.record({ type: 'two_factor.enabled', userId, method: 'totp', ...client }, { manager: tx });
+    });
     this.logger.log(`two-factor enabled for user ${userId}`);
   }
 
   /** Turns the second factor off after one more proof; the backup codes die with it. */
-  async disable(userId: string, input: SecondFactorInput): Promise<void> {
-    await this.requireValid(userId, input);
-    await this.totps().delete({ userId });
-    await this.backupCodes.revoke(userId);
+  async disable(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {
+    await this.requireValid(userId, input, client);
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(TwoFactor).delete({ userId });
+      await this.backupCodes.revoke(userId, tx);
+      await this.events.record({ type: 'two_factor.disabled', userId, method: 'totp', ...client }, { manager: tx });
+    });
     this.logger.log(`two-factor disabled for user ${userId}`);
   }
 
   /** A new set of ten backup codes; the old set stops working. */
-  async regenerateBackupCodes(userId: string): Promise<string[]> {
+  async regenerateBackupCodes(userId: string, client: SecurityEventClient = {}): Promise<string[]> {
     if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     const codes = await this.backupCodes.regenerate(userId);
+    // The codes are issued one by one by the verification service: recorded after, never losing the new set.
+    await this.events.recordQuietly({ type: 'two_factor.backup_codes_regenerated', userId, ...client });
     this.logger.log(`backup codes regenerated for user ${userId}`);
     return codes;
   }
@@ -112,13 +123,16 @@ export class TwoFactorService {
    * `TWO_FACTOR_NOT_ENABLED` or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
    * spends a slot of the user's failure budget before comparing.
    */
-  async requireValid(userId: string, input: SecondFactorInput): Promise<void> {
+  async requireValid(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {
     const row = await this.totps().findOneBy({ userId, enabled: true });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (input.backupCode !== undefined) {
       const result = await this.backupCodes.redeem(userId, input.backupCode);
       if (result.ok) {
         this.logger.warn(`backup code used by user ${userId}`);
+        // Spent atomically by the verification service: recorded after, never costing the code.
+        const event = { type: 'two_factor.backup_code_used', userId, method: 'backup_code', ...client } as const;
+        await this.events.recordQuietly(event);
         return;
       }
       if (result.reason === 'budget') throw tooManyAttempts(result.retryAt);

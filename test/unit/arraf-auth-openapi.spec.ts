@@ -16,6 +16,7 @@ describe('arrafAuthOpenApi()', () => {
     for (const path of Object.keys(paths)) expect(path).toMatch(/^\/api\/auth\/[a-z]/);
     expect(paths['/api/auth/otp/send']).toHaveProperty('post');
     expect(paths['/api/auth/sessions/{id}']).toHaveProperty('delete');
+    expect(paths['/api/auth/account/events']).toHaveProperty('get');
   });
 
   it('defaults to the /auth prefix and the __Host- cookie', () => {
