@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { deriveKey, hmacSha256 } from '../crypto/crypto.util.js';
+import { SignInMethodMarks } from '../accounts/sign-in-method-marks.entity.js';
 import { Account } from '../entities/account.entity.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
@@ -111,7 +112,7 @@ export class AccountDeletionService {
     await this.verifications.revokeBound(boundIdentifiers(user), userId, manager);
     // Security events have no foreign key (the pseudonymous record below must outlive the user);
     // the other tables' keys cascade, and deleting explicitly keeps a database without them just as clean.
-    for (const entity of [Account, Passkey, TwoFactor, SecurityEvent])
+    for (const entity of [Account, Passkey, TwoFactor, SignInMethodMarks, SecurityEvent])
       await manager.getRepository<{ userId: string | null }>(entity).delete({ userId });
     await manager.getRepository<User>(USER_TABLE).delete({ id: userId });
     await this.sessions.forgetUser(userId, { manager });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { USER_TABLE } from '../arraf-auth.constants.js';
+import { SignInMethodMarks } from '../accounts/sign-in-method-marks.entity.js';
 import { Account } from '../entities/account.entity.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
@@ -39,6 +40,8 @@ export interface AccountExport {
     Passkey,
     'id' | 'name' | 'credentialId' | 'publicKey' | 'transports' | 'deviceType' | 'backedUp' | 'createdAt' | 'lastUsedAt'
   >[];
+  /** When the phone was attached and the email last proven, and the open review of new methods, if any. */
+  signInMethodMarks: Omit<SignInMethodMarks, 'user'> | null;
   /** The authenticator app: whether it is on and since when; never its secret. */
   twoFactor: { enabled: boolean; createdAt: Date } | null;
   /** One-time secrets outstanding for the user (codes, links, backup codes): their purpose and expiry only. */
@@ -80,12 +83,13 @@ export class AccountExportService {
     const user = await manager.getRepository<User>(USER_TABLE).findOne({ where: { id: userId } });
     if (!user) throw new ArrafAuthException('UNAUTHENTICATED');
     const where = { userId };
-    const [accounts, sessions, passkeys, twoFactor, events] = await Promise.all([
+    const [accounts, sessions, passkeys, twoFactor, events, marks] = await Promise.all([
       manager.getRepository(Account).find({ where, order: { createdAt: 'ASC' } }),
       manager.getRepository(Session).find({ where, order: { createdAt: 'DESC' } }),
       manager.getRepository(Passkey).find({ where, order: { createdAt: 'ASC' } }),
       manager.getRepository(TwoFactor).findOne({ where }),
       manager.getRepository(SecurityEvent).find({ where, order: { createdAt: 'DESC', id: 'DESC' } }),
+      manager.getRepository(SignInMethodMarks).findOne({ where }),
     ]);
     const data: AccountExport = {
       exportedAt: new Date(),
@@ -110,6 +114,13 @@ export class AccountExportService {
         createdAt: p.createdAt,
         lastUsedAt: p.lastUsedAt,
       })),
+      signInMethodMarks: marks && {
+        userId: marks.userId,
+        phoneAddedAt: marks.phoneAddedAt,
+        emailProvenAt: marks.emailProvenAt,
+        reviewFrom: marks.reviewFrom,
+        reviewUntil: marks.reviewUntil,
+      },
       twoFactor: twoFactor ? { enabled: twoFactor.enabled, createdAt: twoFactor.createdAt } : null,
       pendingVerifications: await this.verifications.listBound(boundIdentifiers(user), user.id),
       securityEvents: events.map(exportEvent),

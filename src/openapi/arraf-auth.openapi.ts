@@ -30,6 +30,7 @@ import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
 import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
 import { accountDataComponents, accountDataPaths } from '../account-data/account-data.openapi.js';
+import { accountMethodComponents, accountMethodPaths } from '../accounts/account-methods.openapi.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -74,6 +75,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
     ...passkeyPaths(context),
     ...securityEventPaths(context),
     ...accountDataPaths(context),
+    ...accountMethodPaths(context),
   };
 
   return {
@@ -85,6 +87,7 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
         ...passkeyComponents(),
         ...securityEventComponents(),
         ...accountDataComponents(),
+        ...accountMethodComponents(),
       },
       securitySchemes: {
         arrafAuthSession: {

@@ -104,7 +104,7 @@ export interface VerificationDelivery {
 
 /** Callbacks that deliver messages the library cannot send itself (email). A throw fails the request cleanly. */
 export interface ArrafAuthCallbacks {
-  /** Send the email verification code or link. */
+  /** Send the email verification code or link; also the code proving a new address (`POST account/email/send`). */
   onVerifyEmail?: (delivery: VerificationDelivery) => void | Promise<void>;
   /** Send the password reset code or link (email method; the phone method uses SMS). */
   onForgotPassword?: (delivery: VerificationDelivery) => void | Promise<void>;
@@ -118,6 +118,12 @@ export interface ArrafAuthCallbacks {
     reason: 'change' | 'reset';
     removedMethods: RemovedSignInMethod[];
   }) => void | Promise<void>;
+  /**
+   * Tell the previous address that the account's email was changed (`POST account/email`), so its
+   * owner notices a change they did not make. The code that proved the new address went out
+   * through `onVerifyEmail`. A failure is logged; the change stands.
+   */
+  onEmailChanged?: (context: { user: User; previousEmail: string; newEmail: string }) => void | Promise<void>;
 }
 
 /**

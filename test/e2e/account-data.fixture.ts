@@ -14,6 +14,7 @@ import {
   User,
   Verification,
 } from '../../src/index.js';
+import { SignInMethodMarks } from '../../src/accounts/sign-in-method-marks.entity.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
   APP_ORIGIN,
@@ -92,6 +93,15 @@ export async function richAccount(t: SecurityTestApp): Promise<RichAccount> {
   const bearer = bearerSignIn.body.session.token as string;
   const dataSource = t.app.get(DataSource);
   await dataSource.getRepository(User).update({ id }, { phone, phoneVerified: true });
+  const marks = dataSource.getRepository(SignInMethodMarks);
+  if (!(await marks.existsBy({ userId: id })))
+    await marks.insert({
+      userId: id,
+      phoneAddedAt: new Date(),
+      emailProvenAt: null,
+      reviewFrom: null,
+      reviewUntil: null,
+    });
 
   const enrol = await http().post('/auth/two-factor/enable').set(origin).set('Cookie', cookie).send({});
   expect(enrol.status).toBe(200);
@@ -137,15 +147,13 @@ export async function richAccount(t: SecurityTestApp): Promise<RichAccount> {
   expect(t.mail.at(-1)?.delivery.identifier).toBe(email);
   await http().post('/auth/otp/send').set('X-Forwarded-For', randomIpv4()).send({ method: 'phone', phone }).expect(200);
   const smsCode = t.sms.lastCodeFor(phone)!;
-  await t.app
-    .get(SecurityEventsService)
-    .record({
-      type: 'sign_in.succeeded',
-      userId: id,
-      method: 'password',
-      ip: '203.0.113.9',
-      userAgent: 'BearerClient/1.0',
-    });
+  await t.app.get(SecurityEventsService).record({
+    type: 'sign_in.succeeded',
+    userId: id,
+    method: 'password',
+    ip: '203.0.113.9',
+    userAgent: 'BearerClient/1.0',
+  });
 
   const stored = await storedSecrets(dataSource, id, phone);
   const secrets = [
@@ -201,5 +209,6 @@ export async function rowsReferencing(
         : await dataSource.getRepository(TwoFactorProof).countBy(sessionIds.map((sessionId) => ({ sessionId }))),
     passkeys: await dataSource.getRepository(Passkey).countBy({ userId }),
     securityEvents: await dataSource.getRepository(SecurityEvent).countBy({ userId }),
+    signInMethodMarks: await dataSource.getRepository(SignInMethodMarks).countBy({ userId }),
   };
 }

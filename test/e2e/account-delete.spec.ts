@@ -24,6 +24,7 @@ const NOTHING = {
   twoFactorProofs: 0,
   passkeys: 0,
   securityEvents: 0,
+  signInMethodMarks: 0,
 };
 
 /**
@@ -93,7 +94,14 @@ describe.each(testDatabases())('account deletion on $name', (db: TestDatabase) =
 
   async function expectIntact(user: RichAccount, sessionIds: string[]): Promise<void> {
     const rows = await rowsReferencing(dataSource(), user, sessionIds);
-    expect(rows).toMatchObject({ users: 1, sessions: 2, twoFactors: 1, passkeys: 1, twoFactorProofs: 1 });
+    expect(rows).toMatchObject({
+      users: 1,
+      sessions: 2,
+      twoFactors: 1,
+      passkeys: 1,
+      twoFactorProofs: 1,
+      signInMethodMarks: 1,
+    });
     expect(rows.accounts).toBe(2);
     expect(rows.verifications).toBeGreaterThanOrEqual(12);
     expect(rows.securityEvents).toBeGreaterThanOrEqual(1);

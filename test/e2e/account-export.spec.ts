@@ -55,6 +55,7 @@ describe.each(testDatabases())('account export on $name', (db: TestDatabase) => 
       expect.objectContaining({ name: 'Work laptop', deviceType: 'singleDevice', createdAt: expect.any(String) }),
     ]);
     expect(data.twoFactor).toEqual({ enabled: true, createdAt: expect.any(String) });
+    expect(data.signInMethodMarks).toMatchObject({ userId: user.id, phoneAddedAt: expect.any(String) });
     const types = data.pendingVerifications.map((v: { type: string }) => v.type);
     expect(types.filter((type: string) => type === 'two-factor:backup-code')).toHaveLength(10);
     expect(types).toEqual(expect.arrayContaining(['email:reset-password', 'otp:sign-in']));
