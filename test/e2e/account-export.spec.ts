@@ -60,9 +60,12 @@ describe.each(testDatabases())('account export on $name', (db: TestDatabase) => 
     expect(types.filter((type: string) => type === 'two-factor:backup-code')).toHaveLength(10);
     expect(types).toEqual(expect.arrayContaining(['email:reset-password', 'otp:sign-in']));
     for (const pending of data.pendingVerifications) expect(Object.keys(pending).sort()).toEqual(['expiresAt', 'type']);
-    expect(data.securityEvents).toEqual([
-      expect.objectContaining({ type: 'sign_in.succeeded', method: 'password', ip: '203.0.113.9' }),
-    ]);
+    // Newest first: the planted event, then what the flows recorded (two-factor enrolment, the two sign-ins).
+    expect(data.securityEvents[0]).toMatchObject({ type: 'sign_in.succeeded', method: 'password', ip: '203.0.113.9' });
+    const recorded = data.securityEvents.map((e: { type: string }) => e.type);
+    expect(recorded).toEqual(expect.arrayContaining(['two_factor.enabled', 'sign_in.succeeded']));
+    const times = data.securityEvents.map((e: { createdAt: string }) => Date.parse(e.createdAt));
+    expect(times).toEqual([...times].sort((a: number, b: number) => b - a));
   });
 
   it('contains no secret, hash or token: none of the values the test created or read from the database', async () => {
