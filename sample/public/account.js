@@ -1,4 +1,4 @@
-/* global document, URL, Blob */
+/* global document, Blob */
 // The owner's account: sign-in methods (list, remove, add or change the phone and email with the
 // code step, set or remove the password, link or unlink a provider), recent activity (security
 // events, newest first), "download my data" and "delete my account".

@@ -154,13 +154,16 @@ function exportAccount(account: Account): ExportedAccount {
 }
 
 function exportEvent(event: SecurityEvent): ExportedSecurityEvent {
-  let detail: Record<string, unknown> | null = null;
-  try {
-    detail = event.detail === null ? null : (JSON.parse(event.detail) as Record<string, unknown>);
-  } catch {
-    // A row written by hand with text that is not JSON: exported as stored.
-    detail = { text: event.detail };
-  }
   const { id, type, method, ip, userAgent, createdAt } = event;
-  return { id, type, method, ip, userAgent, detail, createdAt };
+  return { id, type, method, ip, userAgent, detail: parseDetail(event.detail), createdAt };
+}
+
+/** The stored JSON of an event's detail; a row written by hand with text that is not JSON is exported as stored. */
+function parseDetail(detail: string | null): Record<string, unknown> | null {
+  if (detail === null) return null;
+  try {
+    return JSON.parse(detail) as Record<string, unknown>;
+  } catch {
+    return { text: detail };
+  }
 }

@@ -16,15 +16,10 @@ export const ACCOUNT_DATA_BODIES = {
         .max(1024)
         .optional()
         .meta({ description: 'The current password (accounts that have one).' }),
-      otp: z
-        .string()
-        .min(1)
-        .max(32)
-        .optional()
-        .meta({
-          example: '123456',
-          description: 'The code `POST /auth/account/delete/code` sent to the verified phone.',
-        }),
+      otp: z.string().min(1).max(32).optional().meta({
+        example: '123456',
+        description: 'The code `POST /auth/account/delete/code` sent to the verified phone.',
+      }),
     })
     .refine((body) => (body.password === undefined) !== (body.otp === undefined), {
       path: ['password'],
