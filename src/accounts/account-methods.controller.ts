@@ -1,4 +1,15 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
@@ -10,7 +21,7 @@ import { preferredLocale } from '../password/password.controller.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { BodyGuard } from '../schemas/body.guard.js';
-import type { ParsedBody } from '../schemas/request-bodies.js';
+import type { BodySchemaName, ParsedBody } from '../schemas/request-bodies.js';
 import { RequestBody, ValidBody } from '../schemas/request-body.decorator.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AccountMethodsService } from './account-methods.service.js';
@@ -25,6 +36,20 @@ const IDENTITY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 function clientOf(request: EdgeRequest): MethodEventClient {
   const agent = request.headers['user-agent'];
   return { ip: request.ip ?? null, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
+}
+
+/**
+ * The edge rules of a change: signed in with a fresh session, its body schema (when it has one),
+ * counted per account (and `extra` rules), answered 200.
+ */
+function MethodChange(schema?: BodySchemaName, ...extra: Parameters<typeof RateLimit>): MethodDecorator {
+  return applyDecorators(
+    HttpCode(200),
+    RequireFreshSession(),
+    ...(schema ? [RequestBody(schema)] : []),
+    RateLimit('account-methods:account', ...extra),
+    UseGuards(SessionGuard, ...(schema ? [BodyGuard] : []), RateLimitGuard),
+  );
 }
 
 /**
@@ -53,11 +78,7 @@ export class AccountMethodsController {
 
   /** A `change-phone` code to the new number: `{ success, maskedPhone }`, whoever has the number. */
   @Post('account/phone/send')
-  @HttpCode(200)
-  @RequireFreshSession()
-  @RequestBody('accountPhoneSend')
-  @RateLimit('account-methods:account', 'otp-send:ip')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountPhoneSend', 'otp-send:ip')
   async sendPhoneCode(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'accountPhoneSend'>,
@@ -68,11 +89,7 @@ export class AccountMethodsController {
   }
 
   @Post('account/phone')
-  @HttpCode(200)
-  @RequireFreshSession()
-  @RequestBody('accountPhoneConfirm')
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountPhoneConfirm')
   async confirmPhone(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'accountPhoneConfirm'>,
@@ -83,31 +100,21 @@ export class AccountMethodsController {
   }
 
   @Delete('account/phone')
-  @RequireFreshSession()
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, RateLimitGuard)
+  @MethodChange()
   async removePhone(@Req() request: EdgeRequest, @CurrentUser() user: User) {
     await this.phones.remove(user, { ...clientOf(request), locale: preferredLocale(request) });
     return { success: true };
   }
 
   @Post('account/email/send')
-  @HttpCode(200)
-  @RequireFreshSession()
-  @RequestBody('accountEmailSend')
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountEmailSend')
   async sendEmailCode(@ValidBody() input: ParsedBody<'accountEmailSend'>, @CurrentUser() user: User) {
     await this.emails.send(user, input.email);
     return { success: true };
   }
 
   @Post('account/email')
-  @HttpCode(200)
-  @RequireFreshSession()
-  @RequestBody('accountEmailConfirm')
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountEmailConfirm')
   async confirmEmail(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'accountEmailConfirm'>,
@@ -118,11 +125,7 @@ export class AccountMethodsController {
   }
 
   @Post('account/password')
-  @HttpCode(200)
-  @RequireFreshSession()
-  @RequestBody('accountPasswordSet')
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountPasswordSet')
   async setPassword(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'accountPasswordSet'>,
@@ -133,10 +136,7 @@ export class AccountMethodsController {
   }
 
   @Delete('account/password')
-  @RequireFreshSession()
-  @RequestBody('accountPasswordRemove')
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, BodyGuard, RateLimitGuard)
+  @MethodChange('accountPasswordRemove')
   async removePassword(
     @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'accountPasswordRemove'>,
@@ -147,9 +147,7 @@ export class AccountMethodsController {
   }
 
   @Delete('account/providers/:id')
-  @RequireFreshSession()
-  @RateLimit('account-methods:account')
-  @UseGuards(SessionGuard, RateLimitGuard)
+  @MethodChange()
   async unlinkProvider(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
     if (!IDENTITY_ID.test(id)) throw new ArrafAuthException('SIGN_IN_METHOD_NOT_FOUND');
     await this.methods.unlinkProvider(user, id, clientOf(request));

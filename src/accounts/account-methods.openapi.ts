@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
-import { body, errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import {
+  body,
+  errors,
+  NEW_PASSWORD_ERRORS,
+  nullableStr,
+  object,
+  ok,
+  ref,
+  type Schema,
+  str,
+} from '../openapi/openapi.schemas.js';
 import { createAccountBodies } from '../schemas/account-bodies.js';
 
 /** Request bodies of the sign-in method routes, generated from the schemas the routes validate with. */
@@ -62,23 +72,27 @@ const CHANGE_ERRORS = [
   'INVALID_INPUT',
 ] as const;
 
-/** The sign-in method routes and `GET link/{provider}`. */
-export function accountMethodPaths({ prefix, signedIn, origin, providerParam, operation }: PathContext): Paths {
-  const fresh = `Signed in with a fresh session (\`session.freshAge\`). ${origin}`;
-  const change = (
-    id: string,
-    summary: string,
-    description: string,
-    request: string | null,
-    codes: Parameters<typeof errors>,
-    result: Schema = ref('ArrafAuthSuccess'),
-  ) =>
-    operation(id, summary, {
-      description: `${description} ${fresh}`,
-      security: signedIn,
-      ...(request ? { requestBody: body(ref(request)) } : {}),
-      responses: { 200: ok('Done.', result), ...errors(...CHANGE_ERRORS, ...codes) },
-    });
+type ChangeCodes = Parameters<typeof errors>;
+
+/** One change route: fresh session, origin-checked, counted per account. */
+function changeOperation(
+  { signedIn, origin, operation }: PathContext,
+  [id, summary, description]: [string, string, string],
+  request: string | null,
+  codes: ChangeCodes,
+  result: Schema = ref('ArrafAuthSuccess'),
+): Schema {
+  return operation(id, summary, {
+    description: `${description} Signed in with a fresh session (\`session.freshAge\`). ${origin}`,
+    security: signedIn,
+    ...(request ? { requestBody: body(ref(request)) } : {}),
+    responses: { 200: ok('Done.', result), ...errors(...CHANGE_ERRORS, ...codes) },
+  });
+}
+
+/** `GET account/methods` and the phone routes. */
+function phonePaths(context: PathContext): Paths {
+  const { prefix, signedIn, operation } = context;
   return {
     [`${prefix}/account/methods`]: {
       get: operation('accountMethods', 'List the sign-in methods of the account', {
@@ -87,68 +101,100 @@ export function accountMethodPaths({ prefix, signedIn, origin, providerParam, op
       }),
     },
     [`${prefix}/account/phone/send`]: {
-      post: change(
-        'accountPhoneSend',
-        'Send a code to a new phone number',
-        'The same answer whether or not the number belongs to another account (then nothing is sent).',
+      post: changeOperation(
+        context,
+        [
+          'accountPhoneSend',
+          'Send a code to a new phone number',
+          'The same answer whether or not the number belongs to another account (then nothing is sent).',
+        ],
         'ArrafAuthAccountPhoneSendBody',
         ['INVALID_PHONE', 'PHONE_NOT_ALLOWED', 'PHONE_NOT_MOBILE', 'OTP_PREFIX_PAUSED', 'SMS_FAILED'],
         object({ success: { type: 'boolean', enum: [true] }, maskedPhone: str({ example: '+9665****5678' }) }),
       ),
     },
     [`${prefix}/account/phone`]: {
-      post: change(
-        'accountPhoneConfirm',
-        'Attach the new phone number with its code',
-        'The number becomes the account phone, verified; the previous number gets an SMS notice.',
+      post: changeOperation(
+        context,
+        [
+          'accountPhoneConfirm',
+          'Attach the new phone number with its code',
+          'The number becomes the account phone, verified; the previous number gets an SMS notice.',
+        ],
         'ArrafAuthAccountPhoneConfirmBody',
         ['INVALID_PHONE', 'OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS', 'USER_ALREADY_EXISTS'],
       ),
-      delete: change('accountPhoneRemove', 'Remove the phone number', 'Never the last way in.', null, [
-        'SIGN_IN_METHOD_NOT_FOUND',
-        'LAST_SIGN_IN_METHOD',
-      ]),
+      delete: changeOperation(
+        context,
+        ['accountPhoneRemove', 'Remove the phone number', 'Never the last way in.'],
+        null,
+        ['SIGN_IN_METHOD_NOT_FOUND', 'LAST_SIGN_IN_METHOD'],
+      ),
     },
+  };
+}
+
+/** The email and password routes. */
+function emailAndPasswordPaths(context: PathContext): Paths {
+  const { prefix } = context;
+  return {
     [`${prefix}/account/email/send`]: {
-      post: change(
-        'accountEmailSend',
-        'Send a code to a new email address',
-        'Through `callbacks.onVerifyEmail`; the same answer whether or not the address belongs to another account.',
+      post: changeOperation(
+        context,
+        [
+          'accountEmailSend',
+          'Send a code to a new email address',
+          'Through `callbacks.onVerifyEmail`; the same answer whether or not the address belongs to another account.',
+        ],
         'ArrafAuthAccountEmailSendBody',
         ['INVALID_EMAIL', 'DELIVERY_FAILED'],
       ),
     },
     [`${prefix}/account/email`]: {
-      post: change(
-        'accountEmailConfirm',
-        'Attach the new email address with its code',
-        'The address becomes the account email, verified; the previous one is told (`callbacks.onEmailChanged`).',
+      post: changeOperation(
+        context,
+        [
+          'accountEmailConfirm',
+          'Attach the new email address with its code',
+          'The address becomes the account email, verified; the previous one is told (`callbacks.onEmailChanged`).',
+        ],
         'ArrafAuthAccountEmailConfirmBody',
         ['INVALID_EMAIL', 'INVALID_TOKEN', 'USER_ALREADY_EXISTS'],
       ),
     },
     [`${prefix}/account/password`]: {
-      post: change(
-        'accountPasswordSet',
-        'Set a password on an account without one',
-        'Change an existing password with `POST change-password`.',
+      post: changeOperation(
+        context,
+        [
+          'accountPasswordSet',
+          'Set a password on an account without one',
+          'Change an existing password with `POST change-password`.',
+        ],
         'ArrafAuthAccountPasswordSetBody',
-        ['PASSWORD_ALREADY_SET', 'PASSWORD_TOO_SHORT', 'PASSWORD_TOO_LONG', 'PASSWORD_TOO_COMMON', 'PASSWORD_TOO_PREDICTABLE'],
+        ['PASSWORD_ALREADY_SET', ...NEW_PASSWORD_ERRORS],
       ),
-      delete: change(
-        'accountPasswordRemove',
-        'Remove the password',
-        'Needs the password; never the last way in.',
+      delete: changeOperation(
+        context,
+        ['accountPasswordRemove', 'Remove the password', 'Needs the password; never the last way in.'],
         'ArrafAuthAccountPasswordRemoveBody',
         ['INVALID_CREDENTIALS', 'LAST_SIGN_IN_METHOD'],
       ),
     },
+  };
+}
+
+/** Unlinking (`DELETE account/providers/{id}`) and linking (`GET link/{provider}`). */
+function providerPaths(context: PathContext): Paths {
+  const { prefix, signedIn, providerParam, operation } = context;
+  return {
     [`${prefix}/account/providers/{id}`]: {
       delete: {
-        ...change('accountProviderUnlink', 'Unlink a provider identity', 'Never the last way in.', null, [
-          'SIGN_IN_METHOD_NOT_FOUND',
-          'LAST_SIGN_IN_METHOD',
-        ]),
+        ...changeOperation(
+          context,
+          ['accountProviderUnlink', 'Unlink a provider identity', 'Never the last way in.'],
+          null,
+          ['SIGN_IN_METHOD_NOT_FOUND', 'LAST_SIGN_IN_METHOD'],
+        ),
         parameters: [{ name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) }],
       },
     },
@@ -161,13 +207,27 @@ export function accountMethodPaths({ prefix, signedIn, origin, providerParam, op
         security: signedIn,
         parameters: [
           providerParam,
-          { name: 'redirectTo', in: 'query', required: false, schema: str({ example: '/settings' }) },
+          { name: 'redirectTo', in: 'query', required: false, schema: str({ example: '/' }) },
         ],
         responses: {
-          302: { description: "Redirect to the provider's authorization page.", headers: { Location: { schema: str() } } },
-          ...errors('UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'UNKNOWN_PROVIDER', 'RATE_LIMITED', 'OAUTH_PROVIDER_UNAVAILABLE'),
+          302: {
+            description: "Redirect to the provider's authorization page.",
+            headers: { Location: { schema: str() } },
+          },
+          ...errors(
+            'UNAUTHENTICATED',
+            'SESSION_NOT_FRESH',
+            'UNKNOWN_PROVIDER',
+            'RATE_LIMITED',
+            'OAUTH_PROVIDER_UNAVAILABLE',
+          ),
         },
       }),
     },
   };
+}
+
+/** The sign-in method routes and `GET link/{provider}`. */
+export function accountMethodPaths(context: PathContext): Paths {
+  return { ...phonePaths(context), ...emailAndPasswordPaths(context), ...providerPaths(context) };
 }

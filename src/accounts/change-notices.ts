@@ -39,7 +39,9 @@ export class ChangeNotices {
   async emailReplaced(user: User, previousEmail: string, newEmail: string): Promise<void> {
     const notify = this.options.callbacks.onEmailChanged;
     if (!notify) {
-      this.logger.warn('An email was changed but callbacks.onEmailChanged is not set: the previous address was not told');
+      this.logger.warn(
+        'An email was changed but callbacks.onEmailChanged is not set: the previous address was not told',
+      );
       return;
     }
     try {

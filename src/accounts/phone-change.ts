@@ -45,7 +45,11 @@ export class PhoneChange {
   async send(user: User, phone: string, client: PhoneChangeClient = {}): Promise<{ maskedPhone: string }> {
     const e164 = allowedPhone(phone, this.options.phone);
     const send = (silent: boolean) =>
-      this.otp.send(e164, 'change-phone', client.locale, { ip: client.ip ?? undefined, channel: client.channel, silent });
+      this.otp.send(e164, 'change-phone', client.locale, {
+        ip: client.ip ?? undefined,
+        channel: client.channel,
+        silent,
+      });
     if (await this.unavailable(user, e164)) {
       await send(true);
       await this.timing.pad();

@@ -89,7 +89,12 @@ export class SignInMethodReview {
     if (!user) return [];
     const methods: UnrecognisedMethod[] = [];
     if (user.phone !== null && user.phoneVerified)
-      methods.push({ type: 'phone', id: null, label: maskPhone(user.phone), addedAt: marks.phoneAddedAt ?? user.createdAt });
+      methods.push({
+        type: 'phone',
+        id: null,
+        label: maskPhone(user.phone),
+        addedAt: marks.phoneAddedAt ?? user.createdAt,
+      });
     const identities = await manager.getRepository(Account).find({
       select: { id: true, providerId: true, createdAt: true },
       where: { userId, providerId: Not(PASSWORD_PROVIDER_ID) },

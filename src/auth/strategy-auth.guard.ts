@@ -3,6 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import passport from 'passport';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { AuthService } from './auth.service.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
@@ -67,6 +70,16 @@ export abstract class StrategyAuthGuard implements CanActivate {
    */
   protected failedSignIn(_request: EdgeRequest): Promise<FailedSignIn | null> {
     return Promise.resolve(null);
+  }
+
+  /** A failed attempt by `method` on the account `find` returns (verified phone or email owner), if any. */
+  protected async failedOn(
+    method: string,
+    find: (auth: AuthService, options: ResolvedArrafAuthOptions) => Promise<{ id: string } | null>,
+  ): Promise<FailedSignIn> {
+    const options = this.moduleRef.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS, { strict: false });
+    const user = await find(this.moduleRef.get(AuthService, { strict: false }), options);
+    return { method, userId: user?.id ?? null };
   }
 
   /** Records a failed attempt; a failure to record is logged and never changes the answer. */

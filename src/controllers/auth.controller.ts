@@ -29,6 +29,7 @@ import type { EdgeRequest } from './edge-request.js';
 import { OriginGuard } from './origin.guard.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
+import type { SecurityEventDetail, SecurityEventInput } from '../security-events/security-event.types.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -110,12 +111,7 @@ export class AuthController {
     if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
     const current = id === session.id;
     if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
-    const event = {
-      type: 'session.revoked',
-      userId: user.id,
-      ...eventClientOf(request),
-      detail: { sessionId: id },
-    } as const;
+    const event = revoked(request, user, { sessionId: id });
     if (!(await this.sessions.revokeSession(id, user.id, { event }))) throw new ArrafAuthException('SESSION_NOT_FOUND');
     if (current) this.cookie.clear(response);
     return { success: true };
@@ -127,12 +123,12 @@ export class AuthController {
   @UseGuards(SessionGuard)
   @RequireFreshSession()
   async revokeOthers(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
-    const event = {
-      type: 'session.revoked',
-      userId: user.id,
-      ...eventClientOf(request),
-      detail: { others: true },
-    } as const;
+    const event = revoked(request, user, { others: true });
     return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id, { event }) };
   }
+}
+
+/** The `session.revoked` event of a revocation the user asked for. */
+function revoked(request: EdgeRequest, user: User, detail: SecurityEventDetail): SecurityEventInput {
+  return { type: 'session.revoked', userId: user.id, ...eventClientOf(request), detail };
 }

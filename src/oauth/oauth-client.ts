@@ -2,7 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as client from 'openid-client';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { OAuthProfile, OAuthProviderConfig } from './oauth-provider.interface.js';
-import { normalizeProviderEmail, profileFromClaims, providerImage, providerName, providerSubject } from './oauth-profile.util.js';
+import {
+  normalizeProviderEmail,
+  profileFromClaims,
+  providerImage,
+  providerName,
+  providerSubject,
+} from './oauth-profile.util.js';
 
 /** The token endpoint's answer. */
 export type TokenResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;

@@ -90,7 +90,11 @@ export class OAuthService {
       rt: safeRedirectTarget(redirectTo, this.options.trustedOrigins),
       ...(linkUserId === undefined ? {} : { lk: linkUserId }),
     };
-    const url = await this.client.authorizationUrl(provider, { state: check.st, codeVerifier: check.cv, nonce: check.nn });
+    const url = await this.client.authorizationUrl(provider, {
+      state: check.st,
+      codeVerifier: check.cv,
+      nonce: check.nn,
+    });
     return { url, cookie: await this.checks.issue(check) };
   }
 

@@ -118,11 +118,7 @@ export interface ArrafAuthCallbacks {
     reason: 'change' | 'reset';
     removedMethods: RemovedSignInMethod[];
   }) => void | Promise<void>;
-  /**
-   * Tell the previous address that the account's email was changed (`POST account/email`), so its
-   * owner notices a change they did not make. The code that proved the new address went out
-   * through `onVerifyEmail`. A failure is logged; the change stands.
-   */
+  /** Tell the previous address the account's email changed (`POST account/email`); a failure is only logged. */
   onEmailChanged?: (context: { user: User; previousEmail: string; newEmail: string }) => void | Promise<void>;
 }
 

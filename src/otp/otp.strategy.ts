@@ -4,8 +4,6 @@ import CustomStrategy from 'passport-custom';
 import type { EntityManager } from 'typeorm';
 import { AuthService } from '../auth/auth.service.js';
 import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { allowedPhone } from '../password/allowed-phone.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
@@ -93,12 +91,11 @@ export class OtpAuthGuard extends StrategyAuthGuard {
   protected readonly failureCode = 'OTP_INVALID';
 
   /** `phone`, on the account that owns the (verified) number when there is one. */
-  protected override async failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+  protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
     const body = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'otpVerify');
-    const options = this.moduleRef.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS, { strict: false });
-    const user = await this.moduleRef
-      .get(AuthService, { strict: false })
-      .findUserByPhone(allowedPhone(body.phone, options.phone));
-    return { method: 'phone', userId: user?.phoneVerified ? user.id : null };
+    return this.failedOn('phone', async (auth, options) => {
+      const user = await auth.findUserByPhone(allowedPhone(body.phone, options.phone));
+      return user?.phoneVerified ? user : null;
+    });
   }
 }

@@ -26,7 +26,10 @@ export class PasswordCredentials {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  find(userId: string, manager: EntityManager = this.dataSource.manager): Promise<Pick<Account, 'id' | 'password'> | null> {
+  find(
+    userId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Pick<Account, 'id' | 'password'> | null> {
     return manager.getRepository(Account).findOne({
       select: { id: true, password: true },
       where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },

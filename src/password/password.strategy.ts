@@ -1,7 +1,6 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
-import { AuthService } from '../auth/auth.service.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
@@ -47,11 +46,11 @@ export class PasswordAuthGuard extends StrategyAuthGuard {
   protected readonly failureCode = 'INVALID_CREDENTIALS';
 
   /** `password`, on the account of the email when there is one. */
-  protected override async failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+  protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
     const input = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'signIn');
-    const auth = this.moduleRef.get(AuthService, { strict: false });
-    const user = input.method === 'email' ? await auth.findUserByEmail(normalizeEmail(input.email)) : null;
-    return { method: 'password', userId: user?.id ?? null };
+    return this.failedOn('password', async (auth) =>
+      input.method === 'email' ? auth.findUserByEmail(normalizeEmail(input.email)) : null,
+    );
   }
 }
 
