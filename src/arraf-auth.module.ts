@@ -3,6 +3,8 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 import { SignInMethodsService } from './accounts/sign-in-methods.service.js';
+import { AccountMethodsController } from './accounts/account-methods.controller.js';
+import { ACCOUNT_METHOD_PROVIDERS } from './accounts/account-methods.providers.js';
 import { AuthService } from './auth/auth.service.js';
 import {
   ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
@@ -21,6 +23,8 @@ import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
+import { OAuthLinkController } from './oauth/oauth-link.controller.js';
+import { OAUTH_PROVIDERS } from './oauth/oauth.providers.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { OtpController } from './otp/otp.controller.js';
 import { OtpReceiptController } from './otp/otp-receipt.controller.js';
@@ -62,6 +66,14 @@ import { TwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 import { PasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
+import { AccountDataController } from './account-data/account-data.controller.js';
+import { AccountDeletionService } from './account-data/account-deletion.service.js';
+import { AccountExportService } from './account-data/account-export.service.js';
+import { ArrafAuthRetention } from './account-data/retention.service.js';
+import { AfterCommit } from './security-events/after-commit.js';
+import { SecurityEventBus } from './security-events/security-event-bus.js';
+import { SecurityEventsService } from './security-events/security-events.service.js';
+import { SecurityEventsController } from './security-events/security-events.controller.js';
 
 /** Implement it on a class passed to `forRootAsync({ useClass })` or `useExisting`. */
 export interface ArrafAuthOptionsFactory {
@@ -103,6 +115,11 @@ const PUBLIC_PROVIDERS = [
   BackupCodesService,
   TotpSecretCipher,
   PasskeyService,
+  AccountExportService,
+  AccountDeletionService,
+  ArrafAuthRetention,
+  SecurityEventsService,
+  SecurityEventBus,
 ];
 
 @Module({
@@ -122,7 +139,10 @@ const PUBLIC_PROVIDERS = [
     SignInInterceptor,
     TwoFactorSignIn,
     ...PASSWORD_PROVIDERS,
+    ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
+    ...OAUTH_PROVIDERS,
+    AfterCommit,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,
@@ -186,6 +206,10 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
           OtpReceiptController,
           PasswordController,
           OAuthController,
+          AccountDataController,
+          OAuthLinkController,
+          AccountMethodsController,
+          SecurityEventsController,
           TwoFactorController,
           PasskeyController,
         ].map((controller: Type<unknown>) => mountController(routes.path, controller))

@@ -173,6 +173,26 @@ export type { ArrafAuthTwoFactorOptions } from './two-factor/two-factor.options.
 export type { TwoFactorMethod } from './two-factor/two-factor.constants.js';
 export { PasskeyService, type PasskeySummary } from './passkeys/passkey.service.js';
 
+// Security events: the record of what happened to each account, and the in-process bus (issue 18).
+export { SecurityEvent } from './security-events/security-event.entity.js';
+export {
+  SecurityEventsService,
+  type SecurityEventCursor,
+  type SecurityEventPage,
+} from './security-events/security-events.service.js';
+export { SecurityEventBus } from './security-events/security-event-bus.js';
+export {
+  SECURITY_EVENT_TYPES,
+  securityEventName,
+  type PublishedSecurityEvent,
+  type SecurityEventClient,
+  type SecurityEventDetail,
+  type SecurityEventInput,
+  type SecurityEventListener,
+  type SecurityEventMethod,
+  type SecurityEventType,
+} from './security-events/security-event.types.js';
+
 // Phone-code channels (SMS, WhatsApp), message segments and the delivery options (issue 17).
 export { OTP_CHANNELS, providerChannels, type OtpChannel } from './sms/sms-provider.interface.js';
 export { smsSegments, type SmsSegments } from './sms/sms-segments.js';
@@ -181,3 +201,18 @@ export type { UnifonicWhatsAppOptions } from './sms/unifonic.sms-provider.js';
 export type { TaqnyatWhatsAppOptions } from './sms/taqnyat.sms-provider.js';
 export type { TwilioWhatsAppOptions } from './sms/twilio.sms-provider.js';
 export type { WhatsAppTemplateLanguages } from './sms/http-sms.util.js';
+
+// Account data: the owner's export, account deletion, and retention of what is no longer needed (issue 18, Saudi PDPL).
+export {
+  AccountExportService,
+  type AccountExport,
+  type ExportedAccount,
+  type ExportedSecurityEvent,
+} from './account-data/account-export.service.js';
+export {
+  AccountDeletionService,
+  type AccountDeletionClient,
+  type AccountDeletionProof,
+} from './account-data/account-deletion.service.js';
+export { ArrafAuthRetention, type RetentionReport } from './account-data/retention.service.js';
+export type { ArrafAuthRetentionOptions } from './account-data/retention.options.js';

@@ -1,6 +1,7 @@
 /* global document, localStorage */
 import { RECOVERY_TEXT, setupRecovery } from './recovery.js';
 import { SECURITY_TEXT, setupSecurity } from './security.js';
+import { ACCOUNT_TEXT, setupAccount } from './account.js';
 // The sample's sign-in page: plain JavaScript over the module's JSON routes. Every request is a
 // same-origin fetch with the session cookie (httpOnly, so this script never sees it); the server
 // checks the Origin header of state-changing requests against APP_URL.
@@ -16,7 +17,10 @@ const TEXT = {
     phone: 'رقم الجوال',
     sendCode: 'أرسل الرمز',
     code: 'رمز التحقق',
-    codeSent: 'أرسلنا رمزًا إلى {phone}.',
+    channel: 'أرسل الرمز عبر',
+    channelSms: 'رسالة نصية (SMS)',
+    channelWhatsapp: 'واتساب',
+    codeSent: 'أرسلنا رمزًا عبر {channel} إلى {phone}.',
     nameFirstTime: 'الاسم (عند أول دخول فقط، اختياري)',
     verify: 'تحقق وسجّل الدخول',
     changePhone: 'تغيير الرقم',
@@ -62,7 +66,10 @@ const TEXT = {
     phone: 'Mobile number',
     sendCode: 'Send code',
     code: 'Verification code',
-    codeSent: 'We sent a code to {phone}.',
+    channel: 'Send the code by',
+    channelSms: 'SMS',
+    channelWhatsapp: 'WhatsApp',
+    codeSent: 'We sent a code by {channel} to {phone}.',
     nameFirstTime: 'Name (first sign-in only, optional)',
     verify: 'Verify and sign in',
     changePhone: 'Use another number',
@@ -104,6 +111,8 @@ Object.assign(TEXT.ar, RECOVERY_TEXT.ar);
 Object.assign(TEXT.en, RECOVERY_TEXT.en);
 Object.assign(TEXT.ar, SECURITY_TEXT.ar);
 Object.assign(TEXT.en, SECURITY_TEXT.en);
+Object.assign(TEXT.ar, ACCOUNT_TEXT.ar);
+Object.assign(TEXT.en, ACCOUNT_TEXT.en);
 
 const PROVIDER_NAMES = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
 
@@ -112,6 +121,8 @@ const state = {
   authPath: '/auth',
   phone: '',
   maskedPhone: '',
+  /** The channel the last code went out on (`sms` or `whatsapp`), as the server answered. */
+  channel: 'sms',
   /** What the message boxes show, kept as keys or API errors so a language switch re-renders them. */
   error: null,
   notice: null,
@@ -214,6 +225,7 @@ function applyLanguage() {
     renderProfile();
     renderSessions();
     security.render();
+    account.render();
   }
   recovery.renderOutbox();
 }
@@ -263,15 +275,20 @@ function renderCodeSent() {
   const phone = document.createElement('bdi');
   phone.dir = 'ltr';
   phone.textContent = state.maskedPhone;
-  const [before, after] = TEXT[state.lang].codeSent.split('{phone}');
+  // The channel the server used, which may differ from the one asked for (fallback).
+  const channel = t(state.channel === 'whatsapp' ? 'channelWhatsapp' : 'channelSms');
+  const [before, after] = TEXT[state.lang].codeSent.replace('{channel}', channel).split('{phone}');
   sent.replaceChildren(before, phone, after);
 }
 
 onSubmit($('phone-form'), async () => {
   const phone = $('phone').value.trim();
-  const { maskedPhone } = await api('POST', `${state.authPath}/otp/send`, { method: 'phone', phone });
+  const requested = $('phone-form').querySelector('input[name="channel"]:checked')?.value ?? 'sms';
+  const body = { method: 'phone', phone, channel: requested };
+  const { maskedPhone, channel } = await api('POST', `${state.authPath}/otp/send`, body);
   state.phone = phone;
   state.maskedPhone = maskedPhone;
+  state.channel = channel;
   clearMessages();
   renderCodeSent();
   $('phone-form').hidden = true;
@@ -492,6 +509,7 @@ async function enterSignedIn(noticeKey) {
   renderProfile();
   await loadSessions();
   await security.refresh();
+  await account.refresh();
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
   setTitle('accountTitle');
@@ -504,6 +522,7 @@ function enterSignedOut() {
   state.maskedPhone = '';
   $('signed-in').hidden = true;
   security.leave();
+  account.leave();
   $('signed-out').hidden = false;
   setTitle('title');
   $('code-form').hidden = true;
@@ -539,6 +558,24 @@ const security = setupSecurity({
   enterSignedIn,
 });
 
+const account = setupAccount({
+  $,
+  t,
+  api,
+  state,
+  onSubmit,
+  showNotice,
+  showError,
+  asciiDigits,
+  formatDate,
+  describeDevice,
+  enterSignedOut,
+  reloadProfile: async () => {
+    state.me = await api('GET', '/me');
+    renderProfile();
+  },
+});
+
 // --- Start -----------------------------------------------------------------------------------------------------------
 
 async function start() {
@@ -547,6 +584,7 @@ async function start() {
     const config = await api('GET', '/providers');
     state.authPath = config.authPath;
     providers = config.providers;
+    account.setProviders(providers);
     renderProviders();
     const { user } = await api('GET', `${state.authPath}/session`);
     if (user) await enterSignedIn();

@@ -3,8 +3,22 @@ import { ModuleRef } from '@nestjs/core';
 import passport from 'passport';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { AuthService } from './auth.service.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
+
+/** How a failed sign-in is recorded: its method and the account it named, when one is known. */
+export interface FailedSignIn {
+  method: string;
+  userId: string | null;
+}
+
+/** Refusals that are not an attempt at a credential (malformed, throttled, unavailable): not recorded. */
+const NOT_AN_ATTEMPT = new Set<string>(['INVALID_INPUT', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INVALID_ORIGIN']);
 
 interface Outcome {
   error?: unknown;
@@ -37,6 +51,7 @@ export abstract class StrategyAuthGuard implements CanActivate {
     this.moduleRef.get(OriginGuard, { strict: false }).canActivate(context);
     const { request, response } = httpOf(context);
     const { error, user, info } = await this.authenticate(request, response);
+    if (error || !user) await this.recordFailure(request, error);
     request.user = this.handleRequest(error, user);
     request.authInfo = info;
     return true;
@@ -47,6 +62,40 @@ export abstract class StrategyAuthGuard implements CanActivate {
     if (error) throw error;
     if (!user) throw new ArrafAuthException(this.failureCode);
     return user;
+  }
+
+  /**
+   * What a failed attempt is recorded as (`sign_in.failed`); `null` records nothing. The account is
+   * named only by its id, and only when it exists: an unknown identifier is never stored.
+   */
+  protected failedSignIn(_request: EdgeRequest): Promise<FailedSignIn | null> {
+    return Promise.resolve(null);
+  }
+
+  /** A failed attempt by `method` on the account `find` returns (verified phone or email owner), if any. */
+  protected async failedOn(
+    method: string,
+    find: (auth: AuthService, options: ResolvedArrafAuthOptions) => Promise<{ id: string } | null>,
+  ): Promise<FailedSignIn> {
+    const options = this.moduleRef.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS, { strict: false });
+    const user = await find(this.moduleRef.get(AuthService, { strict: false }), options);
+    return { method, userId: user?.id ?? null };
+  }
+
+  /** Records a failed attempt; a failure to record is logged and never changes the answer. */
+  private async recordFailure(request: EdgeRequest, error: unknown): Promise<void> {
+    const code = error instanceof ArrafAuthException ? error.code : error ? null : this.failureCode;
+    if (code === null || NOT_AN_ATTEMPT.has(code)) return;
+    // An identifier that does not parse names no account: recorded without one.
+    const failed = await this.failedSignIn(request).catch((): FailedSignIn | null => null);
+    if (!failed) return;
+    await this.moduleRef.get(SecurityEventsService, { strict: false }).recordQuietly({
+      type: 'sign_in.failed',
+      userId: failed.userId,
+      method: failed.method,
+      ...eventClientOf(request),
+      detail: { reason: code },
+    });
   }
 
   private authenticate(request: EdgeRequest, response: unknown): Promise<Outcome> {

@@ -28,6 +28,8 @@ import { SessionService } from '../session/session.service.js';
 import type { EdgeRequest } from './edge-request.js';
 import { OriginGuard } from './origin.guard.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
+import type { SecurityEventDetail, SecurityEventInput } from '../security-events/security-event.types.js';
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -81,7 +83,9 @@ export class AuthController {
     const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
     if (active) {
       await this.options.hooks.beforeSignOut?.({ user: active.user, session: active.session });
-      await this.sessions.revokeSession(active.session.id);
+      await this.sessions.revokeSession(active.session.id, undefined, {
+        event: { type: 'sign_out', userId: active.user.id, ...eventClientOf(request) },
+      });
     }
     this.cookie.clear(response);
     return { success: true };
@@ -98,6 +102,7 @@ export class AuthController {
   @Delete('sessions/:id')
   @UseGuards(SessionGuard)
   async revokeSession(
+    @Req() request: EdgeRequest,
     @Param('id') id: string,
     @CurrentUser() user: User,
     @CurrentSession() session: Session,
@@ -106,7 +111,8 @@ export class AuthController {
     if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
     const current = id === session.id;
     if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
-    if (!(await this.sessions.revokeSession(id, user.id))) throw new ArrafAuthException('SESSION_NOT_FOUND');
+    const event = revoked(request, user, { sessionId: id });
+    if (!(await this.sessions.revokeSession(id, user.id, { event }))) throw new ArrafAuthException('SESSION_NOT_FOUND');
     if (current) this.cookie.clear(response);
     return { success: true };
   }
@@ -116,7 +122,13 @@ export class AuthController {
   @HttpCode(200)
   @UseGuards(SessionGuard)
   @RequireFreshSession()
-  async revokeOthers(@CurrentUser() user: User, @CurrentSession() session: Session) {
-    return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id) };
+  async revokeOthers(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const event = revoked(request, user, { others: true });
+    return { success: true, revoked: await this.sessions.revokeOtherSessions(user.id, session.id, { event }) };
   }
+}
+
+/** The `session.revoked` event of a revocation the user asked for. */
+function revoked(request: EdgeRequest, user: User, detail: SecurityEventDetail): SecurityEventInput {
+  return { type: 'session.revoked', userId: user.id, ...eventClientOf(request), detail };
 }

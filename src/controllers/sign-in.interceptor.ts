@@ -9,6 +9,9 @@ import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
 import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
+import type { TwoFactorMethod } from '../two-factor/two-factor.constants.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
+import type { SecurityEventDetail } from '../security-events/security-event.types.js';
 import { type EdgeRequest, httpOf } from './edge-request.js';
 
 /**
@@ -28,6 +31,8 @@ export class SignIn {
       redirectTo?: string;
       /** The user already passed a second factor (`two-factor/verify`, a passkey): no pending state. */
       secondFactorPassed?: boolean;
+      /** The second factor that completed a pending sign-in: the method the sign-in event records. */
+      secondFactor?: TwoFactorMethod;
     } = {},
   ) {}
 }
@@ -59,6 +64,7 @@ export class SignInInterceptor implements NestInterceptor {
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly pending: TwoFactorPendingService,
     private readonly pendingCookie: TwoFactorPendingCookie,
+    private readonly events: SecurityEventsService,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -77,12 +83,40 @@ export class SignInInterceptor implements NestInterceptor {
       if (redirectTo !== undefined) return { url: withTwoFactorRequired(redirectTo), statusCode: 302 };
       return { twoFactorRequired: true, methods: pending.methods };
     }
-    const done = await this.auth.completeSignIn(signIn.user, signIn.method, signInContext(request, this.cookie), after);
+    const client = signInContext(request, this.cookie);
+    const { method, detail } = signInEvent(signIn, request);
+    // Recorded as part of the sign-in: when the event cannot be written, the new session is revoked.
+    const done = await this.auth.completeSignIn(signIn.user, signIn.method, client, async (session) => {
+      await after?.(session);
+      await this.events.record({
+        type: 'sign_in.succeeded',
+        userId: signIn.user.id,
+        method,
+        ip: client.ipAddress,
+        userAgent: client.userAgent,
+        detail: { sessionId: session.id, ...detail },
+      });
+    });
     this.cookie.write(response, done.token, done.session.expiresAt, 'cookie');
     if (redirectTo !== undefined) return { url: redirectTo, statusCode: 302 };
     const token = this.options.session.bearer ? done.token : undefined;
     return { user: toPublicUser(done.user), session: toPublicSession(done.session, token), ...extra };
   }
+}
+
+/** A completed sign-in's event method (`'password'`, `'oauth:github'`, `'totp'`...) and detail. */
+function signInEvent(signIn: SignIn, request: EdgeRequest): { method: string; detail: SecurityEventDetail } {
+  const providerId = (request.authInfo as { providerId?: unknown } | undefined)?.providerId;
+  const first =
+    signIn.method === 'email'
+      ? 'password'
+      : signIn.method === 'oauth'
+        ? `oauth:${typeof providerId === 'string' ? providerId : 'unknown'}`
+        : signIn.method;
+  const isNewUser = signIn.answer.extra?.isNewUser === true;
+  const detail: SecurityEventDetail = { ...(isNewUser ? { newUser: true } : {}) };
+  const second = signIn.answer.secondFactor;
+  return second ? { method: second, detail: { ...detail, firstFactor: first } } : { method: first, detail };
 }
 
 /** `redirectTo` with `twoFactor=required` in its query: the app asks for the code there. */

@@ -24,10 +24,21 @@ export interface ArrafAuthOpenApi {
 }
 
 import { oauthPaths } from './openapi.oauth-paths.js';
-import { emailPaths, otpPaths, passwordPaths, sessionPaths, signUpAndSignInPaths } from './openapi.paths.js';
+import { otpPaths } from './openapi.otp-paths.js';
+import {
+  emailPaths,
+  type PathContext,
+  type Paths,
+  passwordPaths,
+  sessionPaths,
+  signUpAndSignInPaths,
+} from './openapi.paths.js';
 import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
+import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
+import { accountDataComponents, accountDataPaths } from '../account-data/account-data.openapi.js';
+import { accountMethodComponents, accountMethodPaths } from '../accounts/account-methods.openapi.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -68,14 +79,13 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
     ...passwordPaths(context),
     ...emailPaths(context),
     ...oauthPaths(context),
-    ...twoFactorPaths(context),
-    ...passkeyPaths(context),
+    ...featurePaths(context),
   };
 
   return {
     paths,
     components: {
-      schemas: { ...componentSchemas(bearer), ...twoFactorComponents(), ...passkeyComponents() },
+      schemas: { ...componentSchemas(bearer), ...featureComponents() },
       securitySchemes: {
         arrafAuthSession: {
           type: 'apiKey',
@@ -96,5 +106,27 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
       },
     },
     tags: [{ name: 'auth', description: 'Arraf Auth: sign-in, sessions and passwords' }],
+  };
+}
+
+/** The routes beyond the core: second factors, passkeys, security events, sign-in methods. */
+function featurePaths(context: PathContext): Paths {
+  return {
+    ...twoFactorPaths(context),
+    ...passkeyPaths(context),
+    ...securityEventPaths(context),
+    ...accountMethodPaths(context),
+    ...accountDataPaths(context),
+  };
+}
+
+/** The components of the routes beyond the core: second factors, passkeys, security events, sign-in methods. */
+function featureComponents(): Record<string, Schema> {
+  return {
+    ...twoFactorComponents(),
+    ...passkeyComponents(),
+    ...securityEventComponents(),
+    ...accountMethodComponents(),
+    ...accountDataComponents(),
   };
 }

@@ -3,7 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
 import type { EntityManager } from 'typeorm';
 import { AuthService } from '../auth/auth.service.js';
-import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { allowedPhone } from '../password/allowed-phone.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -88,4 +89,13 @@ export class OtpStrategy extends PassportStrategy(CustomStrategy, OTP_STRATEGY_N
 export class OtpAuthGuard extends StrategyAuthGuard {
   protected readonly strategyType = OtpStrategy;
   protected readonly failureCode = 'OTP_INVALID';
+
+  /** `phone`, on the account that owns the (verified) number when there is one. */
+  protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+    const body = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'otpVerify');
+    return this.failedOn('phone', async (auth, options) => {
+      const user = await auth.findUserByPhone(allowedPhone(body.phone, options.phone));
+      return user?.phoneVerified ? user : null;
+    });
+  }
 }

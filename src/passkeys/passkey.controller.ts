@@ -25,6 +25,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AllowWithoutTwoFactor } from '../two-factor/require-two-factor.decorator.js';
 import { TwoFactorSignIn } from '../two-factor/two-factor-sign-in.js';
@@ -70,7 +71,8 @@ export class PasskeyController {
   @AllowWithoutTwoFactor()
   async registerVerify(@Req() request: EdgeRequest, @CurrentUser() user: User) {
     const { response, name } = readTwoFactorBody(request, 'passkeyRegisterVerify');
-    return { passkey: await this.passkeys.register(user, response as unknown as RegistrationResponseJSON, name) };
+    const registration = response as unknown as RegistrationResponseJSON;
+    return { passkey: await this.passkeys.register(user, registration, name, eventClientOf(request)) };
   }
 
   @Post('passkey/authenticate/options')
@@ -99,7 +101,7 @@ export class PasskeyController {
     const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON);
     const pendingToken = this.pendingCookie.read(request.headers);
     if (pendingToken !== undefined) {
-      const completed = await this.pending.completeWithPasskey(pendingToken, user.id);
+      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, eventClientOf(request));
       this.pendingCookie.clear(reply);
       if (completed) return this.twoFactorSignIn.completed(completed);
     }
@@ -128,9 +130,9 @@ export class PasskeyController {
   @Delete('passkeys/:id')
   @UseGuards(SessionGuard)
   @RequireFreshSession()
-  async remove(@Param('id') id: string, @CurrentUser() user: User) {
+  async remove(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
     if (!PASSKEY_ID.test(id)) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
-    await this.passkeys.remove(user.id, id);
+    await this.passkeys.remove(user.id, id, eventClientOf(request));
     return { success: true };
   }
 }

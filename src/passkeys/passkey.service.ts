@@ -12,11 +12,14 @@ import {
 import { DataSource } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
+import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
 import { randomId } from '../crypto/crypto.util.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import type { VerificationPolicy } from '../verification/verification.interfaces.js';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { AUTHENTICATE_CHALLENGE, MAX_PASSKEYS_PER_USER, REGISTER_CHALLENGE } from './passkey.constants.js';
 import { MAX_CREDENTIAL_ID_LENGTH, Passkey } from './passkey.entity.js';
@@ -60,6 +63,8 @@ export class PasskeyService {
     private readonly dataSource: DataSource,
     private readonly verifications: VerificationService,
     private readonly auth: AuthService,
+    private readonly events: SecurityEventsService,
+    private readonly methods: SignInMethodsService,
   ) {}
 
   /** Whether passkeys are configured (they need `appUrl`). */
@@ -85,7 +90,12 @@ export class PasskeyService {
     });
   }
 
-  async register(user: User, response: RegistrationResponseJSON, name: string | undefined): Promise<PasskeySummary> {
+  async register(
+    user: User,
+    response: RegistrationResponseJSON,
+    name: string | undefined,
+    client: SecurityEventClient = {},
+  ): Promise<PasskeySummary> {
     const verified = await verifyRegistrationResponse({
       response,
       expectedChallenge: (challenge) => this.consumeChallenge(REGISTER_CHALLENGE, challenge, user.id),
@@ -108,7 +118,14 @@ export class PasskeyService {
       backedUp: credentialBackedUp,
       lastUsedAt: null,
     });
-    await this.repository().insert(passkey);
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(Passkey).insert(passkey);
+      const detail = { passkeyId: passkey.id, deviceType: passkey.deviceType };
+      await this.events.record(
+        { type: 'passkey.added', userId: user.id, method: 'passkey', ...client, detail },
+        { manager: tx },
+      );
+    });
     this.logger.log(`passkey registered for user ${user.id}`);
     return toPasskeySummary((await this.repository().findOneBy({ id: passkey.id })) ?? passkey);
   }
@@ -166,9 +183,17 @@ export class PasskeyService {
     return toPasskeySummary(await this.repository().findOneByOrFail({ id, userId }));
   }
 
-  async remove(userId: string, id: string): Promise<void> {
-    const result = await this.repository().delete({ id, userId });
-    if (result.affected !== 1) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
+  /** Deletes one of the user's passkeys; 409 `LAST_SIGN_IN_METHOD` when it is their last way in (W2). */
+  async remove(userId: string, id: string, client: SecurityEventClient = {}): Promise<void> {
+    await this.methods.change(
+      userId,
+      async ({ tx, record }) => {
+        const result = await tx.getRepository(Passkey).delete({ id, userId });
+        if (result.affected !== 1) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
+        record({ type: 'passkey.removed', method: 'passkey', detail: { passkeyId: id } });
+      },
+      client,
+    );
     this.logger.log(`passkey ${id} removed by user ${userId}`);
   }
 

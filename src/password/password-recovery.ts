@@ -4,6 +4,7 @@ import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import { type RemovedSignInMethod, SignInMethodsService } from '../accounts/sign-in-methods.service.js';
+import { SignInMethodReview, type UnrecognisedMethod } from '../accounts/sign-in-method-review.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -16,12 +17,15 @@ import { allowedPhone } from './allowed-phone.js';
 import { EmailSecretMailer } from './email-secret-mailer.js';
 import type { ForgotPasswordInput, ResetPasswordInput } from './password-input.js';
 import { PasswordCredentials } from './password-credentials.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { TimingEqualizer } from './timing-equalizer.js';
 
 /** The client a phone code is asked for or entered from: its address counts for the per-client code limits. */
 export interface OtpClient {
   ip?: string;
+  /** Recorded with the security event of a sign-up or reset. */
+  userAgent?: string | null;
 }
 
 /** What OtpService throws for a code that does not work; a reset answers all of them `INVALID_TOKEN`. */
@@ -33,6 +37,11 @@ const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED',
  */
 export interface ProvenEmailOutcome {
   removedMethods?: RemovedSignInMethod[];
+  /**
+   * After an email-proven reset: the sign-in methods added since the email was last proven
+   * (absent when none), for the owner to review and remove (see `GET account/methods`).
+   */
+  unrecognised?: UnrecognisedMethod[];
 }
 
 /** Languages an SMS can be written in. */
@@ -57,10 +66,12 @@ export class PasswordRecovery {
     private readonly limiter: RateLimiter,
     private readonly verifications: VerificationService,
     private readonly methods: SignInMethodsService,
+    private readonly review: SignInMethodReview,
     private readonly sessions: SessionService,
     private readonly hasher: PasswordHasher,
     private readonly credentials: PasswordCredentials,
     private readonly mailer: EmailSecretMailer,
+    private readonly events: SecurityEventsService,
   ) {}
 
   async request(input: ForgotPasswordInput, locale?: MessageLocale, client: OtpClient = {}): Promise<void> {
@@ -100,7 +111,7 @@ export class PasswordRecovery {
         throw new ArrafAuthException('INVALID_TOKEN');
       const password = this.hasher.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
       if (!(await this.mailer.consume(link.match))) throw new ArrafAuthException('INVALID_TOKEN');
-      return this.finishReset(user, password, { emailVerified: true });
+      return this.finishReset(user, password, { emailVerified: true }, client);
     }
 
     const email = normalizeEmail(input.email);
@@ -109,7 +120,7 @@ export class PasswordRecovery {
     await this.mailer.redeemCode(user, email, 'reset-password', input.otp, () => {
       password = this.hasher.checkNewPassword(input.newPassword, { email, name: user?.name });
     });
-    return this.finishReset(user!, password, { emailVerified: true });
+    return this.finishReset(user!, password, { emailVerified: true }, client);
   }
 
   private async resetWithPhoneCode(
@@ -137,7 +148,7 @@ export class PasswordRecovery {
         throw new ArrafAuthException('INVALID_TOKEN');
       throw error;
     }
-    return this.finishReset(user!, password, { phoneVerified: true });
+    return this.finishReset(user!, password, { phoneVerified: true }, client);
   }
 
   /**
@@ -149,22 +160,31 @@ export class PasswordRecovery {
     user: User,
     password: string,
     verified: Partial<Pick<User, 'emailVerified' | 'phoneVerified'>>,
+    client: OtpClient,
   ): Promise<ProvenEmailOutcome> {
     const hash = await this.hasher.hash(password);
     const provesEmail = verified.emailVerified === true && !user.emailVerified;
     let removedMethods: RemovedSignInMethod[] = [];
+    let unrecognised: UnrecognisedMethod[] = [];
     await this.dataSource.transaction(async (tx) => {
       await this.credentials.save(user.id, hash, tx);
       await this.auth.users(tx).update({ id: user.id }, verified);
       if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
+      if (verified.emailVerified === true) unrecognised = await this.review.open(user.id, new Date(), tx);
       await this.sessions.revokeUserSessions(user.id, { manager: tx });
       await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
+      const { ip, userAgent } = client;
+      const method = verified.emailVerified ? 'email' : 'phone';
+      await this.events.record({ type: 'password.reset', userId: user.id, method, ip, userAgent }, { manager: tx });
     });
     Object.assign(user, verified);
     // Recovery ends a lockout: the new password works at once, from any address.
     if (user.email) await this.limiter.reset('sign-in:account', user.email);
     await this.limiter.reset('change-password:account', user.id);
     await this.credentials.notifyChanged(user, 'reset', removedMethods);
-    return removedMethods.length > 0 ? { removedMethods } : {};
+    return {
+      ...(removedMethods.length > 0 ? { removedMethods } : {}),
+      ...(unrecognised.length > 0 ? { unrecognised } : {}),
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { Controller, HttpCode, Post, Req, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { CurrentSession } from '../decorators/current-session.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
@@ -72,7 +73,7 @@ export class PasswordController {
   @UseGuards(BodyGuard, RateLimitGuard)
   @UseInterceptors(SignInInterceptor)
   async signUp(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'signUp'>): Promise<SignIn> {
-    const user = await this.passwords.signUp(input, { ip: request.ip });
+    const user = await this.passwords.signUp(input, { ip: request.ip, userAgent: eventClientOf(request).userAgent });
     return new SignIn(user, user.email ? 'email' : 'phone');
   }
 
@@ -108,11 +109,12 @@ export class PasswordController {
   @RequestBody('changePassword')
   @UseGuards(SessionGuard, BodyGuard)
   async changePassword(
+    @Req() request: EdgeRequest,
     @ValidBody() input: ParsedBody<'changePassword'>,
     @CurrentUser() user: User,
     @CurrentSession() session: Session,
   ) {
-    const revoked = await this.passwords.changePassword(user, session.id, input);
+    const revoked = await this.passwords.changePassword(user, session.id, input, eventClientOf(request));
     return { success: true, revoked };
   }
 
@@ -139,7 +141,10 @@ export class PasswordController {
   @RateLimit('reset-password:ip')
   @UseGuards(BodyGuard, RateLimitGuard)
   async resetPassword(@Req() request: EdgeRequest, @ValidBody() input: ParsedBody<'resetPassword'>) {
-    return { success: true, ...(await this.passwords.resetPassword(input, { ip: request.ip })) };
+    return {
+      success: true,
+      ...(await this.passwords.resetPassword(input, { ip: request.ip, userAgent: eventClientOf(request).userAgent })),
+    };
   }
 
   /** Sends the signed-in user's email address a verification code (`mode: 'otp'`) or link. */

@@ -10,6 +10,8 @@ import { OtpService } from '../otp/otp.service.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { SessionService } from '../session/session.service.js';
 import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { allowedPhone } from './allowed-phone.js';
 import { EmailVerification } from './email-verification.js';
@@ -50,6 +52,7 @@ export class PasswordService {
     private readonly recovery: PasswordRecovery,
     private readonly emailVerification: EmailVerification,
     private readonly otp: OtpService,
+    private readonly events: SecurityEventsService,
   ) {
     this.maxPasswordBytes = hasher.maxPasswordBytes;
   }
@@ -92,7 +95,7 @@ export class PasswordService {
    * here (the client's `ip` counts for the code limits), and is stored verified. 409
    * `USER_ALREADY_EXISTS` when the email or phone is taken.
    */
-  async signUp(input: SignUpInput, client: { ip?: string } = {}): Promise<User> {
+  async signUp(input: SignUpInput, client: OtpClient = {}): Promise<User> {
     const email = input.email === undefined ? null : normalizeEmail(input.email);
     let phone = input.phone === undefined ? null : allowedPhone(input.phone, this.options.phone);
     const password =
@@ -114,7 +117,13 @@ export class PasswordService {
       { email, phone, phoneVerified: phone !== null, name: input.name },
       email ? 'email' : 'phone',
       undefined,
-      passwordHash === undefined ? undefined : (user, tx) => this.credentials.save(user.id, passwordHash, tx),
+      passwordHash === undefined
+        ? undefined
+        : async (user, tx) => {
+            await this.credentials.save(user.id, passwordHash, tx);
+            const { ip, userAgent } = client;
+            await this.events.record({ type: 'password.set', userId: user.id, ip, userAgent }, { manager: tx });
+          },
     );
   }
 
@@ -153,7 +162,12 @@ export class PasswordService {
    * of the user is revoked, in the same transaction; the current one stays. Outstanding reset
    * codes and links stop working. Returns how many sessions were revoked.
    */
-  async changePassword(user: User, currentSessionId: string, input: ChangePasswordInput): Promise<number> {
+  async changePassword(
+    user: User,
+    currentSessionId: string,
+    input: ChangePasswordInput,
+    client: SecurityEventClient = {},
+  ): Promise<number> {
     const next = this.checkNewPassword(input.newPassword, { email: user.email, name: user.name });
     // A stolen session must not become an oracle for the current password.
     await this.limiter.consume('change-password:account', user.id);
@@ -170,6 +184,8 @@ export class PasswordService {
         ? await this.sessions.revokeOtherSessions(user.id, currentSessionId, { manager: tx })
         : 0;
       await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
+      const detail = { revokedSessions: count };
+      await this.events.record({ type: 'password.changed', userId: user.id, ...client, detail }, { manager: tx });
       return count;
     });
     await this.limiter.reset('change-password:account', user.id);

@@ -1,7 +1,8 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
-import { StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
+import { normalizeEmail } from '../auth/email.util.js';
+import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -43,6 +44,14 @@ export class PasswordStrategy extends PassportStrategy(CustomStrategy, PASSWORD_
 export class PasswordAuthGuard extends StrategyAuthGuard {
   protected readonly strategyType = PasswordStrategy;
   protected readonly failureCode = 'INVALID_CREDENTIALS';
+
+  /** `password`, on the account of the email when there is one. */
+  protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
+    const input = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'signIn');
+    return this.failedOn('password', async (auth) =>
+      input.method === 'email' ? auth.findUserByEmail(normalizeEmail(input.email)) : null,
+    );
+  }
 }
 
 /**

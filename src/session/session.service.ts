@@ -8,6 +8,8 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { VerificationService } from '../verification/verification.service.js';
+import type { SecurityEventInput } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { OutageLog } from './outage-log.js';
 import { SessionInvalidation } from './session-invalidation.js';
 import type { SessionCodec } from './session-codec.interface.js';
@@ -55,6 +57,11 @@ export interface SessionSummary {
 export interface RevokeOptions {
   /** The caller's transaction: the revocation commits or rolls back with it. */
   manager?: EntityManager;
+  /**
+   * The security event to record when something was revoked (`sign_out`, `session.revoked`), in the
+   * same transaction as the revocation (`detail.count` is added for several sessions).
+   */
+  event?: SecurityEventInput;
 }
 
 /**
@@ -124,7 +131,13 @@ export class SessionService {
 
   /** Revokes one session. With `userId`, only if it belongs to that user. Returns whether it existed. */
   revokeSession(sessionId: string, userId?: string, options: RevokeOptions = {}): Promise<boolean> {
-    return this.failClosed(() => this.store.delete(sessionId, { userId, manager: options.manager }));
+    return this.failClosed(() =>
+      this.recorded(
+        options,
+        (manager) => this.store.delete(sessionId, { userId, manager }),
+        (deleted) => (deleted ? {} : null),
+      ),
+    );
   }
 
   /**
@@ -132,7 +145,14 @@ export class SessionService {
    * `exceptSessionId` when given. Pass `manager` to run inside the caller's transaction. Returns the count.
    */
   revokeUserSessions(userId: string, options: RevokeOptions & { exceptSessionId?: string } = {}): Promise<number> {
-    return this.failClosed(() => this.store.deleteByUser(userId, options));
+    const { exceptSessionId } = options;
+    return this.failClosed(() =>
+      this.recorded(
+        options,
+        (manager) => this.store.deleteByUser(userId, { exceptSessionId, manager }),
+        (count) => (count > 0 ? { count } : null),
+      ),
+    );
   }
 
   /** Revokes every session of a user except `currentSessionId`. Returns the count. */
@@ -219,6 +239,26 @@ export class SessionService {
       await this.store.update(session.id, { lastActiveAt: session.lastActiveAt });
     }
     return undefined;
+  }
+
+  /**
+   * Runs a revocation; with `options.event`, in a transaction (the caller's, or a new one) that also
+   * records the event when `happened` says something was revoked.
+   */
+  private async recorded<T>(
+    options: RevokeOptions,
+    revoke: (manager?: EntityManager) => Promise<T>,
+    happened: (result: T) => Record<string, number> | null,
+  ): Promise<T> {
+    const { event } = options;
+    if (!event) return revoke(options.manager);
+    const events = this.moduleRef.get(SecurityEventsService, { strict: false });
+    return events.transaction(options.manager, async (manager) => {
+      const result = await revoke(manager);
+      const detail = happened(result);
+      if (detail) await events.record({ ...event, detail: { ...event.detail, ...detail } }, { manager });
+      return result;
+    });
   }
 
   /** Runs a storage operation; any failure is 503 `SERVICE_UNAVAILABLE`, on any route, never a 500. */

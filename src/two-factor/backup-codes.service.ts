@@ -39,7 +39,7 @@ export class BackupCodesService {
     return this.verifications.redeemCode(BACKUP_CODE_POLICY, this.subject(userId, Number(code[0])), code.slice(1));
   }
 
-  /** Voids every code of the user (second factor disabled, set regenerated); joins `manager`'s transaction when given. */
+  /** Voids every code of the user (second factor disabled, set regenerated); in `manager`'s transaction when given. */
   async revoke(userId: string, manager?: EntityManager): Promise<void> {
     await this.verifications.revoke(BACKUP_CODE_POLICY.type, userId, manager);
   }

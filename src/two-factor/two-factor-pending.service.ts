@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -24,10 +26,11 @@ export interface PendingSignIn {
   methods: TwoFactorMethod[];
 }
 
-/** A pending sign-in completed: the user and the first factor they signed in with. */
+/** A pending sign-in completed: the user, the first factor they signed in with, and the second that completed it. */
 export interface CompletedSignIn {
   user: User;
   method: SignInMethod;
+  secondFactor: TwoFactorMethod;
 }
 
 interface FoundPending {
@@ -49,6 +52,7 @@ export class TwoFactorPendingService {
     private readonly twoFactor: TwoFactorService,
     private readonly limiter: RateLimiter,
     private readonly auth: AuthService,
+    private readonly events: SecurityEventsService,
   ) {}
 
   /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
@@ -65,23 +69,25 @@ export class TwoFactorPendingService {
   }
 
   /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
-  async complete(token: string, input: SecondFactorInput): Promise<CompletedSignIn> {
+  async complete(token: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<CompletedSignIn> {
     const pending = await this.find(token);
     if (!pending) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
     const { match, userId } = pending;
+    const secondFactor = input.backupCode === undefined ? 'totp' : 'backup_code';
     const attempt = await this.limiter.hitKey(pendingAttemptsKey(match.id), PENDING_TTL_SECONDS);
     if (attempt.count > PENDING_MAX_ATTEMPTS) {
       await this.verifications.consume(match);
       throw new ArrafAuthException('TWO_FACTOR_TOO_MANY_ATTEMPTS');
     }
     try {
-      await this.twoFactor.requireValid(userId, input);
+      await this.twoFactor.requireValid(userId, input, client);
     } catch (error) {
+      await this.recordFailure(userId, secondFactor, error, client);
       // The last allowed attempt failed: the pending sign-in dies with it.
       if (attempt.count >= PENDING_MAX_ATTEMPTS) await this.verifications.consume(match);
       throw error;
     }
-    return this.finish(pending);
+    return this.finish(pending, secondFactor);
   }
 
   /**
@@ -89,11 +95,30 @@ export class TwoFactorPendingService {
    * as both factors). `null` when `token` is not pending any more (the passkey signs in on its own);
    * a passkey of another user than the pending sign-in's is refused with `PASSKEY_INVALID`.
    */
-  async completeWithPasskey(token: string, userId: string): Promise<CompletedSignIn | null> {
+  async completeWithPasskey(
+    token: string,
+    userId: string,
+    client: SecurityEventClient = {},
+  ): Promise<CompletedSignIn | null> {
     const pending = await this.find(token);
     if (!pending) return null;
-    if (pending.userId !== userId) throw new ArrafAuthException('PASSKEY_INVALID');
-    return this.finish(pending);
+    if (pending.userId !== userId) {
+      const refused = new ArrafAuthException('PASSKEY_INVALID');
+      await this.recordFailure(pending.userId, 'passkey', refused, client);
+      throw refused;
+    }
+    return this.finish(pending, 'passkey');
+  }
+
+  /** `sign_in.failed` for the pending sign-in's account: a wrong second factor (never fails the answer). */
+  private async recordFailure(
+    userId: string,
+    method: TwoFactorMethod,
+    error: unknown,
+    client: SecurityEventClient,
+  ): Promise<void> {
+    const reason = error instanceof ArrafAuthException ? error.code : 'error';
+    await this.events.recordQuietly({ type: 'sign_in.failed', userId, method, ...client, detail: { reason } });
   }
 
   private async find(token: string): Promise<FoundPending | undefined> {
@@ -103,10 +128,13 @@ export class TwoFactorPendingService {
     return { match, userId, method: method as SignInMethod };
   }
 
-  private async finish({ match, userId, method }: FoundPending): Promise<CompletedSignIn> {
+  private async finish(
+    { match, userId, method }: FoundPending,
+    secondFactor: TwoFactorMethod,
+  ): Promise<CompletedSignIn> {
     const user = await this.auth.users().findOneBy({ id: userId });
     // Single use: of two parallel right answers, one wins.
     if (!user || !(await this.verifications.consume(match))) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    return { user, method };
+    return { user, method, secondFactor };
   }
 }

@@ -9,8 +9,9 @@ import { TwoFactorService } from './two-factor.service.js';
 /**
  * The edge's answer when a pending sign-in is completed, whichever second factor completed it (a
  * code, a backup code, a passkey): a {@link SignIn} with the first factor's method and no new pending
- * step; the session is recorded as having passed a second factor, and the phone hook the first step
- * deferred runs.
+ * step and the second factor the `sign_in.succeeded` event records (`totp`, `backup_code`, `passkey`,
+ * with the first as `detail.firstFactor`); the session is recorded as having passed a second factor,
+ * and the phone hook the first step deferred runs.
  */
 @Injectable()
 export class TwoFactorSignIn {
@@ -20,9 +21,10 @@ export class TwoFactorSignIn {
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
   ) {}
 
-  completed({ user, method }: CompletedSignIn): SignIn {
+  completed({ user, method, secondFactor }: CompletedSignIn): SignIn {
     return new SignIn(user, method, {
       secondFactorPassed: true,
+      secondFactor,
       after: async (session) => {
         await this.twoFactor.recordProof(session.id);
         // The phone code was proven on the first step; its hook runs once the sign-in exists.

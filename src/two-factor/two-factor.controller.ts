@@ -16,6 +16,7 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
@@ -66,7 +67,8 @@ export class TwoFactorController {
   @AllowWithoutTwoFactor()
   async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
     const { code, revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorCode');
-    const revoked = await this.twoFactor.confirm(user.id, code, changeOptions(revokeOtherSessions, session));
+    const options = changeOptions(revokeOtherSessions, session);
+    const revoked = await this.twoFactor.confirm(user.id, code, options, eventClientOf(request));
     await this.twoFactor.recordProof(session.id);
     return withRevoked({ success: true }, revokeOtherSessions, revoked);
   }
@@ -78,7 +80,8 @@ export class TwoFactorController {
   @RequireFreshSession()
   async disable(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
     const { revokeOtherSessions, ...input } = readTwoFactorBody(request, 'twoFactorDisable');
-    const revoked = await this.twoFactor.disable(user.id, input, changeOptions(revokeOtherSessions, session));
+    const options = changeOptions(revokeOtherSessions, session);
+    const revoked = await this.twoFactor.disable(user.id, input, options, eventClientOf(request));
     return withRevoked({ success: true }, revokeOtherSessions, revoked);
   }
 
@@ -92,6 +95,7 @@ export class TwoFactorController {
     const { backupCodes, revoked } = await this.twoFactor.regenerateBackupCodes(
       user.id,
       changeOptions(revokeOtherSessions, session),
+      eventClientOf(request),
     );
     return withRevoked({ backupCodes }, revokeOtherSessions, revoked);
   }
@@ -111,13 +115,13 @@ export class TwoFactorController {
     const body = readTwoFactorBody(request, 'secondFactor');
     const pendingToken = this.pendingCookie.read(request.headers);
     if (pendingToken !== undefined) {
-      const completed = await this.pending.complete(pendingToken, body);
+      const completed = await this.pending.complete(pendingToken, body, eventClientOf(request));
       this.pendingCookie.clear(response);
       return this.twoFactorSignIn.completed(completed);
     }
     const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
     if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    await this.twoFactor.requireValid(active.user.id, body);
+    await this.twoFactor.requireValid(active.user.id, body, eventClientOf(request));
     await this.twoFactor.recordProof(active.session.id);
     return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
   }

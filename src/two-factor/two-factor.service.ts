@@ -7,6 +7,8 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { SecurityEventClient } from '../security-events/security-event.types.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { SessionService } from '../session/session.service.js';
 import { failureBudgetKey } from '../verification/verification.constants.js';
 import { BackupCodesService } from './backup-codes.service.js';
@@ -54,6 +56,7 @@ export class TwoFactorService {
     private readonly backupCodes: BackupCodesService,
     private readonly limiter: RateLimiter,
     private readonly sessions: SessionService,
+    private readonly events: SecurityEventsService,
   ) {}
 
   /** The authenticator-app methods of this user (`totp`, `backup_code`); empty without an active one. */
@@ -100,30 +103,41 @@ export class TwoFactorService {
   }
 
   /**
-   * Activates the authenticator once the user proves a code from it. Returns how many other
-   * sessions were revoked (see {@link FactorChangeOptions}).
+   * Activates the authenticator once the user proves a code from it (`two_factor.enabled` recorded in
+   * the same transaction). Returns how many other sessions were revoked (see {@link FactorChangeOptions}).
    */
-  async confirm(userId: string, code: string, options: FactorChangeOptions = {}): Promise<number> {
+  async confirm(
+    userId: string,
+    code: string,
+    options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
+  ): Promise<number> {
     const row = await this.totps().findOneBy({ userId });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
     await this.spendBudgetSlot(userId);
     if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
-    const revoked = await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.change(userId, 'two_factor.enabled', { ...options, ...client }, async (tx) => {
       await tx.getRepository(TwoFactor).update({ userId, enabled: false }, { enabled: true });
-      return this.revokeOtherSessions(userId, options, tx);
     });
     this.logger.log(`two-factor enabled for user ${userId}`);
     return revoked;
   }
 
-  /** Turns the second factor off after one more proof; the backup codes die with it. Returns the sessions revoked. */
-  async disable(userId: string, input: SecondFactorInput, options: FactorChangeOptions = {}): Promise<number> {
-    await this.requireValid(userId, input);
-    const revoked = await this.dataSource.transaction(async (tx) => {
+  /**
+   * Turns the second factor off after one more proof; the backup codes die with it
+   * (`two_factor.disabled` recorded in the same transaction). Returns the sessions revoked.
+   */
+  async disable(
+    userId: string,
+    input: SecondFactorInput,
+    options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
+  ): Promise<number> {
+    await this.requireValid(userId, input, client);
+    const revoked = await this.change(userId, 'two_factor.disabled', { ...options, ...client }, async (tx) => {
       await tx.getRepository(TwoFactor).delete({ userId });
       await this.backupCodes.revoke(userId, tx);
-      return this.revokeOtherSessions(userId, options, tx);
     });
     this.logger.log(`two-factor disabled for user ${userId}`);
     return revoked;
@@ -136,6 +150,7 @@ export class TwoFactorService {
   async regenerateBackupCodes(
     userId: string,
     options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
   ): Promise<{ backupCodes: string[]; revoked: number }> {
     if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     const revoked = await this.dataSource.transaction(async (tx) => {
@@ -143,6 +158,8 @@ export class TwoFactorService {
       return this.revokeOtherSessions(userId, options, tx);
     });
     const backupCodes = await this.backupCodes.regenerate(userId);
+    // The codes are issued one by one by the verification service: recorded after, never losing the new set.
+    await this.events.recordQuietly({ type: 'two_factor.backup_codes_regenerated', userId, ...client });
     this.logger.log(`backup codes regenerated for user ${userId}`);
     return { backupCodes, revoked };
   }
@@ -152,13 +169,16 @@ export class TwoFactorService {
    * `TWO_FACTOR_NOT_ENABLED` or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
    * spends a slot of the user's failure budget before comparing.
    */
-  async requireValid(userId: string, input: SecondFactorInput): Promise<void> {
+  async requireValid(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {
     const row = await this.totps().findOneBy({ userId, enabled: true });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (input.backupCode !== undefined) {
       const result = await this.backupCodes.redeem(userId, input.backupCode);
       if (result.ok) {
         this.logger.warn(`backup code used by user ${userId}`);
+        // Spent atomically by the verification service: recorded after, never costing the code.
+        const event = { type: 'two_factor.backup_code_used', userId, method: 'backup_code', ...client } as const;
+        await this.events.recordQuietly(event);
         return;
       }
       if (result.reason === 'budget') throw tooManyAttempts(result.retryAt);
@@ -177,6 +197,23 @@ export class TwoFactorService {
   async hasFreshProof(sessionId: string): Promise<boolean> {
     const since = new Date(Date.now() - this.options.twoFactor.freshAge * 1000);
     return this.dataSource.getRepository(TwoFactorProof).existsBy({ sessionId, verifiedAt: MoreThan(since) });
+  }
+
+  /**
+   * One change of the authenticator in one transaction: the change, its event and, when asked, the
+   * revocation of the other sessions; any failure rolls all three back. Returns the sessions revoked.
+   */
+  private async change(
+    userId: string,
+    type: 'two_factor.enabled' | 'two_factor.disabled',
+    { revokeOtherSessionsExcept, ...client }: FactorChangeOptions & SecurityEventClient,
+    apply: (tx: EntityManager) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      await apply(tx);
+      await this.events.record({ type, userId, method: 'totp', ...client }, { manager: tx });
+      return this.revokeOtherSessions(userId, { revokeOtherSessionsExcept }, tx);
+    });
   }
 
   private async revokeOtherSessions(userId: string, options: FactorChangeOptions, tx: EntityManager): Promise<number> {

@@ -9,10 +9,16 @@ export const VERIFICATION_TYPES = {
   otpSignIn: 'otp:sign-in',
   /** SMS code that resets the password of a verified phone. */
   otpResetPassword: 'otp:reset-password',
+  /** SMS code that confirms deleting the account of a verified phone (`DELETE /auth/account`). */
+  otpAccountDelete: 'otp:account-delete',
   /** Emailed code or link that resets a password. */
   emailResetPassword: 'email:reset-password',
   /** Emailed code or link that proves an address. */
   emailVerifyEmail: 'email:verify-email',
+  /** SMS code that proves a new number before it replaces the account's phone. */
+  otpChangePhone: 'otp:change-phone',
+  /** Emailed code that proves a new address before it replaces the account's email. */
+  emailChangeEmail: 'email:change-email',
 } as const;
 
 /** A `type` of {@link VERIFICATION_TYPES}; other `<channel>:<purpose>` strings are allowed for new secrets. */

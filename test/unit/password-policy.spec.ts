@@ -36,6 +36,7 @@ function passwordService(password: { minLength?: number; maxLength?: number } = 
     none,
     none,
     none,
+    none,
   );
 }
 

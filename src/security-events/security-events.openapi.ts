@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { PathContext, Paths } from '../openapi/openapi.paths.js';
+import { errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { SECURITY_EVENT_TYPES } from './security-event.types.js';
+import { SECURITY_EVENTS_QUERY } from './security-events.query.js';
+
+/** The components `GET account/events` refers to. */
+export function securityEventComponents(): Record<string, Schema> {
+  const event = object({
+    id: str({ format: 'uuid' }),
+    type: str({ enum: [...SECURITY_EVENT_TYPES] }),
+    method: nullableStr({
+      example: 'password',
+      description: 'phone, email, password, oauth:<provider>, passkey, totp, backup_code',
+    }),
+    ip: nullableStr({ example: '203.0.113.7' }),
+    userAgent: nullableStr(),
+    detail: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: true,
+      description: 'Small facts (a reason, a count); never a secret.',
+    },
+    createdAt: str({ format: 'date-time' }),
+  });
+  return {
+    ArrafAuthSecurityEventPage: object({
+      events: { type: 'array', items: event },
+      next: nullableStr({ description: 'Pass as `before` for the next page; `null` on the last page.' }),
+    }),
+  };
+}
+
+/** `GET account/events`. */
+export function securityEventPaths({ prefix, signedIn, operation }: PathContext): Paths {
+  const parameters = Object.entries(SECURITY_EVENTS_QUERY.shape).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
+  }));
+  return {
+    [`${prefix}/account/events`]: {
+      get: operation('listSecurityEvents', "The signed-in user's security events", {
+        description:
+          'Sign-ins (and failed attempts), sign-outs, revoked sessions, password and second-factor changes, newest first.',
+        security: signedIn,
+        parameters,
+        responses: {
+          200: ok('A page of events, newest first.', ref('ArrafAuthSecurityEventPage')),
+          ...errors('INVALID_INPUT', 'UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
+        },
+      }),
+    },
+  };
+}
