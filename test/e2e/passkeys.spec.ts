@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Passkey, Session, Verification } from '../../src/index.js';
+import { Passkey, SecurityEvent, Session, Verification } from '../../src/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
   Authenticator,
@@ -182,6 +182,9 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
       .set('Cookie', owner.cookie)
       .expect(200, { success: true });
     expect(await passkeys.countBy({ id: mine.id })).toBe(0);
+    // Only the removal that happened is recorded, for its owner.
+    expect(await eventsOf(owner.userId, 'passkey.removed')).toEqual([['passkey', { passkeyId: mine.id }]]);
+    expect(await eventsOf(stranger.userId, 'passkey.removed')).toEqual([]);
   });
 
   it('counts passkey sign-in attempts per address (sign-in:ip)', async () => {
@@ -247,6 +250,13 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     return { methods: res.body.methods, pending: cookieFrom(res, PENDING)! };
   }
 
+  /** The account's `type` events, as `[method, detail]` (detail parsed), oldest first. */
+  async function eventsOf(userId: string, type: string): Promise<[string | null, unknown][]> {
+    const rows = await app.get(DataSource).getRepository(SecurityEvent).find({ where: { userId, type } });
+    rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return rows.map((row) => [row.method, row.detail === null ? null : JSON.parse(row.detail)]);
+  }
+
   async function emailAccount(): Promise<{ email: string; cookie: string; userId: string }> {
     const email = freshEmail('pk2fa');
     const res = await http().post('/auth/sign-up').set(ORIGIN).send({ email, password: GOOD_PASSWORD }).expect(201);
@@ -270,6 +280,8 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(cookieFrom(res, 'auth_session')).toBeDefined();
     // A passkey counts as two factors: the session passes step-up at once.
     await http().post('/app/vault').set(ORIGIN).set('Cookie', sessionCookie(res)).expect(201, { opened: userId });
+    const signIns = await eventsOf(userId, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String) }]);
   });
 
   it("a first factor lists 'passkey' when the account has one, and the account's passkey completes the pending sign-in", async () => {
@@ -299,6 +311,9 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     );
     await http().get('/app/me').set('Cookie', signedIn).expect(200, { id: owner.userId });
     await http().post('/app/vault').set(ORIGIN).set('Cookie', signedIn).expect(201, { opened: owner.userId });
+    // Recorded by the sign-in edge like a code: the passkey as the method, the password as the first factor.
+    const signIns = await eventsOf(owner.userId, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'password' }]);
   });
 
   it("another account's passkey does not complete a pending sign-in, which its owner can still complete", async () => {
@@ -315,6 +330,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(refused.headers['set-cookie']).toBeUndefined();
     const sessions = app.get(DataSource).getRepository(Session);
     expect(await sessions.countBy({ userId: stranger.userId })).toBe(1);
+    expect(await eventsOf(owner.userId, 'sign_in.failed')).toEqual([['passkey', { reason: 'PASSKEY_INVALID' }]]);
 
     const done = await http()
       .post('/auth/two-factor/verify')

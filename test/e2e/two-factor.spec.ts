@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Session, SessionService, TwoFactor, TwoFactorProof, Verification } from '../../src/index.js';
+import { SecurityEvent, Session, SessionService, TwoFactor, TwoFactorProof, Verification } from '../../src/index.js';
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import { type Platform, TEST_SECRET } from '../apps/test-app.js';
@@ -415,6 +415,12 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
     expect(await alive(cookie)).toBe(true);
     const sessions = await app.get(DataSource).getRepository(Session).findBy({ userId });
     expect(sessions).toHaveLength(1);
+    // Each change is recorded once, with the client that asked for it.
+    const events = app.get(DataSource).getRepository(SecurityEvent);
+    const recorded = async (type: string) => events.findBy({ userId, type });
+    expect(await recorded('two_factor.enabled')).toEqual([expect.objectContaining({ method: 'totp' })]);
+    expect(await recorded('two_factor.backup_codes_regenerated')).toHaveLength(2);
+    expect(await recorded('two_factor.disabled')).toEqual([expect.objectContaining({ method: 'totp' })]);
   });
 
   it('turning the second factor off and ending the other sessions happen in one transaction', async () => {
@@ -433,8 +439,10 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
     } finally {
       revoke.mockRestore();
     }
-    // The factor is still on: a first factor still stops at the second.
+    // The factor is still on, and its event rolled back with it: a first factor still stops at the second.
     expect(await app.get(DataSource).getRepository(TwoFactor).countBy({ userId, enabled: true })).toBe(1);
+    const events = app.get(DataSource).getRepository(SecurityEvent);
+    expect(await events.countBy({ userId, type: 'two_factor.disabled' })).toBe(0);
     await firstFactor(email);
   });
 });
