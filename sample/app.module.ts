@@ -58,6 +58,8 @@ function sampleEnv(config: Config): SampleEnv {
           // provider unless ALLOW_CONSOLE_DELIVERY=true (a staging server); use UnifonicSmsProvider,
           // TaqnyatSmsProvider, … for real users.
           sms: new ConsoleSmsProvider({ allowInProduction: env.ALLOW_CONSOLE_DELIVERY }),
+          // The page offers both channels; SMS stays the default for requests that name none.
+          otp: { channels: ['sms', 'whatsapp'] },
           // No mail service in the sample: verification and reset emails go to the development outbox.
           callbacks: {
             onVerifyEmail: (delivery) => outbox.deliver('verify-email', delivery),

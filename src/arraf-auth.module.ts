@@ -3,6 +3,8 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ARRAF_AUTH_OPTIONS, RATE_LIMIT_STORE, SESSION_STORE, SMS_PROVIDER } from './arraf-auth.constants.js';
 import { SignInMethodsService } from './accounts/sign-in-methods.service.js';
+import { AccountMethodsController } from './accounts/account-methods.controller.js';
+import { ACCOUNT_METHOD_PROVIDERS } from './accounts/account-methods.providers.js';
 import { AuthService } from './auth/auth.service.js';
 import {
   ARRAF_AUTH_ASYNC_OPTIONS_TYPE,
@@ -21,6 +23,8 @@ import { WsHandshakeRegistry } from './context/ws-handshake.registry.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { OAuthService } from './oauth/oauth.service.js';
 import { OAuthStateStore } from './oauth/oauth-state.store.js';
+import { OAuthLinkController } from './oauth/oauth-link.controller.js';
+import { OAUTH_PROVIDERS } from './oauth/oauth.providers.js';
 import { OAuthAuthGuard, OAuthStrategy } from './oauth/oauth.strategy.js';
 import { OtpController } from './otp/otp.controller.js';
 import { OtpReceiptController } from './otp/otp-receipt.controller.js';
@@ -126,7 +130,9 @@ const PUBLIC_PROVIDERS = [
     RateLimitGuard,
     SignInInterceptor,
     ...PASSWORD_PROVIDERS,
+    ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
+    ...OAUTH_PROVIDERS,
     AfterCommit,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
@@ -192,6 +198,8 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
             OtpReceiptController,
             PasswordController,
             OAuthController,
+            OAuthLinkController,
+            AccountMethodsController,
             SecurityEventsController,
           ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
           createTwoFactorController(routes.path),

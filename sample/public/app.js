@@ -16,7 +16,10 @@ const TEXT = {
     phone: 'رقم الجوال',
     sendCode: 'أرسل الرمز',
     code: 'رمز التحقق',
-    codeSent: 'أرسلنا رمزًا إلى {phone}.',
+    channel: 'أرسل الرمز عبر',
+    channelSms: 'رسالة نصية (SMS)',
+    channelWhatsapp: 'واتساب',
+    codeSent: 'أرسلنا رمزًا عبر {channel} إلى {phone}.',
     nameFirstTime: 'الاسم (عند أول دخول فقط، اختياري)',
     verify: 'تحقق وسجّل الدخول',
     changePhone: 'تغيير الرقم',
@@ -62,7 +65,10 @@ const TEXT = {
     phone: 'Mobile number',
     sendCode: 'Send code',
     code: 'Verification code',
-    codeSent: 'We sent a code to {phone}.',
+    channel: 'Send the code by',
+    channelSms: 'SMS',
+    channelWhatsapp: 'WhatsApp',
+    codeSent: 'We sent a code by {channel} to {phone}.',
     nameFirstTime: 'Name (first sign-in only, optional)',
     verify: 'Verify and sign in',
     changePhone: 'Use another number',
@@ -112,6 +118,8 @@ const state = {
   authPath: '/auth',
   phone: '',
   maskedPhone: '',
+  /** The channel the last code went out on (`sms` or `whatsapp`), as the server answered. */
+  channel: 'sms',
   /** What the message boxes show, kept as keys or API errors so a language switch re-renders them. */
   error: null,
   notice: null,
@@ -263,15 +271,20 @@ function renderCodeSent() {
   const phone = document.createElement('bdi');
   phone.dir = 'ltr';
   phone.textContent = state.maskedPhone;
-  const [before, after] = TEXT[state.lang].codeSent.split('{phone}');
+  // The channel the server used, which may differ from the one asked for (fallback).
+  const channel = t(state.channel === 'whatsapp' ? 'channelWhatsapp' : 'channelSms');
+  const [before, after] = TEXT[state.lang].codeSent.replace('{channel}', channel).split('{phone}');
   sent.replaceChildren(before, phone, after);
 }
 
 onSubmit($('phone-form'), async () => {
   const phone = $('phone').value.trim();
-  const { maskedPhone } = await api('POST', `${state.authPath}/otp/send`, { method: 'phone', phone });
+  const requested = $('phone-form').querySelector('input[name="channel"]:checked')?.value ?? 'sms';
+  const body = { method: 'phone', phone, channel: requested };
+  const { maskedPhone, channel } = await api('POST', `${state.authPath}/otp/send`, body);
   state.phone = phone;
   state.maskedPhone = maskedPhone;
+  state.channel = channel;
   clearMessages();
   renderCodeSent();
   $('phone-form').hidden = true;

@@ -1,3 +1,4 @@
+import { SignInMethodMarks } from '../accounts/sign-in-method-marks.entity.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { SecurityEvent } from '../security-events/security-event.entity.js';
 import { TwoFactorProof } from '../two-factor/two-factor-proof.entity.js';
@@ -16,7 +17,17 @@ export { Account, Session, User, Verification };
  * @example entities: arrafAuthEntities({ user: AppUser })
  */
 export function arrafAuthEntities(custom: { user?: typeof User } = {}): Function[] {
-  return [custom.user ?? User, Session, Account, Verification, TwoFactor, TwoFactorProof, Passkey, SecurityEvent];
+  return [
+    custom.user ?? User,
+    Session,
+    Account,
+    Verification,
+    TwoFactor,
+    TwoFactorProof,
+    Passkey,
+    SecurityEvent,
+    SignInMethodMarks,
+  ];
 }
 
 /** The library's entities, for TypeORM's `entities` option. */

@@ -14,6 +14,14 @@ interface ExpressLike {
   use(path: string, handler: Handler): unknown;
 }
 
+/** `/api/auth/otp`: path pieces joined with single slashes, from the root, without a trailing slash. */
+export function joinRoutePath(...parts: string[]): string {
+  return `/${parts
+    .flatMap((part) => part.split('/'))
+    .filter((part) => part !== '')
+    .join('/')}`;
+}
+
 /** Methods the prefix's not-found answer covers; OPTIONS is left to CORS preflight handlers. */
 const NOT_FOUND_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -41,11 +49,7 @@ export class ArrafAuthRouteErrors implements OnModuleInit {
 
   /** `/api/auth`: the global prefix and the module's route path. */
   get prefix(): string {
-    const parts = [this.config.getGlobalPrefix(), this.options.routes.path];
-    return `/${parts
-      .flatMap((part) => part.split('/'))
-      .filter((part) => part !== '')
-      .join('/')}`;
+    return joinRoutePath(this.config.getGlobalPrefix(), this.options.routes.path);
   }
 
   /** Called from the module's `configure()`, before Nest registers any route. */

@@ -215,6 +215,26 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'Passkey not found.',
     ar: 'مفتاح المرور غير موجود.',
   },
+  LAST_SIGN_IN_METHOD: {
+    status: 409,
+    en: 'This is the last way you can sign in to your account. Add another one before removing it.',
+    ar: 'هذه آخر طريقة يمكنك تسجيل الدخول بها إلى حسابك. أضف طريقة أخرى قبل إزالتها.',
+  },
+  OAUTH_ACCOUNT_IN_USE: {
+    status: 409,
+    en: 'This account at the provider is already linked to another user. Sign in with it and unlink it there first.',
+    ar: 'هذا الحساب لدى المزوّد مرتبط بمستخدم آخر. سجّل الدخول به وألغِ ربطه هناك أولًا.',
+  },
+  PASSWORD_ALREADY_SET: {
+    status: 409,
+    en: 'Your account already has a password. Change it instead.',
+    ar: 'لحسابك كلمة مرور بالفعل. غيّرها بدلًا من ذلك.',
+  },
+  SIGN_IN_METHOD_NOT_FOUND: {
+    status: 404,
+    en: 'This sign-in method was not found on your account.',
+    ar: 'طريقة تسجيل الدخول هذه غير موجودة في حسابك.',
+  },
 } as const satisfies Record<string, { status: number; en: string; ar: string }>;
 
 export type ArrafAuthErrorCode = keyof typeof ARRAF_AUTH_ERRORS;

@@ -2,12 +2,14 @@ import { ArrafAuthInit1732700000000 } from './1732700000000-ArrafAuthInit.js';
 import { ArrafAuthVerificationLookups1732900000000 } from './1732900000000-ArrafAuthVerificationLookups.js';
 import { ArrafAuthTwoFactor1795968100000 } from './1795968100000-ArrafAuthTwoFactor.js';
 import { ArrafAuthSecurityEvents1796100000000 } from './1796100000000-ArrafAuthSecurityEvents.js';
+import { ArrafAuthSignInMethods1796200000000 } from './1796200000000-ArrafAuthSignInMethods.js';
 
 export {
   ArrafAuthInit1732700000000,
   ArrafAuthVerificationLookups1732900000000,
   ArrafAuthTwoFactor1795968100000,
   ArrafAuthSecurityEvents1796100000000,
+  ArrafAuthSignInMethods1796200000000,
 };
 
 /**
@@ -19,4 +21,5 @@ export const ARRAF_AUTH_MIGRATIONS: Function[] = [
   ArrafAuthVerificationLookups1732900000000,
   ArrafAuthTwoFactor1795968100000,
   ArrafAuthSecurityEvents1796100000000,
+  ArrafAuthSignInMethods1796200000000,
 ];

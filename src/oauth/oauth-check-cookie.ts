@@ -20,6 +20,8 @@ export interface OAuthCheckPayload {
   nn: string;
   /** Where to go afterwards, already checked against `trustedOrigins`. */
   rt: string;
+  /** Present on a link (`GET link/:provider`): the signed-in user the identity is linked to. */
+  lk?: string;
 }
 
 /** The check cookie's name: `__Host-` prefixed exactly when the session cookie is. */

@@ -62,8 +62,10 @@ export class OAuthController {
   @UseGuards(RateLimitGuard, OAuthAuthGuard)
   @UseInterceptors(SignInInterceptor)
   @Redirect()
-  callback(@Req() request: EdgeRequest): SignIn {
+  callback(@Req() request: EdgeRequest): SignIn | { url: string; statusCode: number } {
     const info = request.authInfo as OAuthAuthInfo;
+    // A link keeps the session that started it: back to `redirectTo`, no new session.
+    if (info.linked) return { url: info.redirectTo, statusCode: 302 };
     return new SignIn(request.user as User, 'oauth', { redirectTo: info.redirectTo });
   }
 }

@@ -4,7 +4,8 @@ import CustomStrategy from 'passport-custom';
 import { type FailedSignIn, StrategyAuthGuard } from '../auth/strategy-auth.guard.js';
 import { type EdgeRequest, httpOf } from '../controllers/edge-request.js';
 import type { User } from '../entities/user.entity.js';
-import { appendHeader, type RequestHeaders } from '../session/session-cookie.js';
+import { appendHeader, type RequestHeaders, SessionCookie } from '../session/session-cookie.js';
+import { SessionService } from '../session/session.service.js';
 import { type OAuthCallbackQuery, OAuthService } from './oauth.service.js';
 
 /** Name the strategy registers with Passport: `AuthGuard('arraf-oauth')` also reaches it. */
@@ -16,11 +17,14 @@ export interface OAuthAuthInfo {
   isNewUser: boolean;
   /** Where to send the browser: a same-site path or a URL on a trusted origin. */
   redirectTo: string;
+  /** The identity was linked to the signed-in user (`GET link/:provider`): no new session. */
+  linked: boolean;
 }
 
 /** The parts of the callback request the strategy reads. */
 export interface OAuthCallbackRequest {
   headers: RequestHeaders;
+  ip?: string;
   params?: Record<string, unknown>;
   query?: OAuthCallbackQuery;
   user?: unknown;
@@ -34,17 +38,25 @@ export interface OAuthCallbackRequest {
  */
 @Injectable()
 export class OAuthStrategy extends PassportStrategy(CustomStrategy, OAUTH_STRATEGY_NAME) {
-  constructor(private readonly oauth: OAuthService) {
+  constructor(
+    private readonly oauth: OAuthService,
+    private readonly sessions: SessionService,
+    private readonly cookie: SessionCookie,
+  ) {
     super();
   }
 
   async validate(request: OAuthCallbackRequest): Promise<[User, OAuthAuthInfo]> {
-    const result = await this.oauth.handleCallback(
-      request.params?.provider,
-      request.query ?? {},
-      request.headers.cookie,
-    );
-    return [result.user, { providerId: result.providerId, isNewUser: result.isNewUser, redirectTo: result.redirectTo }];
+    const agent = request.headers['user-agent'];
+    const result = await this.oauth.handleCallback(request.params?.provider, request.query ?? {}, {
+      cookieHeader: request.headers.cookie,
+      signedInUserId: async () =>
+        (await this.sessions.getSession(this.cookie.read(request.headers)?.token))?.user.id ?? null,
+      ip: request.ip ?? null,
+      userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null,
+    });
+    const { providerId, isNewUser, redirectTo, linked } = result;
+    return [result.user, { providerId, isNewUser, redirectTo, linked }];
   }
 }
 

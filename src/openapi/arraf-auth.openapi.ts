@@ -24,9 +24,9 @@ export interface ArrafAuthOpenApi {
 }
 
 import { oauthPaths } from './openapi.oauth-paths.js';
+import { otpPaths } from './openapi.otp-paths.js';
 import {
   emailPaths,
-  otpPaths,
   type PathContext,
   type Paths,
   passwordPaths,
@@ -37,6 +37,7 @@ import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
 import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
+import { accountMethodComponents, accountMethodPaths } from '../accounts/account-methods.openapi.js';
 
 /**
  * The routes of `ArrafAuthModule` as OpenAPI 3 `paths` and `components`, to merge into an
@@ -107,12 +108,22 @@ export function arrafAuthOpenApi(options: ArrafAuthOpenApiOptions = {}): ArrafAu
   };
 }
 
-/** The routes beyond the core: second factors, passkeys, security events. */
+/** The routes beyond the core: second factors, passkeys, security events, sign-in methods. */
 function featurePaths(context: PathContext): Paths {
-  return { ...twoFactorPaths(context), ...passkeyPaths(context), ...securityEventPaths(context) };
+  return {
+    ...twoFactorPaths(context),
+    ...passkeyPaths(context),
+    ...securityEventPaths(context),
+    ...accountMethodPaths(context),
+  };
 }
 
-/** The components of the routes beyond the core: second factors, passkeys, security events. */
+/** The components of the routes beyond the core: second factors, passkeys, security events, sign-in methods. */
 function featureComponents(): Record<string, Schema> {
-  return { ...twoFactorComponents(), ...passkeyComponents(), ...securityEventComponents() };
+  return {
+    ...twoFactorComponents(),
+    ...passkeyComponents(),
+    ...securityEventComponents(),
+    ...accountMethodComponents(),
+  };
 }

@@ -43,6 +43,8 @@ export function oauthPaths({ prefix, providerParam, operation }: PathContext): P
             'OAUTH_PROVIDER_ERROR',
             'UNKNOWN_PROVIDER',
             'OAUTH_ACCOUNT_NOT_LINKED',
+            'OAUTH_ACCOUNT_IN_USE',
+            'UNAUTHENTICATED',
             'RATE_LIMITED',
             'OAUTH_PROVIDER_UNAVAILABLE',
           ),

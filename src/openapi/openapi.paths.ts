@@ -1,5 +1,6 @@
 import {
   body,
+  EDGE_ERRORS,
   errors,
   json,
   NEW_PASSWORD_ERRORS,
@@ -7,9 +8,11 @@ import {
   oneOf,
   ref,
   type Schema,
+  SECRET_CHECK_ERRORS,
   setCookie,
   str,
 } from './openapi.schemas.js';
+import { PHONE_SEND_ERRORS } from './openapi.otp-paths.js';
 
 /** What every group of paths needs from the options. */
 export interface PathContext {
@@ -23,82 +26,6 @@ export interface PathContext {
 
 /** OpenAPI `paths` entries. */
 export type Paths = Record<string, Record<string, unknown>>;
-
-/** What a route that sends a phone code can answer besides success. */
-const PHONE_SEND_ERRORS = [
-  'INVALID_INPUT',
-  'INVALID_PHONE',
-  'PHONE_NOT_ALLOWED',
-  'PHONE_NOT_MOBILE',
-  'INVALID_ORIGIN',
-  'RATE_LIMITED',
-  'OTP_PREFIX_PAUSED',
-  'SMS_FAILED',
-  'OTP_BUDGET_EXHAUSTED',
-] as const;
-
-/** The phone code routes. */
-export function otpPaths({ prefix, origin, operation }: PathContext): Paths {
-  return {
-    [`${prefix}/otp/send`]: {
-      post: operation('otpSend', 'Send a sign-in code by SMS or WhatsApp', {
-        description:
-          'Rate limited per number and per client; mobile numbers only; sends are capped per number prefix, ' +
-          'paused for a prefix whose codes are rarely verified, and bounded by a daily budget (SMS-pumping guard). ' +
-          `The same code falls back once to the next channel. ${origin}`,
-        requestBody: body(ref('ArrafAuthOtpSendBody')),
-        responses: {
-          200: ok('Code sent; the number is masked and the channel named.', ref('ArrafAuthOtpSent')),
-          ...errors(...PHONE_SEND_ERRORS),
-        },
-      }),
-    },
-    [`${prefix}/otp/receipts/{token}`]: {
-      post: operation('otpReceipts', 'Delivery receipts from the SMS/WhatsApp vendor', {
-        description:
-          'Where the vendor posts delivery receipts when `otp.fallbackAfter` is set (Twilio `StatusCallback`). ' +
-          'The secret token in the URL authenticates the vendor; no Origin check; rate limited per address.',
-        parameters: [
-          { name: 'token', in: 'path', required: true, description: 'The receipt URL secret.', schema: str({}) },
-        ],
-        requestBody: {
-          required: false,
-          content: {
-            'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: true } },
-            'application/json': { schema: { type: 'object', additionalProperties: true } },
-          },
-        },
-        responses: {
-          200: ok('Receipts recorded.', {
-            type: 'object',
-            properties: { received: { type: 'integer' } },
-            required: ['received'],
-          }),
-          ...errors('NOT_FOUND', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE'),
-        },
-      }),
-    },
-    [`${prefix}/otp/verify`]: {
-      post: operation('otpVerify', 'Sign in with the SMS code', {
-        description: 'Creates the account on first sign-in and sets the session cookie.',
-        requestBody: body(ref('ArrafAuthOtpVerifyBody')),
-        responses: {
-          200: ok('Signed in.', ref('ArrafAuthOtpVerifyResult'), setCookie),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_PHONE',
-            'OTP_INVALID',
-            'OTP_EXPIRED',
-            'HOOK_REJECTED',
-            'INVALID_ORIGIN',
-            'OTP_TOO_MANY_ATTEMPTS',
-            'RATE_LIMITED',
-          ),
-        },
-      }),
-    },
-  };
-}
 
 /** Creating an account and signing in with email + password or by phone. */
 export function signUpAndSignInPaths({ prefix, origin, operation }: PathContext): Paths {
@@ -116,8 +43,7 @@ export function signUpAndSignInPaths({ prefix, origin, operation }: PathContext)
             ...NEW_PASSWORD_ERRORS,
             'HOOK_REJECTED',
             'USER_ALREADY_EXISTS',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
+            ...EDGE_ERRORS,
           ),
         },
       }),
@@ -208,14 +134,7 @@ function changePasswordPath({ prefix, signedIn, operation }: PathContext): Paths
         requestBody: body(ref('ArrafAuthChangePasswordBody')),
         responses: {
           200: ok('Changed.', ref('ArrafAuthRevoked')),
-          ...errors(
-            'INVALID_INPUT',
-            ...NEW_PASSWORD_ERRORS,
-            'INVALID_CREDENTIALS',
-            'UNAUTHENTICATED',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-          ),
+          ...errors('INVALID_INPUT', ...NEW_PASSWORD_ERRORS, 'INVALID_CREDENTIALS', 'UNAUTHENTICATED', ...EDGE_ERRORS),
         },
       }),
     },
@@ -230,15 +149,7 @@ function passwordResetPaths({ prefix, operation }: PathContext): Paths {
         requestBody: body(oneOf('ArrafAuthForgotPasswordEmailBody', 'ArrafAuthForgotPasswordPhoneBody')),
         responses: {
           200: ok('Sent when the account exists.', ref('ArrafAuthSuccess')),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_EMAIL',
-            'INVALID_PHONE',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-            'SMS_FAILED',
-            'DELIVERY_FAILED',
-          ),
+          ...errors('INVALID_INPUT', 'INVALID_EMAIL', 'INVALID_PHONE', ...EDGE_ERRORS, 'SMS_FAILED', 'DELIVERY_FAILED'),
         },
       }),
     },
@@ -254,16 +165,7 @@ function passwordResetPaths({ prefix, operation }: PathContext): Paths {
         ),
         responses: {
           200: ok('Password reset.', ref('ArrafAuthEmailProven')),
-          ...errors(
-            'INVALID_INPUT',
-            'OTP_INVALID',
-            'OTP_EXPIRED',
-            'INVALID_TOKEN',
-            ...NEW_PASSWORD_ERRORS,
-            'INVALID_ORIGIN',
-            'OTP_TOO_MANY_ATTEMPTS',
-            'RATE_LIMITED',
-          ),
+          ...errors('INVALID_INPUT', ...SECRET_CHECK_ERRORS, ...NEW_PASSWORD_ERRORS, ...EDGE_ERRORS),
         },
       }),
     },
@@ -279,14 +181,7 @@ export function emailPaths({ prefix, signedIn, operation }: PathContext): Paths 
         requestBody: { required: false, ...json(ref('ArrafAuthSendVerificationBody')) },
         responses: {
           200: ok('Sent.', ref('ArrafAuthSuccess')),
-          ...errors(
-            'INVALID_INPUT',
-            'EMAIL_REQUIRED',
-            'UNAUTHENTICATED',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-            'DELIVERY_FAILED',
-          ),
+          ...errors('INVALID_INPUT', 'EMAIL_REQUIRED', 'UNAUTHENTICATED', ...EDGE_ERRORS, 'DELIVERY_FAILED'),
         },
       }),
     },
@@ -295,15 +190,7 @@ export function emailPaths({ prefix, signedIn, operation }: PathContext): Paths 
         requestBody: body(oneOf('ArrafAuthVerifyEmailCodeBody', 'ArrafAuthVerifyEmailLinkBody')),
         responses: {
           200: ok('Verified.', ref('ArrafAuthEmailProven')),
-          ...errors(
-            'INVALID_INPUT',
-            'OTP_INVALID',
-            'OTP_EXPIRED',
-            'INVALID_TOKEN',
-            'INVALID_ORIGIN',
-            'OTP_TOO_MANY_ATTEMPTS',
-            'RATE_LIMITED',
-          ),
+          ...errors('INVALID_INPUT', ...SECRET_CHECK_ERRORS, ...EDGE_ERRORS),
         },
       }),
     },

@@ -182,4 +182,13 @@ export const NEW_PASSWORD_ERRORS = [
   'PASSWORD_TOO_PREDICTABLE',
 ] as const satisfies readonly (keyof typeof ARRAF_AUTH_ERRORS)[];
 
+/** A named group of error codes, checked against the catalogue. */
+const errorCodes = <const T extends readonly (keyof typeof ARRAF_AUTH_ERRORS)[]>(...codes: T): T => codes;
+
+/** How a one-time code or link is refused: wrong, expired, or out of guesses. */
+export const SECRET_CHECK_ERRORS = errorCodes('OTP_INVALID', 'OTP_EXPIRED', 'INVALID_TOKEN', 'OTP_TOO_MANY_ATTEMPTS');
+
+/** The edge rules every state-changing route declares: the origin check and its rate limits. */
+export const EDGE_ERRORS = errorCodes('INVALID_ORIGIN', 'RATE_LIMITED');
+
 export const oneOf = (...names: string[]): Schema => ({ oneOf: names.map(ref) });

@@ -32,7 +32,7 @@ const KNOWN_KEYS = [
   'twoFactor',
 ];
 const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];
-const KNOWN_CALLBACKS = ['onVerifyEmail', 'onForgotPassword', 'onPasswordChanged'];
+const KNOWN_CALLBACKS = ['onVerifyEmail', 'onForgotPassword', 'onPasswordChanged', 'onEmailChanged'];
 
 function resolvePassword(value: unknown): ResolvedArrafAuthOptions['password'] {
   const password = objectAt('password', value);

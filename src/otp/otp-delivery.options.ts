@@ -32,9 +32,10 @@ export interface OtpDeliveryOptions {
   channels?: OtpChannel[];
   /**
    * Seconds to wait for a WhatsApp delivery receipt before the same code goes out on the next
-   * channel. Needs a provider that reads receipts (`readReceipts`: Twilio) and `appUrl`: the vendor
-   * posts receipts to `POST {appUrl}/{routes.path}/otp/receipts/{token}`. @default off (fallback only
-   * on a vendor error or timeout)
+   * channel. Needs a provider that reads receipts (`readReceipts`): Twilio, which is handed
+   * `POST {appUrl}/{global prefix}/{routes.path}/otp/receipts/{token}` with each message (so `appUrl`
+   * is needed), or Unifonic and Taqnyat with `whatsapp.receiptToken`, whose console webhook is set to
+   * the same route with that token. @default off (fallback only on a vendor error or timeout)
    */
   fallbackAfter?: number;
   /**

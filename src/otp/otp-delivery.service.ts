@@ -43,15 +43,19 @@ export class OtpDelivery implements OnModuleInit {
     if (otp.fallbackAfter !== undefined) this.checkReceipts();
   }
 
-  /** `otp.fallbackAfter` needs receipts: a provider that reads them and `appUrl` for their URL. */
+  /**
+   * `otp.fallbackAfter` needs receipts: a provider that reads them, and `appUrl` for the URL sent
+   * with each message unless the vendor's webhook is set in its console (`receiptToken`).
+   */
   private checkReceipts(): void {
     if (typeof this.provider.readReceipts !== 'function') {
       throw new ArrafAuthConfigError(
         'otp.fallbackAfter',
-        'the SMS provider reads no delivery receipts (readReceipts); remove it, or use a provider that does (TwilioSmsProvider)',
+        'the SMS provider reads no delivery receipts (readReceipts); remove it, or use a provider that does ' +
+          '(TwilioSmsProvider, or UnifonicSmsProvider/TaqnyatSmsProvider with whatsapp.receiptToken)',
       );
     }
-    if (!this.options.appUrl) {
+    if (!this.options.appUrl && this.provider.receiptToken === undefined) {
       throw new ArrafAuthConfigError('otp.fallbackAfter', 'needs appUrl: the vendor posts receipts to a URL under it');
     }
   }

@@ -24,6 +24,13 @@ import { OtpDelivery, OtpDeliveryFailure } from './otp-delivery.service.js';
 import { parseMobile } from './phone-type.js';
 import { PumpingGuard } from './pumping-guard.service.js';
 
+/** The `verifications.type` of each purpose: a code never works for another purpose. */
+const OTP_TYPES = {
+  'sign-in': VERIFICATION_TYPES.otpSignIn,
+  'reset-password': VERIFICATION_TYPES.otpResetPassword,
+  'change-phone': VERIFICATION_TYPES.otpChangePhone,
+} as const;
+
 /** Options of {@link OtpService.send}. */
 export interface OtpSendOptions {
   /**
@@ -34,6 +41,11 @@ export interface OtpSendOptions {
   ip?: string;
   /** The channel to try first (it must be in `otp.channels`). @default the first of `otp.channels` the provider declares */
   channel?: OtpChannel;
+  /**
+   * Count the send limits as for a real send, but issue and send nothing: for a number that must
+   * not get a code (it belongs to another account) while the answer must not tell. @default false
+   */
+  silent?: boolean;
 }
 
 /** What {@link OtpService.send} did: the number (E.164 and masked) and the channel that delivered the code. */
@@ -94,7 +106,9 @@ export class OtpService {
     const client = clientIpBucket(options.ip);
     await this.limitSends(e164, client);
     let channel = channels[0];
-    if (this.options.otp.testNumbers.has(e164)) {
+    if (options.silent) {
+      // Nothing issued or sent: the limits above were counted like a real send's.
+    } else if (this.options.otp.testNumbers.has(e164)) {
       this.logger.warn(`Reviewer number ${maskPhone(e164)} asked for a code: none sent, its fixed code applies`);
     } else {
       await this.guard.admit(e164);
@@ -206,7 +220,7 @@ export class OtpService {
     if (!OTP_PURPOSES.includes(purpose)) throw new ArrafAuthException('INVALID_INPUT');
     const otp = this.options.otp;
     return {
-      type: purpose === 'sign-in' ? VERIFICATION_TYPES.otpSignIn : VERIFICATION_TYPES.otpResetPassword,
+      type: OTP_TYPES[purpose],
       kind: 'code',
       length: otp.length,
       ttlSeconds: otp.expiresIn,

@@ -12,6 +12,7 @@ import {
 import { DataSource } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
+import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
 import { randomId } from '../crypto/crypto.util.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -63,6 +64,7 @@ export class PasskeyService {
     private readonly verifications: VerificationService,
     private readonly auth: AuthService,
     private readonly events: SecurityEventsService,
+    private readonly methods: SignInMethodsService,
   ) {}
 
   /** Whether passkeys are configured (they need `appUrl`). */
@@ -196,16 +198,17 @@ export class PasskeyService {
     return toPasskeySummary(await this.repository().findOneByOrFail({ id, userId }));
   }
 
+  /** Deletes one of the user's passkeys; 409 `LAST_SIGN_IN_METHOD` when it is their last way in (W2). */
   async remove(userId: string, id: string, client: SecurityEventClient = {}): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
-      const result = await tx.getRepository(Passkey).delete({ id, userId });
-      if (result.affected !== 1) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
-      const detail = { passkeyId: id };
-      await this.events.record(
-        { type: 'passkey.removed', userId, method: 'passkey', ...client, detail },
-        { manager: tx },
-      );
-    });
+    await this.methods.change(
+      userId,
+      async ({ tx, record }) => {
+        const result = await tx.getRepository(Passkey).delete({ id, userId });
+        if (result.affected !== 1) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
+        record({ type: 'passkey.removed', method: 'passkey', detail: { passkeyId: id } });
+      },
+      client,
+    );
     this.logger.log(`passkey ${id} removed by user ${userId}`);
   }
 

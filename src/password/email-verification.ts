@@ -4,6 +4,7 @@ import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
+import { SignInMethodReview } from '../accounts/sign-in-method-review.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -25,6 +26,7 @@ export class EmailVerification {
     private readonly dataSource: DataSource,
     private readonly auth: AuthService,
     private readonly methods: SignInMethodsService,
+    private readonly review: SignInMethodReview,
     private readonly sessions: SessionService,
     private readonly mailer: EmailSecretMailer,
   ) {}
@@ -57,6 +59,7 @@ export class EmailVerification {
     }
     const removedMethods = await this.dataSource.transaction(async (tx) => {
       await this.auth.users(tx).update({ id: user.id, email }, { emailVerified: true });
+      await this.review.mark(user.id, { emailProvenAt: new Date() }, tx);
       if (user.emailVerified) return [];
       const removed = await this.methods.removeUnprovenMethods(user.id, tx);
       // A removed identity must not stay signed in through the sessions it opened.

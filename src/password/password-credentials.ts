@@ -26,8 +26,11 @@ export class PasswordCredentials {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  find(userId: string): Promise<Pick<Account, 'id' | 'password'> | null> {
-    return this.dataSource.getRepository(Account).findOne({
+  find(
+    userId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Pick<Account, 'id' | 'password'> | null> {
+    return manager.getRepository(Account).findOne({
       select: { id: true, password: true },
       where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },
     });

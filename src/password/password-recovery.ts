@@ -4,6 +4,7 @@ import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import { type RemovedSignInMethod, SignInMethodsService } from '../accounts/sign-in-methods.service.js';
+import { SignInMethodReview, type UnrecognisedMethod } from '../accounts/sign-in-method-review.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -36,6 +37,11 @@ const OTP_FAILURES: ReadonlySet<string> = new Set(['OTP_INVALID', 'OTP_EXPIRED',
  */
 export interface ProvenEmailOutcome {
   removedMethods?: RemovedSignInMethod[];
+  /**
+   * After an email-proven reset: the sign-in methods added since the email was last proven
+   * (absent when none), for the owner to review and remove (see `GET account/methods`).
+   */
+  unrecognised?: UnrecognisedMethod[];
 }
 
 /** Languages an SMS can be written in. */
@@ -60,6 +66,7 @@ export class PasswordRecovery {
     private readonly limiter: RateLimiter,
     private readonly verifications: VerificationService,
     private readonly methods: SignInMethodsService,
+    private readonly review: SignInMethodReview,
     private readonly sessions: SessionService,
     private readonly hasher: PasswordHasher,
     private readonly credentials: PasswordCredentials,
@@ -158,10 +165,12 @@ export class PasswordRecovery {
     const hash = await this.hasher.hash(password);
     const provesEmail = verified.emailVerified === true && !user.emailVerified;
     let removedMethods: RemovedSignInMethod[] = [];
+    let unrecognised: UnrecognisedMethod[] = [];
     await this.dataSource.transaction(async (tx) => {
       await this.credentials.save(user.id, hash, tx);
       await this.auth.users(tx).update({ id: user.id }, verified);
       if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);
+      if (verified.emailVerified === true) unrecognised = await this.review.open(user.id, new Date(), tx);
       await this.sessions.revokeUserSessions(user.id, { manager: tx });
       await this.verifications.revoke(VERIFICATION_TYPES.emailResetPassword, user.id, tx);
       const { ip, userAgent } = client;
@@ -173,6 +182,9 @@ export class PasswordRecovery {
     if (user.email) await this.limiter.reset('sign-in:account', user.email);
     await this.limiter.reset('change-password:account', user.id);
     await this.credentials.notifyChanged(user, 'reset', removedMethods);
-    return removedMethods.length > 0 ? { removedMethods } : {};
+    return {
+      ...(removedMethods.length > 0 ? { removedMethods } : {}),
+      ...(unrecognised.length > 0 ? { unrecognised } : {}),
+    };
   }
 }

@@ -19,6 +19,7 @@ export const RATE_LIMIT_RULES = [
   'oauth-sign-in:ip',
   'oauth-callback:ip',
   'otp-receipt:ip',
+  'account-methods:account',
 ] as const;
 
 /** A name of {@link RATE_LIMIT_RULES}, the key of `rateLimit.limits`. */
@@ -58,6 +59,8 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitRule, RateLimitRuleLi
   'oauth-callback:ip': { limit: 60, window: 600 },
   // Delivery receipts come from the vendor's few addresses, one per message sent.
   'otp-receipt:ip': { limit: 1000, window: 600 },
+  // Adding, changing and removing sign-in methods (codes sent, passwords checked) per signed-in account.
+  'account-methods:account': { limit: 30, window: 3600 },
 };
 
 /** Bounds of a Redis command: rate-limited routes answer 503 after this rather than hang. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OTP_MAX_NAME_LENGTH } from '../otp/otp.constants.js';
+import { createAccountBodies } from './account-bodies.js';
 
 /**
  * One schema per request body of the built-in routes. Each both validates the body (through
@@ -139,6 +140,7 @@ export function createBodySchemas({ maxPasswordBytes }: BodySchemaLimits) {
   const emailSignIn = z.strictObject({ method: emailMethod, email, password: password(maxPasswordBytes) });
   return {
     ...FIXED_BODIES,
+    ...createAccountBodies(maxPasswordBytes),
     emailSignIn,
     signIn: z.discriminatedUnion('method', [emailSignIn, phoneSignIn]),
     changePassword: z.strictObject({

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { maskPhone } from '../phone/normalize-phone.js';
-import type { OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
+import { resolveBaseUrl, resolveTimeout } from './provider-options.util.js';
+import type { DeliveryReceipt, OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
+
+export type { WhatsAppTemplateLanguages } from './whatsapp-template.util.js';
 
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
@@ -12,51 +15,6 @@ export interface HttpSmsProviderOptions {
 
 /** What a vendor call produced: its HTTP answer (body parsed as JSON when it is JSON), or why there was none. */
 export type VendorReply = { status: number; body: unknown } | { failure: string };
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** Checks a provider's options object and returns it; a provider is built at boot, so problems stop the app. */
-export function providerOptions<T extends object>(provider: string, options: T | undefined): T {
-  if (typeof options !== 'object' || options === null) throw new Error(`${provider}: options are required`);
-  return options;
-}
-
-/** A required non-empty string option; the error names the option so the misconfiguration is obvious at boot. */
-export function requiredString(provider: string, name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new Error(`${provider}: option "${name}" is required (a non-empty string)`);
-  }
-  return value;
-}
-
-/** An optional string option: absent, or a non-empty string. */
-export function optionalString(provider: string, name: string, value: unknown): string | undefined {
-  return value === undefined ? undefined : requiredString(provider, name, value);
-}
-
-/** `baseUrl` as an http(s) URL without a trailing slash, so paths can be appended. */
-export function resolveBaseUrl(provider: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
-    throw new Error(`${provider}: option "baseUrl" must be an http(s) URL such as "${fallback}"`);
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
-/** `timeoutMs` as a positive whole number of milliseconds. */
-export function resolveTimeout(provider: string, value: unknown): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MS;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new Error(`${provider}: option "timeoutMs" must be a positive whole number of milliseconds`);
-  }
-  return value;
-}
 
 /** `+966551234567` → `966551234567`, the form Saudi vendors want; `undefined` when `to` is not E.164. */
 export function e164Digits(to: unknown): string | undefined {
@@ -135,31 +93,6 @@ export interface WhatsAppEndpoint {
   interpret(status: number, body: Record<string, unknown>, recipient: string): VendorVerdict;
 }
 
-/** The language codes of a vendor's WhatsApp template, per locale of the person. */
-export interface WhatsAppTemplateLanguages {
-  /** @default 'ar' */
-  ar?: string;
-  /** @default 'en' */
-  en?: string;
-}
-
-/** A WhatsApp template's language code for `locale`, from the configured codes. */
-export function templateLanguage(languages: WhatsAppTemplateLanguages | undefined, locale: 'ar' | 'en'): string {
-  return (locale === 'en' ? languages?.en : languages?.ar) ?? locale;
-}
-
-/**
- * The parameters of a WhatsApp authentication template as Meta defines them: the code fills the
- * body's `{{1}}` and the copy-code button (a URL button with index 0) carries the same code.
- * Source: https://developers.facebook.com/docs/whatsapp/business-management-api/authentication-templates/
- */
-export function authenticationTemplateComponents(code: string): Record<string, unknown>[] {
-  return [
-    { type: 'body', parameters: [{ type: 'text', text: code }] },
-    { type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: code }] },
-  ];
-}
-
 /**
  * The shared shape of the HTTP vendors: the recipient checked as E.164, one POST through
  * {@link callVendor}, the answer judged by the vendor's {@link interpret}, and every failure logged
@@ -173,6 +106,10 @@ export abstract class HttpSmsProvider implements SmsProvider {
   protected readonly timeoutMs: number;
   /** Set by a vendor whose `whatsapp` options were given. */
   protected whatsapp: WhatsAppEndpoint | undefined;
+  /** The vendor's delivery-report reader, when its receipts can reach the module (see {@link SmsProvider}). */
+  readReceipts?: (body: Record<string, unknown>) => DeliveryReceipt[];
+  /** The secret of the receipt URL set in the vendor's console (`whatsapp.receiptToken`). */
+  receiptToken?: string;
 
   /**
    * @param vendor the vendor's name in log lines and errors
@@ -243,6 +180,24 @@ export abstract class HttpSmsProvider implements SmsProvider {
       .map((part) => vendorReason(part, this.secrets()))
       .filter(Boolean)
       .join(' ');
+  }
+
+  /** Lets the module read the vendor's delivery reports, posted to a URL holding `receiptToken`. */
+  protected acceptReceipts(
+    receiptToken: string | undefined,
+    reader: (body: Record<string, unknown>) => DeliveryReceipt[],
+  ): void {
+    if (receiptToken === undefined) return;
+    this.receiptToken = receiptToken;
+    this.readReceipts = reader;
+  }
+
+  /** A JSON answer read the common way: refused outside 2xx, with the vendor's `words`; else its message `id`. */
+  protected verdict(status: number, words: unknown[], id: unknown): VendorVerdict {
+    const refused = this.httpFailure(status, this.detail(...words));
+    if (refused) return refused;
+    const messageId = messageIdOf(id);
+    return messageId ? { messageId } : { reason: 'unexpected response' };
   }
 
   /** `HTTP <status> <detail>` for a status outside 2xx, otherwise `undefined`. */

@@ -2,11 +2,10 @@ import {
   HttpSmsProvider,
   type HttpSmsProviderOptions,
   messageIdOf,
-  providerOptions,
-  requiredString,
   type VendorRequest,
   type VendorVerdict,
 } from './http-sms.util.js';
+import { providerOptions, requiredString } from './provider-options.util.js';
 
 /** Options of {@link MsegatSmsProvider}. */
 export interface MsegatSmsProviderOptions extends HttpSmsProviderOptions {

@@ -19,7 +19,8 @@ export interface SmsMessage {
   locale?: 'ar' | 'en';
   /**
    * Where the vendor should post this message's delivery receipt, when `otp.fallbackAfter` waits
-   * for one (a provider that reads receipts passes it on, e.g. Twilio's `StatusCallback`).
+   * for one (a provider that reads receipts passes it on, e.g. Twilio's `StatusCallback`; vendors
+   * with a console-configured webhook ignore it).
    */
   statusCallback?: string;
 }
@@ -52,6 +53,14 @@ export interface SmsProvider {
    * when no receipt says it was delivered in time.
    */
   readReceipts?(body: Record<string, unknown>): DeliveryReceipt[];
+  /**
+   * The secret path segment of the receipt URL, for a vendor whose delivery webhook is one URL set
+   * in its console rather than a URL sent with each message (Unifonic, Taqnyat): the vendor posts to
+   * `{appUrl}/{global prefix}/{routes.path}/otp/receipts/{receiptToken}`, and only that token opens
+   * the route. Without it the module derives the token from `secret` and hands the URL to the vendor
+   * with each message (`statusCallback`, Twilio).
+   */
+  readonly receiptToken?: string;
 }
 
 /** The channels `provider` declares, `['sms']` when it declares none. */

@@ -1,25 +1,16 @@
+import { taqnyatReceipts } from './delivery-receipts.js';
 import {
-  authenticationTemplateComponents,
   HttpSmsProvider,
   type HttpSmsProviderOptions,
-  messageIdOf,
-  optionalString,
-  providerOptions,
-  requiredString,
-  resolveBaseUrl,
-  templateLanguage,
   type VendorRequest,
   type VendorVerdict,
   type WhatsAppEndpoint,
-  type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+import { optionalString, providerOptions, requiredString, resolveBaseUrl } from './provider-options.util.js';
+import { authenticationTemplate, type WhatsAppTemplateOptions } from './whatsapp-template.util.js';
 
 /** Taqnyat's WhatsApp channel (WhatsApp Business API through Taqnyat). */
-export interface TaqnyatWhatsAppOptions {
-  /** The approved authentication template's name. */
-  templateName: string;
-  /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
-  languages?: WhatsAppTemplateLanguages;
+export interface TaqnyatWhatsAppOptions extends WhatsAppTemplateOptions {
   /** The WhatsApp application's bearer token, when it is not the SMS one. @default bearerToken */
   bearerToken?: string;
   /** Origin of the WhatsApp API. @default baseUrl, or 'https://api.taqnyat.sa' */
@@ -46,8 +37,10 @@ export interface TaqnyatSmsProviderOptions extends HttpSmsProviderOptions {
  * `POST {baseUrl}/wa/v2/messages/` with the same bearer token and Meta's Cloud API message
  * `{ messaging_product: 'whatsapp', recipient_type: 'individual', to: '966…', type: 'template',
  * template: { name, language: { code }, components } }`; the answer carries Meta's
- * `messages: [{ id: 'wamid…' }]`. Taqnyat reports delivery through a webhook the library does not
- * read, so a WhatsApp send falls back to SMS only on an error or a timeout.
+ * `messages: [{ id: 'wamid…' }]`. With `whatsapp.receiptToken`, the delivery statuses Taqnyat posts
+ * to the callback set in its portal (`id`, `status`: see {@link taqnyatReceipts}) cancel or trigger
+ * the SMS fallback of `otp.fallbackAfter`; without it a WhatsApp send falls back only on an error or
+ * a timeout.
  * Source: https://dev.taqnyat.sa/en/doc/whatsapp/
  *
  * @example new TaqnyatSmsProvider({ bearerToken: process.env.TAQNYAT_TOKEN!, sender: 'MyApp' })
@@ -68,12 +61,12 @@ export class TaqnyatSmsProvider extends HttpSmsProvider {
   private whatsappEndpoint(opts: TaqnyatSmsProviderOptions): WhatsAppEndpoint {
     const name = TaqnyatSmsProvider.name;
     const wa = providerOptions(`${name} whatsapp`, opts.whatsapp);
-    const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
+    const template = authenticationTemplate(name, wa);
     const token = optionalString(name, 'whatsapp.bearerToken', wa.bearerToken) ?? this.bearerToken;
     this.whatsappToken = token;
-    const base = resolveBaseUrl(name, wa.baseUrl ?? opts.baseUrl, 'https://api.taqnyat.sa');
+    this.acceptReceipts(template.receiptToken, taqnyatReceipts);
     return {
-      url: `${base}/wa/v2/messages/`,
+      url: `${resolveBaseUrl(name, wa.baseUrl ?? opts.baseUrl, 'https://api.taqnyat.sa')}/wa/v2/messages/`,
       request: (_to, recipient, code, locale) => ({
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({
@@ -81,20 +74,13 @@ export class TaqnyatSmsProvider extends HttpSmsProvider {
           recipient_type: 'individual',
           to: recipient,
           type: 'template',
-          template: {
-            name: templateName,
-            language: { code: templateLanguage(wa.languages, locale) },
-            components: authenticationTemplateComponents(code),
-          },
+          template: template.render(locale, code),
         }),
       }),
       interpret: (status, body) => {
         const error = (body.error ?? {}) as { message?: unknown; code?: unknown };
-        const refused = this.httpFailure(status, this.detail(error.code, error.message, body.message));
-        if (refused) return refused;
         const messages = Array.isArray(body.messages) ? (body.messages as { id?: unknown }[]) : [];
-        const id = messageIdOf(messages[0]?.id);
-        return id ? { messageId: id } : { reason: 'unexpected response' };
+        return this.verdict(status, [error.code, error.message, body.message], messages[0]?.id);
       },
     };
   }

@@ -1,13 +1,12 @@
 import {
   HttpSmsProvider,
   type HttpSmsProviderOptions,
-  optionalString,
-  providerOptions,
-  requiredString,
   type VendorRequest,
   type VendorVerdict,
   type WhatsAppEndpoint,
 } from './http-sms.util.js';
+import { exactlyOne, providerOptions, requiredString } from './provider-options.util.js';
+import { twilioReceipts } from './delivery-receipts.js';
 import type { DeliveryReceipt } from './sms-provider.interface.js';
 
 /**
@@ -81,12 +80,8 @@ export class TwilioSmsProvider extends HttpSmsProvider {
     );
     const name = TwilioSmsProvider.name;
     this.authToken = requiredString(name, 'authToken', options.authToken);
-    const from = optionalString(name, 'from', options.from);
-    const messagingServiceSid = optionalString(name, 'messagingServiceSid', options.messagingServiceSid);
-    if ((from === undefined) === (messagingServiceSid === undefined)) {
-      throw new Error(`${name}: give exactly one of the options "from" and "messagingServiceSid"`);
-    }
-    this.sender = from !== undefined ? { From: from } : { MessagingServiceSid: messagingServiceSid! };
+    const [sender, value] = exactlyOne(name, { from: options.from, messagingServiceSid: options.messagingServiceSid });
+    this.sender = sender === 'from' ? { From: value } : { MessagingServiceSid: value };
     this.authorization = `Basic ${Buffer.from(`${accountSid}:${this.authToken}`).toString('base64')}`;
     if (options.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(options.whatsapp);
   }
@@ -94,13 +89,12 @@ export class TwilioSmsProvider extends HttpSmsProvider {
   private whatsappEndpoint(options: TwilioWhatsAppOptions): WhatsAppEndpoint {
     const name = TwilioSmsProvider.name;
     const wa = providerOptions(`${name} whatsapp`, options);
-    const from = optionalString(name, 'whatsapp.from', wa.from);
-    const service = optionalString(name, 'whatsapp.messagingServiceSid', wa.messagingServiceSid);
-    if ((from === undefined) === (service === undefined)) {
-      throw new Error(`${name}: give exactly one of the options "whatsapp.from" and "whatsapp.messagingServiceSid"`);
-    }
+    const [from, value] = exactlyOne(name, {
+      'whatsapp.from': wa.from,
+      'whatsapp.messagingServiceSid': wa.messagingServiceSid,
+    });
     const sender: Record<string, string> =
-      from !== undefined ? { From: `whatsapp:${from}` } : { MessagingServiceSid: service! };
+      from === 'whatsapp.from' ? { From: `whatsapp:${value}` } : { MessagingServiceSid: value };
     const sids =
       typeof wa.contentSid === 'string'
         ? { ar: wa.contentSid, en: wa.contentSid }
@@ -132,14 +126,8 @@ export class TwilioSmsProvider extends HttpSmsProvider {
     };
   }
 
-  /** Twilio's status callback: `MessageSid` and `MessageStatus` as form fields. */
-  readReceipts(body: Record<string, unknown>): DeliveryReceipt[] {
-    const { MessageSid: sid, MessageStatus: status } = body;
-    if (typeof sid !== 'string' || typeof status !== 'string') return [];
-    if (status === 'delivered' || status === 'read') return [{ messageId: sid, delivered: true }];
-    if (status === 'failed' || status === 'undelivered') return [{ messageId: sid, delivered: false }];
-    return [];
-  }
+  /** Twilio's status callback (`MessageSid`, `MessageStatus`), posted to the message's `StatusCallback`. */
+  override readonly readReceipts: (body: Record<string, unknown>) => DeliveryReceipt[] = twilioReceipts;
 
   protected interpret(status: number, body: Record<string, unknown>): VendorVerdict {
     // Twilio's messages quote the number ("The 'To' number +9665… is not valid"); vendorReason masks it.

@@ -1,29 +1,21 @@
+import { unifonicReceipts } from './delivery-receipts.js';
 import {
-  authenticationTemplateComponents,
   HttpSmsProvider,
   type HttpSmsProviderOptions,
   messageIdOf,
-  optionalString,
-  providerOptions,
-  requiredString,
-  resolveBaseUrl,
-  templateLanguage,
   type VendorRequest,
   type VendorVerdict,
   type WhatsAppEndpoint,
-  type WhatsAppTemplateLanguages,
 } from './http-sms.util.js';
+import { optionalString, providerOptions, requiredString, resolveBaseUrl } from './provider-options.util.js';
+import { authenticationTemplate, type WhatsAppTemplateOptions } from './whatsapp-template.util.js';
 
 /** Unifonic's WhatsApp channel (the Conversations API), with its own key pair. */
-export interface UnifonicWhatsAppOptions {
+export interface UnifonicWhatsAppOptions extends WhatsAppTemplateOptions {
   /** The WhatsApp application's public key (Developers → Applications), sent as the `PublicId` header. */
   publicId: string;
   /** The application's secret key, sent as the `Secret` header. */
   secret: string;
-  /** The approved authentication template's name. */
-  templateName: string;
-  /** The template's language code per locale. @default { ar: 'ar', en: 'en' } */
-  languages?: WhatsAppTemplateLanguages;
   /** Origin of the Conversations API. @default 'https://apis.unifonic.com' */
   baseUrl?: string;
 }
@@ -47,11 +39,13 @@ export interface UnifonicSmsProviderOptions extends HttpSmsProviderOptions {
  * With `whatsapp`, codes also go out as a WhatsApp template through the Conversations API:
  * `POST {whatsapp.baseUrl}/v1/messages` with the headers `PublicId` and `Secret` and JSON
  * `{ recipient: { contact: '+966…', channel: 'whatsapp' }, content: { type: 'template', name,
- * language: { code }, components } }`; the answer carries the message `id`. Unifonic reports
- * delivery through a webhook the library does not read, so a WhatsApp send falls back to SMS only on
- * an error or a timeout.
- * Sources: https://docs.unifonic.com/docs/whatsapp-template-messages and
- * https://docs.unifonic.com/docs/getting-your-api-access
+ * language: { code }, components } }`; the answer carries the message `id`. With
+ * `whatsapp.receiptToken`, the delivery reports Unifonic posts to the webhook set in its console
+ * (`messageId`, `eventType`: see {@link unifonicReceipts}) cancel or trigger the SMS fallback of
+ * `otp.fallbackAfter`; without it a WhatsApp send falls back only on an error or a timeout.
+ * Sources: https://docs.unifonic.com/docs/whatsapp-template-messages,
+ * https://docs.unifonic.com/docs/getting-your-api-access and
+ * https://docs.unifonic.com/docs/message-delivery-status
  *
  * @example new UnifonicSmsProvider({ appSid: process.env.UNIFONIC_APP_SID!, senderId: 'MyApp' })
  */
@@ -73,29 +67,20 @@ export class UnifonicSmsProvider extends HttpSmsProvider {
     const wa = providerOptions(`${name} whatsapp`, options);
     const publicId = requiredString(name, 'whatsapp.publicId', wa.publicId);
     const secret = requiredString(name, 'whatsapp.secret', wa.secret);
-    const templateName = requiredString(name, 'whatsapp.templateName', wa.templateName);
+    const template = authenticationTemplate(name, wa);
     this.whatsappSecret = secret;
-    const base = resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com');
+    this.acceptReceipts(template.receiptToken, unifonicReceipts);
     return {
-      url: `${base}/v1/messages`,
+      url: `${resolveBaseUrl(name, wa.baseUrl, 'https://apis.unifonic.com')}/v1/messages`,
       request: (to, _recipient, code, locale) => ({
         headers: { PublicId: publicId, Secret: secret, 'Content-Type': 'application/json' },
         body: JSON.stringify({
           recipient: { contact: to, channel: 'whatsapp' },
-          content: {
-            type: 'template',
-            name: templateName,
-            language: { code: templateLanguage(wa.languages, locale) },
-            components: authenticationTemplateComponents(code),
-          },
+          content: { type: 'template', ...template.render(locale, code) },
         }),
       }),
-      interpret: (status, body) => {
-        const refused = this.httpFailure(status, this.detail(body.code, body.message, body.error));
-        if (refused) return refused;
-        const id = messageIdOf(body.id ?? body.messageId);
-        return id ? { messageId: id } : { reason: 'unexpected response' };
-      },
+      interpret: (status, body) =>
+        this.verdict(status, [body.code, body.message, body.error], body.id ?? body.messageId),
     };
   }
 

@@ -10,7 +10,13 @@ import {
 import type { VerificationPolicy, VerificationSubject } from './verification.interfaces.js';
 
 /** What an emailed secret may be used for: a `reset-password` secret cannot verify an email, and back. */
-export type EmailTokenPurpose = 'reset-password' | 'verify-email';
+export type EmailTokenPurpose = 'reset-password' | 'verify-email' | 'change-email';
+
+const EMAIL_TYPES = {
+  'reset-password': VERIFICATION_TYPES.emailResetPassword,
+  'verify-email': VERIFICATION_TYPES.emailVerifyEmail,
+  'change-email': VERIFICATION_TYPES.emailChangeEmail,
+} as const;
 
 /** The policy of an emailed code (`otp`) or link for `purpose`: 15 minutes, single use. */
 export function emailSecretPolicy(
@@ -19,7 +25,7 @@ export function emailSecretPolicy(
   maxAttempts: number,
 ): VerificationPolicy {
   return {
-    type: purpose === 'reset-password' ? VERIFICATION_TYPES.emailResetPassword : VERIFICATION_TYPES.emailVerifyEmail,
+    type: EMAIL_TYPES[purpose],
     kind: mode === 'otp' ? 'code' : 'link',
     length: mode === 'otp' ? EMAIL_CODE_LENGTH : EMAIL_LINK_BYTES,
     ttlSeconds: EMAIL_TOKEN_TTL_SECONDS,

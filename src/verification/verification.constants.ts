@@ -13,6 +13,10 @@ export const VERIFICATION_TYPES = {
   emailResetPassword: 'email:reset-password',
   /** Emailed code or link that proves an address. */
   emailVerifyEmail: 'email:verify-email',
+  /** SMS code that proves a new number before it replaces the account's phone. */
+  otpChangePhone: 'otp:change-phone',
+  /** Emailed code that proves a new address before it replaces the account's email. */
+  emailChangeEmail: 'email:change-email',
 } as const;
 
 /** A `type` of {@link VERIFICATION_TYPES}; other `<channel>:<purpose>` strings are allowed for new secrets. */

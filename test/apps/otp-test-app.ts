@@ -37,6 +37,8 @@ export interface OtpTestAppOptions {
   smsVia?: 'override' | 'option';
   /** Register ArrafAuthExceptionFilter with `useGlobalFilters`, as an application may. */
   globalFilter?: boolean;
+  /** The application's `setGlobalPrefix(...)`, e.g. `'api'`. */
+  globalPrefix?: string;
 }
 
 export interface OtpTestApp {
@@ -90,12 +92,14 @@ export async function createOtpTestApp(options: OtpTestAppOptions): Promise<OtpT
   let app: INestApplication;
   if (options.platform === 'fastify') {
     app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter({ trustProxy: true }));
+    if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
     if (options.globalFilter) app.useGlobalFilters(new ArrafAuthExceptionFilter(app.get(HttpAdapterHost)));
     await app.init();
     await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   } else {
     app = moduleRef.createNestApplication();
     (app as unknown as { set(k: string, v: unknown): void }).set('trust proxy', true);
+    if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
     if (options.globalFilter) app.useGlobalFilters(new ArrafAuthExceptionFilter(app.get(HttpAdapterHost)));
     await app.init();
   }

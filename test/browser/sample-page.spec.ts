@@ -159,7 +159,7 @@ describeInChromium(suiteName, () => {
     await page.fill('#phone', PHONE);
     await page.click('#send-code');
     await page.locator('#code-form').waitFor({ state: 'visible' });
-    expect(await page.textContent('#code-sent')).toBe(`We sent a code to ${MASKED_PHONE}.`);
+    expect(await page.textContent('#code-sent')).toBe(`We sent a code by SMS to ${MASKED_PHONE}.`);
     // The page shows the masked number; the development log, the whole one (production masks it:
     // test/e2e/sample-app.spec.ts).
     const code = await sample.smsCode(E164_PHONE, from);
@@ -211,6 +211,22 @@ describeInChromium(suiteName, () => {
     const status = await page.evaluate(() => fetch('/me', { credentials: 'include' }).then((r) => r.status));
     expect(status).toBe(401);
     expect((await context.cookies(sample.url)).some((c) => c.name.endsWith('auth_session'))).toBe(false);
+  });
+
+  it('sends the code over WhatsApp when chosen, and says which channel carried it in both languages', async () => {
+    const from = sample.log().length;
+    await page.fill('#phone', '0557654890');
+    await page.check('input[name="channel"][value="whatsapp"]');
+    await page.click('#send-code');
+    await page.locator('#code-form').waitFor({ state: 'visible' });
+    expect(await page.textContent('#code-sent')).toBe('We sent a code by WhatsApp to +9665****4890.');
+    await sample.waitForLog(/WhatsApp to \+966557654890: code \d{6}/, from);
+    await switchLanguage('ar');
+    expect(await page.textContent('#channel-choice legend')).toBe('أرسل الرمز عبر');
+    expect(await page.textContent('#code-sent')).toBe('أرسلنا رمزًا عبر واتساب إلى +9665****4890.');
+    await switchLanguage('en');
+    await page.click('#change-phone');
+    await page.check('input[name="channel"][value="sms"]');
   });
 
   it('signs up with email and password, then signs in again after a wrong password', async () => {

@@ -230,8 +230,16 @@ describe.each(testDatabases())('OAuth account takeover (pre-hijacking) on $name'
     const reset = await post('/auth/reset-password', { method: 'email', token, newPassword: VICTIM_PASSWORD });
     expect({ status: reset.status, body: reset.body }).toStrictEqual({
       status: 200,
-      body: { success: true, removedMethods: [{ type: 'oauth', providerId: 'oidc' }] },
+      body: {
+        success: true,
+        removedMethods: [{ type: 'oauth', providerId: 'oidc' }],
+        // The phone stays, flagged for its owner to review (issue 18).
+        unrecognised: [
+          { type: 'phone', id: null, label: expect.stringContaining('****'), addedAt: expect.any(String) },
+        ],
+      },
     });
+    expect(reset.body.unrecognised[0].label).not.toBe(phone);
     expect(await providersOf(hijacked.id)).toEqual(['credential']);
     expect(await users().findOneByOrFail({ id: hijacked.id })).toMatchObject({
       emailVerified: true,
@@ -286,10 +294,18 @@ describe.each(testDatabases())('OAuth account takeover (pre-hijacking) on $name'
     expect(cookieNamed(linked.callback, SESSION_COOKIE)).toBeDefined();
 
     const { code } = await victimRequestsReset(email, 'otp');
-    await post('/auth/reset-password', { method: 'email', email, otp: code, newPassword: VICTIM_PASSWORD }).expect(
-      200,
-      { success: true },
-    );
+    const reset = await post('/auth/reset-password', {
+      method: 'email',
+      email,
+      otp: code,
+      newPassword: VICTIM_PASSWORD,
+    }).expect(200);
+    // Kept, and flagged for review: no code ever proved the address before the identity was linked.
+    const [google] = await accounts().findBy({ userId, providerId: 'google' });
+    expect(reset.body).toStrictEqual({
+      success: true,
+      unrecognised: [{ type: 'oauth', id: google.id, label: 'google', addedAt: expect.any(String) }],
+    });
     expect(notices).toContainEqual({ userId, reason: 'reset', removedMethods: [] });
     expect(await providersOf(userId)).toEqual(['credential', 'google']);
     env.googleProvider.nextLogin({ sub, email, email_verified: true });

@@ -193,8 +193,8 @@ describe.each(testDatabases())('ARRAF_AUTH_MIGRATIONS on $name', (db: TestDataba
 
   it('indexes the verifications lookups on top of ArrafAuthInit, keeping rows, and reverts to it', async () => {
     const LOOKUPS = ['IDX_verifications_type_expiresAt', 'IDX_verifications_valueHash_type'];
-    // The entities these two migrations cover: the later tables (second factors, events) are not part of them.
-    const LATER = ['TwoFactor', 'TwoFactorProof', 'Passkey', 'SecurityEvent'];
+    // The entities these two migrations cover: the later tables (second factors, events, method marks) are not part of them.
+    const LATER = ['TwoFactor', 'TwoFactorProof', 'Passkey', 'SecurityEvent', 'SignInMethodMarks'];
     const entities = ARRAF_AUTH_ENTITIES.filter((entity) => !LATER.includes((entity as { name: string }).name));
     const initOnly = await migrated(entities, [ArrafAuthInit1732700000000]);
     // The entity declares the indexes, so a database at ArrafAuthInit alone is behind.

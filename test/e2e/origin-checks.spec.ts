@@ -205,6 +205,37 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    route: 'POST /auth/account/phone/send',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/account/phone/send', v.cookie, { phone: uniquePhone().local });
+    },
+  },
+  {
+    route: 'POST /auth/account/email/send',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/account/email/send', v.cookie, { email: uniqueEmail('new') });
+    },
+  },
+  {
+    route: 'DELETE /auth/account/password (the last way in: refused with 409 once past the origin check)',
+    trustedStatus: 409,
+    async setup(t) {
+      const v = await signUp(t);
+      return (headers) =>
+        t
+          .http()
+          .delete('/auth/account/password')
+          .set('Cookie', v.cookie)
+          .set('X-Forwarded-For', randomIpv4())
+          .set(headers)
+          .send({ currentPassword: GOOD_PASSWORD });
+    },
+  },
+  {
     route: "POST /me/update (the application's own route behind SessionGuard)",
     trustedStatus: 201,
     refusesMissingOrigin: false,
@@ -294,6 +325,9 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
       '/auth/reset-password',
       '/auth/verify-email/send',
       '/auth/verify-email',
+      '/auth/account/methods',
+      '/auth/account/phone',
+      '/auth/account/password',
     ];
     const before = await observe(t);
     const statuses: Record<string, number> = {};

@@ -185,3 +185,38 @@ describe('the receipt route on Fastify', () => {
     }
   });
 });
+
+describe('the receipt URL under the application global prefix (setGlobalPrefix)', () => {
+  it.each(['api', '/api/v1/'])('hands Twilio a URL under "%s" that receives its receipts', async (globalPrefix) => {
+    const { app: prefixed } = await createOtpTestApp({
+      database: database.options,
+      globalPrefix,
+      smsVia: 'option',
+      auth: { appUrl: APP_URL, sms: twilio(vendor.baseUrl), otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 1 } },
+    });
+    try {
+      const path = `/${globalPrefix.replace(/^\/|\/$/g, '')}/auth`;
+      const phone = saudiMobile();
+      const sent = await request(prefixed.getHttpServer())
+        .post(`${path}/otp/send`)
+        .set('X-Forwarded-For', uniqueIp())
+        .send({ method: 'phone', phone: phone.local });
+      expect({ status: sent.status, channel: sent.body.channel }).toEqual({ status: 200, channel: 'whatsapp' });
+      const [whatsapp] = sentTo(phone.e164);
+      const callback = new URL(String(whatsapp.StatusCallback));
+      expect(`${callback.origin}${callback.pathname}`).toMatch(
+        new RegExp(`^https://app\\.example\\.sa${path}/otp/receipts/[0-9a-f]{64}$`),
+      );
+      const sid = `SM${String(messages).padStart(32, '0')}`;
+      const res = await request(prefixed.getHttpServer())
+        .post(callback.pathname)
+        .type('form')
+        .send({ MessageSid: sid, MessageStatus: 'delivered' });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { received: 1 } });
+      await sleep(1500);
+      expect(sentTo(phone.e164)).toHaveLength(1);
+    } finally {
+      await prefixed.close();
+    }
+  });
+});

@@ -719,10 +719,10 @@ describe.each(CASES)('phone + OTP sign-in on $name ($platform)', ({ db, platform
       await expect(otp.verify(phone.local, 'reset-password', 12345678)).rejects.toMatchObject({
         code: 'INVALID_INPUT',
       });
-      await expect(otp.verify(phone.local, 'change-phone' as never, code)).rejects.toMatchObject({
+      await expect(otp.verify(phone.local, 'change-address' as never, code)).rejects.toMatchObject({
         code: 'INVALID_INPUT',
       });
-      await expect(otp.send(phone.local, 'change-phone' as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await expect(otp.send(phone.local, 'change-address' as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     });
 
     it('sends to a number of another country when allowedCountries is not set', async () => {

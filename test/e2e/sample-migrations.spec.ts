@@ -154,13 +154,14 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         // Issue 16: second factors and passkeys come in the third migration, reverted first.
         expect(shown).toMatch(/^\[X\] 3 ArrafAuthTwoFactor\d+$/m);
         expect(await db.tables()).toEqual(expect.arrayContaining(['two_factors', 'two_factor_proofs', 'passkeys']));
-        // Issue 18: security events come in the fourth, the newest, reverted first.
-        expect(shown).toMatch(/^\[X\] 4 ArrafAuthSecurityEvents\d+$/m);
-        expect(await db.tables()).toContain('security_events');
+        // Issue 18: security events, then the sign-in method marks, reverted before them.
+        expect(shown).toMatch(/^\[X\] 5 ArrafAuthSignInMethods\d+$/m);
+        expect(await migration('migration:revert', db.url)).toMatch(
+          /Migration ArrafAuthSignInMethods\d+ has been reverted successfully/,
+        );
         expect(await migration('migration:revert', db.url)).toMatch(
           /Migration ArrafAuthSecurityEvents\d+ has been reverted successfully/,
         );
-        expect(await db.tables()).not.toContain('security_events');
         const revertedTwoFactor = await migration('migration:revert', db.url);
         expect(revertedTwoFactor).toMatch(/Migration ArrafAuthTwoFactor\d+ has been reverted successfully/);
         expect(await db.tables()).not.toContain('passkeys');
@@ -177,7 +178,7 @@ describe('migration scripts (npm run migration:show / run / revert)', () => {
         await db.drop();
       }
     },
-    // Seven CLI runs per database, in parallel with the other suites on a small CI machine.
+    // Eight CLI runs per database, in parallel with the other suites on a small CI machine.
     180_000,
   );
 });

@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import type { PathContext, Paths } from '../openapi/openapi.paths.js';
+import {
+  body,
+  errors,
+  NEW_PASSWORD_ERRORS,
+  nullableStr,
+  object,
+  ok,
+  ref,
+  type Schema,
+  str,
+} from '../openapi/openapi.schemas.js';
+import { createAccountBodies } from '../schemas/account-bodies.js';
+
+/** Request bodies of the sign-in method routes, generated from the schemas the routes validate with. */
+const BODY_COMPONENTS = {
+  ArrafAuthAccountPhoneSendBody: 'accountPhoneSend',
+  ArrafAuthAccountPhoneConfirmBody: 'accountPhoneConfirm',
+  ArrafAuthAccountEmailSendBody: 'accountEmailSend',
+  ArrafAuthAccountEmailConfirmBody: 'accountEmailConfirm',
+  ArrafAuthAccountPasswordSetBody: 'accountPasswordSet',
+  ArrafAuthAccountPasswordRemoveBody: 'accountPasswordRemove',
+} as const;
+
+const dateTime = str({ format: 'date-time' });
+
+/** The components the sign-in method paths refer to. */
+export function accountMethodComponents(): Record<string, Schema> {
+  const bodies = createAccountBodies(1024);
+  const state = (example: string) => ({
+    allOf: [object({ value: str({ example }), verified: { type: 'boolean' } })],
+    nullable: true,
+  });
+  return {
+    ...Object.fromEntries(
+      Object.entries(BODY_COMPONENTS).map(([name, key]) => [
+        name,
+        z.toJSONSchema(bodies[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
+      ]),
+    ),
+    ArrafAuthUnrecognisedMethod: object({
+      type: str({ enum: ['phone', 'oauth', 'passkey'] }),
+      id: nullableStr({ description: 'The identity or passkey id to remove it with; `null` for the phone.' }),
+      label: str({ description: 'The masked number, the provider id or the passkey name.' }),
+      addedAt: dateTime,
+    }),
+    ArrafAuthAccountMethods: object({
+      phone: state('+966551234567'),
+      email: state('user@example.sa'),
+      password: { type: 'boolean', description: 'Whether the account has a password.' },
+      providers: {
+        type: 'array',
+        items: object({ id: str({ format: 'uuid' }), providerId: str({ example: 'google' }), linkedAt: dateTime }),
+      },
+      passkeys: { type: 'integer', minimum: 0 },
+      unrecognised: {
+        type: 'array',
+        description:
+          'Methods added since the email was last proven, flagged by an email-proven password reset; empty otherwise.',
+        items: ref('ArrafAuthUnrecognisedMethod'),
+      },
+    }),
+  };
+}
+
+const CHANGE_ERRORS = [
+  'UNAUTHENTICATED',
+  'SESSION_NOT_FRESH',
+  'INVALID_ORIGIN',
+  'RATE_LIMITED',
+  'INVALID_INPUT',
+] as const;
+
+type ChangeCodes = Parameters<typeof errors>;
+
+/** One change route: fresh session, origin-checked, counted per account. */
+function changeOperation(
+  { signedIn, origin, operation }: PathContext,
+  [id, summary, description]: [string, string, string],
+  request: string | null,
+  codes: ChangeCodes,
+  result: Schema = ref('ArrafAuthSuccess'),
+): Schema {
+  return operation(id, summary, {
+    description: `${description} Signed in with a fresh session (\`session.freshAge\`). ${origin}`,
+    security: signedIn,
+    ...(request ? { requestBody: body(ref(request)) } : {}),
+    responses: { 200: ok('Done.', result), ...errors(...CHANGE_ERRORS, ...codes) },
+  });
+}
+
+/** `GET account/methods` and the phone routes. */
+function phonePaths(context: PathContext): Paths {
+  const { prefix, signedIn, operation } = context;
+  return {
+    [`${prefix}/account/methods`]: {
+      get: operation('accountMethods', 'List the sign-in methods of the account', {
+        security: signedIn,
+        responses: { 200: ok('The methods.', ref('ArrafAuthAccountMethods')), ...errors('UNAUTHENTICATED') },
+      }),
+    },
+    [`${prefix}/account/phone/send`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountPhoneSend',
+          'Send a code to a new phone number',
+          'The same answer whether or not the number belongs to another account (then nothing is sent).',
+        ],
+        'ArrafAuthAccountPhoneSendBody',
+        ['INVALID_PHONE', 'PHONE_NOT_ALLOWED', 'PHONE_NOT_MOBILE', 'OTP_PREFIX_PAUSED', 'SMS_FAILED'],
+        object({ success: { type: 'boolean', enum: [true] }, maskedPhone: str({ example: '+9665****5678' }) }),
+      ),
+    },
+    [`${prefix}/account/phone`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountPhoneConfirm',
+          'Attach the new phone number with its code',
+          'The number becomes the account phone, verified; the previous number gets an SMS notice.',
+        ],
+        'ArrafAuthAccountPhoneConfirmBody',
+        ['INVALID_PHONE', 'OTP_INVALID', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS', 'USER_ALREADY_EXISTS'],
+      ),
+      delete: changeOperation(
+        context,
+        ['accountPhoneRemove', 'Remove the phone number', 'Never the last way in.'],
+        null,
+        ['SIGN_IN_METHOD_NOT_FOUND', 'LAST_SIGN_IN_METHOD'],
+      ),
+    },
+  };
+}
+
+/** The email and password routes. */
+function emailAndPasswordPaths(context: PathContext): Paths {
+  const { prefix } = context;
+  return {
+    [`${prefix}/account/email/send`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountEmailSend',
+          'Send a code to a new email address',
+          'Through `callbacks.onVerifyEmail`; the same answer whether or not the address belongs to another account.',
+        ],
+        'ArrafAuthAccountEmailSendBody',
+        ['INVALID_EMAIL', 'DELIVERY_FAILED'],
+      ),
+    },
+    [`${prefix}/account/email`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountEmailConfirm',
+          'Attach the new email address with its code',
+          'The address becomes the account email, verified; the previous one is told (`callbacks.onEmailChanged`).',
+        ],
+        'ArrafAuthAccountEmailConfirmBody',
+        ['INVALID_EMAIL', 'INVALID_TOKEN', 'USER_ALREADY_EXISTS'],
+      ),
+    },
+    [`${prefix}/account/password`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountPasswordSet',
+          'Set a password on an account without one',
+          'Change an existing password with `POST change-password`.',
+        ],
+        'ArrafAuthAccountPasswordSetBody',
+        ['PASSWORD_ALREADY_SET', ...NEW_PASSWORD_ERRORS],
+      ),
+      delete: changeOperation(
+        context,
+        ['accountPasswordRemove', 'Remove the password', 'Needs the password; never the last way in.'],
+        'ArrafAuthAccountPasswordRemoveBody',
+        ['INVALID_CREDENTIALS', 'LAST_SIGN_IN_METHOD'],
+      ),
+    },
+  };
+}
+
+/** Unlinking (`DELETE account/providers/{id}`) and linking (`GET link/{provider}`). */
+function providerPaths(context: PathContext): Paths {
+  const { prefix, signedIn, providerParam, operation } = context;
+  return {
+    [`${prefix}/account/providers/{id}`]: {
+      delete: {
+        ...changeOperation(
+          context,
+          ['accountProviderUnlink', 'Unlink a provider identity', 'Never the last way in.'],
+          null,
+          ['SIGN_IN_METHOD_NOT_FOUND', 'LAST_SIGN_IN_METHOD'],
+        ),
+        parameters: [{ name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) }],
+      },
+    },
+    [`${prefix}/link/{provider}`]: {
+      get: operation('oauthLink', 'Link a provider to the signed-in account', {
+        description:
+          'Open it in the browser (a navigation): the same state/PKCE/nonce flow as a sign-in; the callback links the ' +
+          'identity and redirects to `redirectTo` without a new session (409 `OAUTH_ACCOUNT_IN_USE` when it belongs to ' +
+          'another user). Signed in with a fresh session.',
+        security: signedIn,
+        parameters: [
+          providerParam,
+          { name: 'redirectTo', in: 'query', required: false, schema: str({ example: '/' }) },
+        ],
+        responses: {
+          302: {
+            description: "Redirect to the provider's authorization page.",
+            headers: { Location: { schema: str() } },
+          },
+          ...errors(
+            'UNAUTHENTICATED',
+            'SESSION_NOT_FRESH',
+            'UNKNOWN_PROVIDER',
+            'RATE_LIMITED',
+            'OAUTH_PROVIDER_UNAVAILABLE',
+          ),
+        },
+      }),
+    },
+  };
+}
+
+/** The sign-in method routes and `GET link/{provider}`. */
+export function accountMethodPaths(context: PathContext): Paths {
+  return { ...phonePaths(context), ...emailAndPasswordPaths(context), ...providerPaths(context) };
+}
