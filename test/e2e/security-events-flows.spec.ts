@@ -1,30 +1,12 @@
 import 'reflect-metadata';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import type { INestApplication } from '@nestjs/common';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import request from 'supertest';
-import {
-  DataSource,
-  type DataSourceOptions,
-  type EntitySubscriberInterface,
-  type FindOptionsWhere,
-  type InsertEvent,
-} from 'typeorm';
-import {
-  ARRAF_AUTH_ENTITIES,
-  ArrafAuthModule,
-  type ArrafAuthOptions,
-  oidc,
-  type PublishedSecurityEvent,
-  SecurityEvent,
-  SecurityEventBus,
-  Session,
-  SMS_PROVIDER,
-} from '../../src/index.js';
-import { InMemorySmsProvider } from '../../src/testing/index.js';
+import { DataSource, type FindOptionsWhere } from 'typeorm';
+import { oidc, type PublishedSecurityEvent, SecurityEvent, SecurityEventBus, Session } from '../../src/index.js';
+import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import {
   expectErrorBody,
   freshEmail,
@@ -32,8 +14,9 @@ import {
   OTHER_PASSWORD,
   sessionCookie,
 } from '../apps/password-test-app.js';
-import { TEST_SECRET } from '../apps/test-app.js';
+import { createTwoFactorTestApp, TWO_FACTOR_APP_URL } from '../apps/two-factor-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { FailAfterEventInsert } from '../helpers/security-event-failure.js';
 import { type MockOidcProvider, startMockOidcProvider } from '../helpers/oauth-providers.js';
 import { saudiMobile, uniqueIp } from './otp.helpers.js';
 
@@ -44,7 +27,7 @@ import { saudiMobile, uniqueIp } from './otp.helpers.js';
  * event cannot be written.
  */
 
-const APP_URL = 'http://app.example.test';
+const APP_URL = TWO_FACTOR_APP_URL;
 const RP_ID = 'app.example.test';
 const OIDC_CLIENT = { clientId: 'events-client', clientSecret: 'events-secret-value' };
 const CHECK_COOKIE = 'arraf_oauth';
@@ -138,51 +121,6 @@ class SoftwarePasskey {
   }
 }
 
-/** Fails the transaction of the next event of `type` after its row is written (armed per test). */
-class FailAfterEventInsert implements EntitySubscriberInterface<SecurityEvent> {
-  armed: string | null = null;
-
-  listenTo() {
-    return SecurityEvent;
-  }
-
-  afterInsert(event: InsertEvent<SecurityEvent>): void {
-    if (this.armed !== null && event.entity.type === this.armed) {
-      this.armed = null;
-      throw new Error('injected failure after the event row was written');
-    }
-  }
-}
-
-async function createApp(database: DataSourceOptions, issuer: string) {
-  const options: ArrafAuthOptions = {
-    secret: TEST_SECRET,
-    appUrl: APP_URL,
-    session: { cookieOptions: { secure: false } },
-    otp: { resendCooldown: 0 },
-    rateLimit: { limits: { 'sign-in:ip': { limit: 10_000, window: 600 } } },
-    providers: [
-      oidc({ ...OIDC_CLIENT, issuer, redirectUri: `${APP_URL}/auth/callback/oidc`, allowInsecureRequests: true }),
-    ],
-  };
-  @Module({
-    imports: [
-      TypeOrmModule.forRoot({ ...database, entities: ARRAF_AUTH_ENTITIES, synchronize: true } as DataSourceOptions),
-      ArrafAuthModule.forRoot(options) as DynamicModule,
-    ],
-  })
-  class AppModule {}
-  const sms = new InMemorySmsProvider();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
-    .overrideProvider(SMS_PROVIDER)
-    .useValue(sms)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  (app as unknown as { set(k: string, v: unknown): void }).set('trust proxy', true);
-  await app.init();
-  return { app, sms };
-}
-
 describe.each(testDatabases())('security events of sign-in flows on $name', (db: TestDatabase) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
   let provider: MockOidcProvider;
@@ -249,7 +187,19 @@ describe.each(testDatabases())('security events of sign-in flows on $name', (db:
   beforeAll(async () => {
     database = await db.create();
     provider = await startMockOidcProvider(OIDC_CLIENT);
-    ({ app, sms } = await createApp(database.options, provider.issuer));
+    ({ app, sms } = await createTwoFactorTestApp(database.options, {
+      otp: { resendCooldown: 0 },
+      providers: [
+        oidc({
+          ...OIDC_CLIENT,
+          issuer: provider.issuer,
+          redirectUri: `${APP_URL}/auth/callback/oidc`,
+          allowInsecureRequests: true,
+        }),
+      ],
+    }));
+    // Each client sends its own address through the proxy header.
+    (app as unknown as { set(k: string, v: unknown): void }).set('trust proxy', true);
     dataSource = app.get(DataSource);
     dataSource.subscribers.push(failer);
     app.get(SecurityEventBus).on('*', (event) => void published.push(event));
