@@ -90,7 +90,10 @@ export function createPasskeyController(path: string): Type<unknown> {
     @UseInterceptors(SignInInterceptor)
     async authenticateVerify(@Req() request: EdgeRequest) {
       const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');
-      const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON);
+      const user = await this.passkeys.authenticate(
+        response as unknown as AuthenticationResponseJSON,
+        eventClientOf(request),
+      );
       return new SignIn(user, 'passkey', {
         secondFactorPassed: true,
         after: (session) => this.twoFactor.recordProof(session.id),
