@@ -17,8 +17,17 @@ export interface FailedSignIn {
   userId: string | null;
 }
 
-/** Refusals that are not an attempt at a credential (malformed, throttled, unavailable): not recorded. */
-const NOT_AN_ATTEMPT = new Set<string>(['INVALID_INPUT', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INVALID_ORIGIN']);
+/**
+ * Refusals that are not an attempt at a credential (malformed, throttled, unavailable, a provider
+ * that does not exist): not recorded.
+ */
+const NOT_AN_ATTEMPT = new Set<string>([
+  'INVALID_INPUT',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INVALID_ORIGIN',
+  'UNKNOWN_PROVIDER',
+]);
 
 interface Outcome {
   error?: unknown;

@@ -106,14 +106,16 @@ export class SignInInterceptor implements NestInterceptor {
 
 /** A completed sign-in's event method (`'password'`, `'oauth:github'`, `'totp'`...) and detail. */
 function signInEvent(signIn: SignIn, request: EdgeRequest): { method: string; detail: SecurityEventDetail } {
-  const providerId = (request.authInfo as { providerId?: unknown } | undefined)?.providerId;
+  const info = request.authInfo as { providerId?: unknown; isNewUser?: unknown } | undefined;
+  const providerId = info?.providerId;
   const first =
     signIn.method === 'email'
       ? 'password'
       : signIn.method === 'oauth'
         ? `oauth:${typeof providerId === 'string' ? providerId : 'unknown'}`
         : signIn.method;
-  const isNewUser = signIn.answer.extra?.isNewUser === true;
+  // An OAuth sign-up says so in the strategy's info (its answer is a redirect, with no extra fields).
+  const isNewUser = signIn.answer.extra?.isNewUser === true || (signIn.method === 'oauth' && info?.isNewUser === true);
   const detail: SecurityEventDetail = { ...(isNewUser ? { newUser: true } : {}) };
   const second = signIn.answer.secondFactor;
   return second ? { method: second, detail: { ...detail, firstFactor: first } } : { method: first, detail };

@@ -1,85 +1,5 @@
-import {
-  type MigrationInterface,
-  type QueryRunner,
-  Table,
-  type TableColumnOptions,
-  TableForeignKey,
-  TableIndex,
-  TableUnique,
-} from 'typeorm';
-
-type Dialect = 'postgres' | 'mysql' | 'sqlite';
-
-const SQLITE_TYPES = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'react-native', 'expo']);
-
-function dialectOf(queryRunner: QueryRunner): Dialect {
-  const type = queryRunner.connection.driver.options.type;
-  if (type === 'postgres') return 'postgres';
-  if (type === 'mysql' || type === 'mariadb' || type === 'aurora-mysql') return 'mysql';
-  if (SQLITE_TYPES.has(type)) return 'sqlite';
-  throw new Error(`ArrafAuthInit: unsupported database type '${type}' (use PostgreSQL, MySQL/MariaDB or SQLite)`);
-}
-
-/**
- * Column builders that reproduce exactly what TypeORM derives from the entities on each driver, so
- * that a migrated database shows no pending schema change.
- */
-function columns(dialect: Dialect) {
-  const mysql = dialect === 'mysql';
-  const timestampType = dialect === 'postgres' ? 'timestamp' : 'datetime';
-  // TypeORM's own defaults for CreateDateColumn / UpdateDateColumn on each driver.
-  const now = { postgres: 'now()', mysql: 'CURRENT_TIMESTAMP(6)', sqlite: "datetime('now')" }[dialect];
-
-  return {
-    id: (): TableColumnOptions => ({ name: 'id', type: 'varchar', length: '36', isPrimary: true }),
-    varchar: (name: string, length: number, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
-      name,
-      type: 'varchar',
-      length: String(length),
-      isNullable: false,
-      ...extra,
-    }),
-    /**
-     * An identifier looked up by equality. MySQL's usual `*_ci` collations are case- and
-     * accent-insensitive ('josé@x' = 'JOSE@x'); a binary collation makes lookups and unique keys
-     * exact, like PostgreSQL and SQLite. TypeORM's MySQL schema diff ignores collation.
-     */
-    identifier: (name: string, length: number, extra: Partial<TableColumnOptions> = {}): TableColumnOptions => ({
-      name,
-      type: 'varchar',
-      length: String(length),
-      isNullable: false,
-      ...(mysql ? { collation: 'utf8mb4_bin' } : {}),
-      ...extra,
-    }),
-    text: (name: string): TableColumnOptions => ({ name, type: 'text', isNullable: true }),
-    boolean: (name: string): TableColumnOptions =>
-      mysql
-        ? { name, type: 'tinyint', isNullable: false, default: 0 }
-        : { name, type: 'boolean', isNullable: false, default: dialect === 'postgres' ? 'false' : 0 },
-    int: (name: string, defaultValue: number): TableColumnOptions => ({
-      name,
-      type: mysql ? 'int' : 'integer',
-      isNullable: false,
-      default: defaultValue,
-    }),
-    date: (name: string, isNullable = false): TableColumnOptions => ({ name, type: timestampType, isNullable }),
-    createdAt: (): TableColumnOptions => ({
-      name: 'createdAt',
-      type: timestampType,
-      isNullable: false,
-      default: now,
-      ...(mysql ? { precision: 6 } : {}),
-    }),
-    updatedAt: (): TableColumnOptions => ({
-      name: 'updatedAt',
-      type: timestampType,
-      isNullable: false,
-      default: now,
-      ...(mysql ? { precision: 6, onUpdate: 'CURRENT_TIMESTAMP(6)' } : {}),
-    }),
-  };
-}
+import { type MigrationInterface, type QueryRunner, Table, TableIndex, TableUnique } from 'typeorm';
+import { cascadeTo, dialectOf, migrationColumns } from './migration-columns.js';
 
 /**
  * Constraint and index names are the ones TypeORM's DefaultNamingStrategy gives the entities, written
@@ -119,8 +39,8 @@ export class ArrafAuthInit1732700000000 implements MigrationInterface {
   name = 'ArrafAuthInit1732700000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const dialect = dialectOf(queryRunner);
-    const c = columns(dialect);
+    const dialect = dialectOf(queryRunner, 'ArrafAuthInit');
+    const c = migrationColumns(dialect);
 
     // A unique key is a constraint on PostgreSQL/SQLite and a unique index on MySQL.
     const uniqueKeys = (keys: { name: { unique: string; mysqlIndex: string }; columnNames: string[] }[]) =>
@@ -135,16 +55,8 @@ export class ArrafAuthInit1732700000000 implements MigrationInterface {
             uniques: keys.map((k) => new TableUnique({ name: k.name.unique, columnNames: k.columnNames })),
             indices: [],
           };
-    const userFk = (name: string) =>
-      new TableForeignKey({
-        name,
-        columnNames: ['userId'],
-        referencedTableName: 'users',
-        referencedColumnNames: ['id'],
-        onDelete: 'CASCADE',
-        onUpdate: 'NO ACTION',
-      });
-    const withPk = (pk: string) => ({ ...c.id(), primaryKeyConstraintName: pk });
+    const userFk = (name: string) => cascadeTo(name, 'userId', 'users');
+    const withPk = (pk: string) => c.primaryId('id', pk);
 
     const userKeys = uniqueKeys([
       { name: NAMES.users.email, columnNames: ['email'] },
@@ -205,9 +117,9 @@ export class ArrafAuthInit1732700000000 implements MigrationInterface {
           c.identifier('providerId', 64),
           c.identifier('accountId', 255),
           c.varchar('password', 255, { isNullable: true }),
-          c.text('accessToken'),
-          c.text('refreshToken'),
-          c.text('idToken'),
+          c.text('accessToken', true),
+          c.text('refreshToken', true),
+          c.text('idToken', true),
           c.date('accessTokenExpiresAt', true),
           c.varchar('scope', 1024, { isNullable: true }),
           c.createdAt(),
@@ -228,7 +140,7 @@ export class ArrafAuthInit1732700000000 implements MigrationInterface {
           c.identifier('type', 64),
           c.identifier('valueHash', 64),
           c.date('expiresAt'),
-          c.int('attempts', 0),
+          c.int('attempts'),
           c.createdAt(),
         ],
         indices: [

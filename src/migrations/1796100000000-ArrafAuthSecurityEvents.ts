@@ -1,24 +1,5 @@
-import { type MigrationInterface, type QueryRunner, Table, type TableColumnOptions, TableIndex } from 'typeorm';
-
-const SQLITE_DRIVERS = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'react-native', 'expo']);
-
-/** `createdAt` as TypeORM derives a `CreateDateColumn` on each driver (no pending schema change). */
-function createdAtColumn(driver: string): TableColumnOptions {
-  if (driver === 'postgres') return { name: 'createdAt', type: 'timestamp', isNullable: false, default: 'now()' };
-  if (driver === 'mysql' || driver === 'mariadb' || driver === 'aurora-mysql') {
-    return { name: 'createdAt', type: 'datetime', precision: 6, isNullable: false, default: 'CURRENT_TIMESTAMP(6)' };
-  }
-  if (SQLITE_DRIVERS.has(driver)) {
-    return { name: 'createdAt', type: 'datetime', isNullable: false, default: "datetime('now')" };
-  }
-  throw new Error(
-    `ArrafAuthSecurityEvents: unsupported database type '${driver}' (use PostgreSQL, MySQL/MariaDB or SQLite)`,
-  );
-}
-
-function optionalString(name: string, length: number): TableColumnOptions {
-  return { name, type: 'varchar', length: String(length), isNullable: true };
-}
+import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
+import { dialectOf, migrationColumns } from './migration-columns.js';
 
 /**
  * Creates `security_events` on top of the earlier migrations: one row per sign-in, sign-out or
@@ -29,25 +10,20 @@ export class ArrafAuthSecurityEvents1796100000000 implements MigrationInterface 
   name = 'ArrafAuthSecurityEvents1796100000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const c = migrationColumns(dialectOf(queryRunner, 'ArrafAuthSecurityEvents'));
+    const optional = { isNullable: true };
     await queryRunner.createTable(
       new Table({
         name: 'security_events',
         columns: [
-          {
-            name: 'id',
-            type: 'varchar',
-            length: '36',
-            isPrimary: true,
-            isNullable: false,
-            primaryKeyConstraintName: 'PK_security_events',
-          },
-          optionalString('userId', 36),
-          { name: 'type', type: 'varchar', length: '64', isNullable: false },
-          optionalString('method', 32),
-          optionalString('ip', 45),
-          optionalString('userAgent', 512),
-          { name: 'detail', type: 'text', isNullable: true },
-          createdAtColumn(queryRunner.connection.driver.options.type),
+          c.primaryId('id', 'PK_security_events'),
+          c.varchar('userId', 36, optional),
+          c.varchar('type', 64),
+          c.varchar('method', 32, optional),
+          c.varchar('ip', 45, optional),
+          c.varchar('userAgent', 512, optional),
+          c.text('detail', true),
+          c.createdAt(),
         ],
         indices: [
           new TableIndex({ name: 'IDX_security_events_userId_createdAt', columnNames: ['userId', 'createdAt'] }),

@@ -98,10 +98,11 @@ export class PasskeyController {
   @UseInterceptors(SignInInterceptor)
   async authenticateVerify(@Req() request: EdgeRequest, @Res({ passthrough: true }) reply: unknown) {
     const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');
-    const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON);
+    const client = eventClientOf(request);
+    const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON, client);
     const pendingToken = this.pendingCookie.read(request.headers);
     if (pendingToken !== undefined) {
-      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, eventClientOf(request));
+      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, client);
       this.pendingCookie.clear(reply);
       if (completed) return this.twoFactorSignIn.completed(completed);
     }

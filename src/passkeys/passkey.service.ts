@@ -138,11 +138,28 @@ export class PasskeyService {
     return generateAuthenticationOptions({ rpID: this.rpId(), challenge, userVerification: 'required' });
   }
 
-  /** The user a passkey assertion proves; refuses unknown credentials, wrong origins and stale counters. */
-  async authenticate(response: AuthenticationResponseJSON): Promise<User> {
-    const passkey =
+  /**
+   * The user a passkey assertion proves; refuses unknown credentials, wrong origins and stale
+   * counters, and records the refusal (`sign_in.failed`, on the credential's owner when it is known).
+   */
+  async authenticate(response: AuthenticationResponseJSON, client: SecurityEventClient = {}): Promise<User> {
+    const found =
       typeof response?.id === 'string' ? await this.repository().findOneBy({ credentialId: response.id }) : null;
-    if (!passkey || passkey.credentialId !== response.id) this.refuse('unknown credential');
+    const passkey = found?.credentialId === response.id ? found : null;
+    try {
+      return await this.verifyAssertion(response, passkey);
+    } catch (error) {
+      if (error instanceof ArrafAuthException && error.code === 'PASSKEY_INVALID') {
+        const detail = { reason: error.code };
+        const userId = passkey?.userId ?? null;
+        await this.events.recordQuietly({ type: 'sign_in.failed', userId, method: 'passkey', ...client, detail });
+      }
+      throw error;
+    }
+  }
+
+  private async verifyAssertion(response: AuthenticationResponseJSON, passkey: Passkey | null): Promise<User> {
+    if (!passkey) this.refuse('unknown credential');
     const handle = response.response?.userHandle;
     if (handle !== undefined && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId)
       this.refuse('user handle');

@@ -75,7 +75,8 @@ export class SecurityEventsService {
 
   /**
    * Stores an event. With `manager`, the row is written in that transaction and rolled back with
-   * it; the bus hears of it only after the commit. Throws on an unknown type or a storage error.
+   * it; the bus hears of it only after the commit. Throws on an unknown type or a storage error,
+   * having written nothing.
    */
   async record(event: SecurityEventInput, options: { manager?: EntityManager } = {}): Promise<void> {
     if (!(SECURITY_EVENT_TYPES as readonly string[]).includes(event.type)) {
@@ -92,7 +93,9 @@ export class SecurityEventsService {
       // Set here, not by the database: the cursor compares exactly what was written.
       createdAt: new Date(),
     });
-    await (options.manager ?? this.dataSource.manager).getRepository(SecurityEvent).insert(row);
+    const write = (manager: EntityManager) => manager.getRepository(SecurityEvent).insert(row);
+    // Without the caller's transaction, in its own: a record() that throws has written nothing.
+    await (options.manager ? write(options.manager) : this.dataSource.transaction(write));
     this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
   }
 

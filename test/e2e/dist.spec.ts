@@ -67,15 +67,31 @@ describe('built package under plain node', () => {
       ];
       const missing = wanted.filter((name) => lib[name] === undefined);
       console.log(JSON.stringify({ missing, forRoot: typeof lib.ArrafAuthModule.forRoot,
-        forRootAsync: typeof lib.ArrafAuthModule.forRootAsync, entities: lib.ARRAF_AUTH_ENTITIES.length,
-        migrations: lib.ARRAF_AUTH_MIGRATIONS.length, phone: lib.normalizePhone('055 123 4567') }));
+        forRootAsync: typeof lib.ArrafAuthModule.forRootAsync, entities: lib.ARRAF_AUTH_ENTITIES.map((e) => e.name),
+        migrations: lib.ARRAF_AUTH_MIGRATIONS.map((m) => m.name), phone: lib.normalizePhone('055 123 4567') }));
     `);
     expect(JSON.parse(out)).toEqual({
       missing: [],
       forRoot: 'function',
       forRootAsync: 'function',
-      entities: 7,
-      migrations: 3,
+      entities: [
+        'User',
+        'Session',
+        'Account',
+        'Verification',
+        'TwoFactor',
+        'TwoFactorProof',
+        'Passkey',
+        'SecurityEvent',
+        'SignInMethodMarks',
+      ],
+      migrations: [
+        'ArrafAuthInit1732700000000',
+        'ArrafAuthVerificationLookups1732900000000',
+        'ArrafAuthTwoFactor1795968100000',
+        'ArrafAuthSecurityEvents1796100000000',
+        'ArrafAuthSignInMethods1796200000000',
+      ],
       phone: '+966551234567',
     });
   });

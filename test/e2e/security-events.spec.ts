@@ -5,7 +5,7 @@ import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { DataSource, type DataSourceOptions, IsNull, type EntitySubscriberInterface, type InsertEvent } from 'typeorm';
+import { DataSource, type DataSourceOptions, IsNull } from 'typeorm';
 import {
   ARRAF_AUTH_ENTITIES,
   ArrafAuthModule,
@@ -27,6 +27,7 @@ import {
 import { TEST_SECRET } from '../apps/test-app.js';
 import { Authenticator, cookieFrom } from '../apps/two-factor-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { FailAfterEventInsert } from '../helpers/security-event-failure.js';
 import { saudiMobile, uniqueIp, wrongCode } from './otp.helpers.js';
 
 const APP_URL = 'http://app.example.test';
@@ -41,22 +42,6 @@ class NewDeviceNotifier {
   @OnEvent('arraf-auth.sign_in.succeeded')
   onSignIn(event: PublishedSecurityEvent<'sign_in.succeeded'>): void {
     NewDeviceNotifier.heard.push(event);
-  }
-}
-
-/** Fails the transaction of the next event of `type` after its row is written (armed per test). */
-class FailAfterEventInsert implements EntitySubscriberInterface<SecurityEvent> {
-  armed: string | null = null;
-
-  listenTo() {
-    return SecurityEvent;
-  }
-
-  afterInsert(event: InsertEvent<SecurityEvent>): void {
-    if (this.armed !== null && event.entity.type === this.armed) {
-      this.armed = null;
-      throw new Error('injected failure after the event row was written');
-    }
   }
 }
 
