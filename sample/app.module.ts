@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ArrafAuthModule, ConsoleSmsProvider } from '@arraf-auth/nestjs';
 import { AppController } from './app.controller.js';
 import { dataSourceOptions } from './database.js';
 import { MailOutbox, MailOutboxController, MailOutboxModule } from './mail-outbox.js';
 import { ProfileController } from './profile.controller.js';
+import { RetentionJob } from './retention.job.js';
 import { cookieSecure, type SampleEnv, sampleOAuthProviders, validateSampleEnv } from './sample-env.js';
 
 type Config = ConfigService<SampleEnv, true>;
@@ -33,6 +35,8 @@ function sampleEnv(config: Config): SampleEnv {
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, validate: validateSampleEnv }),
+    // Runs RetentionJob's daily @Cron (ArrafAuthRetention.apply()).
+    ScheduleModule.forRoot(),
     // The application owns the connection: the module's entities, and its migrations applied at start.
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
@@ -76,5 +80,6 @@ function sampleEnv(config: Config): SampleEnv {
     }),
   ],
   controllers: [AppController, ProfileController, MailOutboxController],
+  providers: [RetentionJob],
 })
 export class AppModule {}

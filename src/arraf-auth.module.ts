@@ -65,6 +65,10 @@ import { createTwoFactorController } from './two-factor/two-factor.controller.js
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 import { createPasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
+import { AccountDataController } from './account-data/account-data.controller.js';
+import { AccountDeletionService } from './account-data/account-deletion.service.js';
+import { AccountExportService } from './account-data/account-export.service.js';
+import { ArrafAuthRetention } from './account-data/retention.service.js';
 import { AfterCommit } from './security-events/after-commit.js';
 import { SecurityEventBus } from './security-events/security-event-bus.js';
 import { SecurityEventsService } from './security-events/security-events.service.js';
@@ -110,6 +114,9 @@ const PUBLIC_PROVIDERS = [
   BackupCodesService,
   TotpSecretCipher,
   PasskeyService,
+  AccountExportService,
+  AccountDeletionService,
+  ArrafAuthRetention,
   SecurityEventsService,
   SecurityEventBus,
 ];
@@ -198,6 +205,7 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
             OtpReceiptController,
             PasswordController,
             OAuthController,
+            AccountDataController,
             OAuthLinkController,
             AccountMethodsController,
             SecurityEventsController,

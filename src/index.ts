@@ -196,3 +196,18 @@ export type { UnifonicWhatsAppOptions } from './sms/unifonic.sms-provider.js';
 export type { TaqnyatWhatsAppOptions } from './sms/taqnyat.sms-provider.js';
 export type { TwilioWhatsAppOptions } from './sms/twilio.sms-provider.js';
 export type { WhatsAppTemplateLanguages } from './sms/http-sms.util.js';
+
+// Account data: the owner's export, account deletion, and retention of what is no longer needed (issue 18, Saudi PDPL).
+export {
+  AccountExportService,
+  type AccountExport,
+  type ExportedAccount,
+  type ExportedSecurityEvent,
+} from './account-data/account-export.service.js';
+export {
+  AccountDeletionService,
+  type AccountDeletionClient,
+  type AccountDeletionProof,
+} from './account-data/account-deletion.service.js';
+export { ArrafAuthRetention, type RetentionReport } from './account-data/retention.service.js';
+export type { ArrafAuthRetentionOptions } from './account-data/retention.options.js';

@@ -1,6 +1,7 @@
 /* global document, localStorage */
 import { RECOVERY_TEXT, setupRecovery } from './recovery.js';
 import { SECURITY_TEXT, setupSecurity } from './security.js';
+import { ACCOUNT_TEXT, setupAccount } from './account.js';
 // The sample's sign-in page: plain JavaScript over the module's JSON routes. Every request is a
 // same-origin fetch with the session cookie (httpOnly, so this script never sees it); the server
 // checks the Origin header of state-changing requests against APP_URL.
@@ -110,6 +111,8 @@ Object.assign(TEXT.ar, RECOVERY_TEXT.ar);
 Object.assign(TEXT.en, RECOVERY_TEXT.en);
 Object.assign(TEXT.ar, SECURITY_TEXT.ar);
 Object.assign(TEXT.en, SECURITY_TEXT.en);
+Object.assign(TEXT.ar, ACCOUNT_TEXT.ar);
+Object.assign(TEXT.en, ACCOUNT_TEXT.en);
 
 const PROVIDER_NAMES = { google: 'Google', github: 'GitHub', oidc: 'OpenID Connect' };
 
@@ -222,6 +225,7 @@ function applyLanguage() {
     renderProfile();
     renderSessions();
     security.render();
+    account.render();
   }
   recovery.renderOutbox();
 }
@@ -505,6 +509,7 @@ async function enterSignedIn(noticeKey) {
   renderProfile();
   await loadSessions();
   await security.refresh();
+  await account.refresh();
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
   setTitle('accountTitle');
@@ -517,6 +522,7 @@ function enterSignedOut() {
   state.maskedPhone = '';
   $('signed-in').hidden = true;
   security.leave();
+  account.leave();
   $('signed-out').hidden = false;
   setTitle('title');
   $('code-form').hidden = true;
@@ -552,6 +558,24 @@ const security = setupSecurity({
   enterSignedIn,
 });
 
+const account = setupAccount({
+  $,
+  t,
+  api,
+  state,
+  onSubmit,
+  showNotice,
+  showError,
+  asciiDigits,
+  formatDate,
+  describeDevice,
+  enterSignedOut,
+  reloadProfile: async () => {
+    state.me = await api('GET', '/me');
+    renderProfile();
+  },
+});
+
 // --- Start -----------------------------------------------------------------------------------------------------------
 
 async function start() {
@@ -560,6 +584,7 @@ async function start() {
     const config = await api('GET', '/providers');
     state.authPath = config.authPath;
     providers = config.providers;
+    account.setProviders(providers);
     renderProviders();
     const { user } = await api('GET', `${state.authPath}/session`);
     if (user) await enterSignedIn();

@@ -215,6 +215,11 @@ export const ARRAF_AUTH_ERRORS = {
     en: 'Passkey not found.',
     ar: 'مفتاح المرور غير موجود.',
   },
+  PHONE_NOT_VERIFIED: {
+    status: 400,
+    en: 'This account has no verified mobile number. Confirm with your password instead.',
+    ar: 'لا يوجد رقم جوال موثّق في هذا الحساب. أكّد بكلمة المرور بدلًا من ذلك.',
+  },
   LAST_SIGN_IN_METHOD: {
     status: 409,
     en: 'This is the last way you can sign in to your account. Add another one before removing it.',

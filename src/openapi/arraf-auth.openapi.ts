@@ -37,6 +37,7 @@ import { componentSchemas, type Schema, str } from './openapi.schemas.js';
 import { twoFactorComponents, twoFactorPaths } from './openapi.two-factor-paths.js';
 import { passkeyComponents, passkeyPaths } from './openapi.passkey-paths.js';
 import { securityEventComponents, securityEventPaths } from '../security-events/security-events.openapi.js';
+import { accountDataComponents, accountDataPaths } from '../account-data/account-data.openapi.js';
 import { accountMethodComponents, accountMethodPaths } from '../accounts/account-methods.openapi.js';
 
 /**
@@ -115,6 +116,7 @@ function featurePaths(context: PathContext): Paths {
     ...passkeyPaths(context),
     ...securityEventPaths(context),
     ...accountMethodPaths(context),
+    ...accountDataPaths(context),
   };
 }
 
@@ -125,5 +127,6 @@ function featureComponents(): Record<string, Schema> {
     ...passkeyComponents(),
     ...securityEventComponents(),
     ...accountMethodComponents(),
+    ...accountDataComponents(),
   };
 }

@@ -3,6 +3,7 @@ import type { OAuthProviderConfig } from '../oauth/oauth-provider.interface.js';
 import type { RateLimitRule, RateLimitRuleLimit } from '../rate-limit/rate-limit.constants.js';
 import type { OtpDeliveryOptions, ResolvedOtpDeliveryOptions } from '../otp/otp-delivery.options.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import type { ArrafAuthRetentionOptions, ResolvedRetentionOptions } from '../account-data/retention.options.js';
 import type { ResolvedSessionCacheOptions } from '../session/session-cache.options.js';
 import type { ArrafAuthCallbacks, ArrafAuthHooks } from './hooks-options.interface.js';
 import type { ArrafAuthOtpOptions, ArrafAuthPhoneOptions } from './otp-options.interface.js';
@@ -101,6 +102,8 @@ export interface ArrafAuthOptions {
   appUrl?: string;
   /** Second factors (TOTP, backup codes), step-up, mandatory enrolment and passkeys. */
   twoFactor?: ArrafAuthTwoFactorOptions;
+  /** What `ArrafAuthRetention.apply()` deletes or erases, and after how long. */
+  retention?: ArrafAuthRetentionOptions;
 }
 
 /** The options after validation, every default applied. The rest of the library reads only this. */
@@ -147,4 +150,5 @@ export interface ResolvedArrafAuthOptions {
   appName: string;
   appUrl: string | undefined;
   twoFactor: ResolvedTwoFactorOptions;
+  retention: ResolvedRetentionOptions;
 }

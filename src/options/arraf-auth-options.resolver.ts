@@ -7,6 +7,7 @@ import { resolveRoutes } from './route-options.resolver.js';
 import { resolveSecrets } from './secret-options.resolver.js';
 import { rejectUnknownSessionKeys, resolveSession } from './session-options.resolver.js';
 import { resolveTwoFactorOptions } from '../two-factor/two-factor.options.js';
+import { resolveRetentionOptions } from '../account-data/retention.options.js';
 
 // Each concern resolves in the file beside this one; these stay importable from here.
 export { ArrafAuthConfigError } from './option-checks.js';
@@ -30,6 +31,7 @@ const KNOWN_KEYS = [
   'appName',
   'appUrl',
   'twoFactor',
+  'retention',
 ];
 const KNOWN_HOOKS = ['beforeSignUp', 'afterSignUp', 'beforeSignIn', 'afterSignIn', 'beforeSignOut', 'afterOtpVerified'];
 const KNOWN_CALLBACKS = ['onVerifyEmail', 'onForgotPassword', 'onPasswordChanged', 'onEmailChanged'];
@@ -91,5 +93,6 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     appName: input.appName ?? 'Arraf',
     appUrl,
     twoFactor: resolveTwoFactorOptions(input.twoFactor, appUrl, fail),
+    retention: resolveRetentionOptions(input.retention, fail),
   };
 }

@@ -1,7 +1,7 @@
 /** What a one-time code may be used for; a code only works for the purpose it was sent for. */
-export type OtpPurpose = 'sign-in' | 'reset-password' | 'change-phone';
+export type OtpPurpose = 'sign-in' | 'reset-password' | 'change-phone' | 'account-delete';
 
-export const OTP_PURPOSES: readonly OtpPurpose[] = ['sign-in', 'reset-password', 'change-phone'];
+export const OTP_PURPOSES: readonly OtpPurpose[] = ['sign-in', 'reset-password', 'change-phone', 'account-delete'];
 
 /** Name of the phone + code Passport strategy, for `AuthGuard(OTP_STRATEGY_NAME)`. */
 export const OTP_STRATEGY_NAME = 'arraf-otp';

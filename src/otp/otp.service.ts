@@ -29,6 +29,7 @@ const OTP_TYPES = {
   'sign-in': VERIFICATION_TYPES.otpSignIn,
   'reset-password': VERIFICATION_TYPES.otpResetPassword,
   'change-phone': VERIFICATION_TYPES.otpChangePhone,
+  'account-delete': VERIFICATION_TYPES.otpAccountDelete,
 } as const;
 
 /** Options of {@link OtpService.send}. */

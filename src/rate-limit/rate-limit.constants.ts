@@ -19,6 +19,7 @@ export const RATE_LIMIT_RULES = [
   'oauth-sign-in:ip',
   'oauth-callback:ip',
   'otp-receipt:ip',
+  'account-delete:account',
   'account-methods:account',
 ] as const;
 
@@ -59,6 +60,8 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitRule, RateLimitRuleLi
   'oauth-callback:ip': { limit: 60, window: 600 },
   // Delivery receipts come from the vendor's few addresses, one per message sent.
   'otp-receipt:ip': { limit: 1000, window: 600 },
+  // Each attempt checks a password (argon2id) or a code: a stolen fresh session gets few guesses.
+  'account-delete:account': { limit: 10, window: 3600 },
   // Adding, changing and removing sign-in methods (codes sent, passwords checked) per signed-in account.
   'account-methods:account': { limit: 30, window: 3600 },
 };

@@ -9,6 +9,8 @@ export const VERIFICATION_TYPES = {
   otpSignIn: 'otp:sign-in',
   /** SMS code that resets the password of a verified phone. */
   otpResetPassword: 'otp:reset-password',
+  /** SMS code that confirms deleting the account of a verified phone (`DELETE /auth/account`). */
+  otpAccountDelete: 'otp:account-delete',
   /** Emailed code or link that resets a password. */
   emailResetPassword: 'email:reset-password',
   /** Emailed code or link that proves an address. */

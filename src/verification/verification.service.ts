@@ -191,6 +191,24 @@ export class VerificationService {
     await repository.delete({ identifier: Like(`${literalScope(scope)}:%`), type });
   }
 
+  /**
+   * Every secret, of any type, bound to one of `identifiers` or to `<scope>:…` (an account's codes
+   * and links, backup codes, pending second factors): type and expiry only, never the hash.
+   */
+  async listBound(identifiers: string[], scope: string): Promise<{ type: string; expiresAt: Date }[]> {
+    const rows = await this.dataSource.getRepository(Verification).find({
+      select: { type: true, expiresAt: true },
+      where: boundTo(identifiers, scope),
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return rows.map(({ type, expiresAt }) => ({ type, expiresAt }));
+  }
+
+  /** Deletes every secret {@link listBound} would list, in `manager`'s transaction (account deletion). */
+  async revokeBound(identifiers: string[], scope: string, manager: EntityManager): Promise<number> {
+    return (await manager.getRepository(Verification).delete(boundTo(identifiers, scope))).affected ?? 0;
+  }
+
   private async deleteOlder(type: string, identifier: string, scope: string | undefined, keep?: string): Promise<void> {
     const repository = this.dataSource.getRepository(Verification);
     const others = keep === undefined ? {} : { id: Not(keep) };
@@ -217,6 +235,11 @@ export class VerificationService {
 
 function pick(row: Verification): VerificationMatch {
   return { id: row.id, identifier: row.identifier, valueHash: row.valueHash };
+}
+
+/** Rows bound to one of `identifiers` or to an identifier `<scope>:…`. */
+function boundTo(identifiers: string[], scope: string) {
+  return [...identifiers.map((identifier) => ({ identifier })), { identifier: Like(`${literalScope(scope)}:%`) }];
 }
 
 function isDigits(code: unknown, length: number): code is string {

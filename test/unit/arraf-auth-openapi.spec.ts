@@ -12,7 +12,7 @@ function schemaRefs(value: unknown): string[] {
 describe('arrafAuthOpenApi()', () => {
   it('puts every route under the configured prefix, slashes trimmed', () => {
     const { paths } = arrafAuthOpenApi({ path: '/api/auth/' });
-    expect(Object.keys(paths).length).toBe(37);
+    expect(Object.keys(paths).length).toBe(40);
     for (const path of Object.keys(paths)) expect(path).toMatch(/^\/api\/auth\/[a-z]/);
     expect(paths['/api/auth/otp/send']).toHaveProperty('post');
     expect(paths['/api/auth/sessions/{id}']).toHaveProperty('delete');

@@ -90,6 +90,7 @@ describe('resolveArrafAuthOptions defaults', () => {
       providers: [],
       trustedOrigins: [],
       twoFactor: { freshAge: 900, passkeyRpId: undefined, required: false },
+      retention: { deleteExpired: true, ipAddressesAfterDays: 90, securityEventsAfterDays: false, batchSize: 1000 },
       allowMissingOrigin: false,
       routes: { enabled: true, path: 'auth' },
       appName: 'Arraf',

@@ -1,0 +1,72 @@
+import { Controller, Delete, Get, Header, HttpCode, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { EdgeRequest } from '../controllers/edge-request.js';
+import { OriginGuard } from '../controllers/origin.guard.js';
+import { CurrentUser } from '../decorators/current-user.decorator.js';
+import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
+import type { User } from '../entities/user.entity.js';
+import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
+import { otpLocale } from '../otp/otp.controller.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
+import { readAccountDataBody } from '../schemas/account-data-bodies.js';
+import { SessionCookie } from '../session/session-cookie.js';
+import { SessionGuard } from '../session/session.guard.js';
+import { AccountDeletionService } from './account-deletion.service.js';
+import { AccountExportService } from './account-export.service.js';
+
+/**
+ * The owner's data routes under `routes.path`: `GET account/export` (everything stored about the
+ * signed-in user, no secrets), `POST account/delete/code` (a code to the verified phone) and
+ * `DELETE account` (`{ password }` or `{ otp }`, fresh session: the account and every row that
+ * references it, in one transaction).
+ */
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class AccountDataController {
+  constructor(
+    readonly exports: AccountExportService,
+    readonly deletion: AccountDeletionService,
+    readonly cookie: SessionCookie,
+  ) {}
+
+  /** Everything the module stores about the signed-in user, as a JSON download. */
+  @Get('account/export')
+  @UseGuards(SessionGuard)
+  @Header('Cache-Control', 'no-store')
+  @Header('Content-Disposition', 'attachment; filename="account-export.json"')
+  export(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    return this.exports.export(user.id, clientOf(request));
+  }
+
+  /** Sends the code that confirms a deletion to the verified phone: `{ success, maskedPhone, channel }`. */
+  @Post('account/delete/code')
+  @HttpCode(200)
+  @UseGuards(SessionGuard, RateLimitGuard)
+  @RequireFreshSession()
+  @RateLimit('otp-send:ip', 'account-delete:account')
+  async sendDeleteCode(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    const { maskedPhone, channel } = await this.deletion.sendCode(user, otpLocale(request), { ip: request.ip });
+    return { success: true, maskedPhone, channel };
+  }
+
+  /** `{ password }` or `{ otp }` → `{ success: true }`: the account is gone and every session ended. */
+  @Delete('account')
+  @HttpCode(200)
+  @UseGuards(SessionGuard, RateLimitGuard)
+  @RequireFreshSession()
+  @RateLimit('account-delete:account')
+  async remove(@Req() request: EdgeRequest, @CurrentUser() user: User, @Res({ passthrough: true }) response: unknown) {
+    const body = readAccountDataBody(request, 'accountDelete');
+    const proof = body.password !== undefined ? { password: body.password } : { otp: body.otp! };
+    await this.deletion.deleteAccount(user, proof, { ip: request.ip });
+    this.cookie.clear(response);
+    return { success: true };
+  }
+}
+
+/** The client address and user agent a security event records. */
+function clientOf(request: EdgeRequest): { ip?: string; userAgent?: string } {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: Array.isArray(agent) ? agent[0] : agent };
+}
