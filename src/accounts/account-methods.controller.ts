@@ -53,7 +53,8 @@ function MethodChange(schema?: BodySchemaName, ...extra: Parameters<typeof RateL
 }
 
 /**
- * The signed-in owner's sign-in methods, under `routes.path`: `GET account/methods`, the phone
+ * The signed-in owner's sign-in methods, under `routes.path`: `GET account/methods` (and
+ * `POST account/methods/acknowledge` to keep the methods it flags `unrecognised`), the phone
  * (`POST account/phone/send`, `POST account/phone`, `DELETE account/phone`), the email
  * (`POST account/email/send`, `POST account/email`), the password (`POST account/password` to set
  * one, `DELETE account/password` to remove it) and linked providers (`DELETE account/providers/:id`;
@@ -74,6 +75,14 @@ export class AccountMethodsController {
   @UseGuards(SessionGuard)
   list(@CurrentUser() user: User) {
     return this.methods.list(user);
+  }
+
+  /** Keeps the methods flagged `unrecognised` (the password proves the email's owner). */
+  @Post('account/methods/acknowledge')
+  @MethodChange('accountMethodsAcknowledge')
+  async acknowledgeMethods(@ValidBody() input: ParsedBody<'accountMethodsAcknowledge'>, @CurrentUser() user: User) {
+    await this.methods.acknowledgeUnrecognised(user, input.currentPassword);
+    return { success: true };
   }
 
   /** A `change-phone` code to the new number: `{ success, maskedPhone }`, whoever has the number. */

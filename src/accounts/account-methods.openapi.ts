@@ -21,6 +21,7 @@ const BODY_COMPONENTS = {
   ArrafAuthAccountEmailConfirmBody: 'accountEmailConfirm',
   ArrafAuthAccountPasswordSetBody: 'accountPasswordSet',
   ArrafAuthAccountPasswordRemoveBody: 'accountPasswordRemove',
+  ArrafAuthAccountMethodsAcknowledgeBody: 'accountMethodsAcknowledge',
 } as const;
 
 const dateTime = str({ format: 'date-time' });
@@ -99,6 +100,19 @@ function phonePaths(context: PathContext): Paths {
         security: signedIn,
         responses: { 200: ok('The methods.', ref('ArrafAuthAccountMethods')), ...errors('UNAUTHENTICATED') },
       }),
+    },
+    [`${prefix}/account/methods/acknowledge`]: {
+      post: changeOperation(
+        context,
+        [
+          'accountMethodsAcknowledge',
+          'Keep the unrecognised methods',
+          'Clears `unrecognised`: the owner recognises and keeps the flagged methods. Needs the password (counted ' +
+            'like a password change), so whoever added a flagged method cannot clear the flag with it.',
+        ],
+        'ArrafAuthAccountMethodsAcknowledgeBody',
+        ['INVALID_CREDENTIALS'],
+      ),
     },
     [`${prefix}/account/phone/send`]: {
       post: changeOperation(

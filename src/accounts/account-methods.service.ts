@@ -26,7 +26,7 @@ export interface AccountMethods {
 
 /**
  * The signed-in owner's view and control of their sign-in methods: the list, setting and removing
- * a password, unlinking a provider. Every change goes through `SignInMethodsService.change`, so the
+ * a password, unlinking a provider, keeping the methods flagged `unrecognised`. Every change goes through `SignInMethodsService.change`, so the
  * last way in is never removed (409 `LAST_SIGN_IN_METHOD`) and its security event is written with it.
  */
 @Injectable()
@@ -87,12 +87,7 @@ export class AccountMethodsService {
    * change), unless it is the last way in (409 `LAST_SIGN_IN_METHOD`).
    */
   async removePassword(user: User, currentPassword: string, client: MethodEventClient = {}): Promise<void> {
-    await this.limiter.consume('change-password:account', user.id);
-    const account = await this.credentials.find(user.id);
-    const stored = account?.password ?? null;
-    const matches = await this.hasher.verify(stored ?? (await this.hasher.getDummyHash()), currentPassword);
-    if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
-    await this.limiter.reset('change-password:account', user.id);
+    const { account, stored } = await this.checkPassword(user, currentPassword);
     await this.methods.change(
       user.id,
       async ({ tx, record }) => {
@@ -103,6 +98,30 @@ export class AccountMethodsService {
       },
       client,
     );
+  }
+
+  /**
+   * Keeps the methods flagged `unrecognised`: clears the flags after checking the password (401
+   * `INVALID_CREDENTIALS`, counted like a password change). After an email-proven reset only the
+   * email's owner knows it, so whoever added a flagged method cannot clear the flag by signing in with it.
+   */
+  async acknowledgeUnrecognised(user: User, currentPassword: string): Promise<void> {
+    await this.checkPassword(user, currentPassword);
+    await this.review.acknowledge(user.id);
+  }
+
+  /** Checks `user`'s password (401 `INVALID_CREDENTIALS`, counted per account like a password change). */
+  private async checkPassword(
+    user: User,
+    currentPassword: string,
+  ): Promise<{ account: { id: string }; stored: string }> {
+    await this.limiter.consume('change-password:account', user.id);
+    const account = await this.credentials.find(user.id);
+    const stored = account?.password ?? null;
+    const matches = await this.hasher.verify(stored ?? (await this.hasher.getDummyHash()), currentPassword);
+    if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    await this.limiter.reset('change-password:account', user.id);
+    return { account, stored };
   }
 
   /** Unlinks the identity `id` of the user (404 `SIGN_IN_METHOD_NOT_FOUND`), unless it is the last way in. */

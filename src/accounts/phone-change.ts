@@ -23,7 +23,8 @@ export interface PhoneChangeClient extends MethodEventClient {
 
 /**
  * Adding or changing the account's phone: a `change-phone` code (a sign-in or reset code never
- * works here, nor this one there) to the new number, then the code attaches it, verified. A number
+ * works here, nor this one there), bound to the account and the new number (another account cannot
+ * redeem it, even for the same number), then the code attaches it, verified. A number
  * that belongs to another account gets nothing, and the answer and its timing are the same as for
  * a free number. The previous number is told by SMS. Removing the phone goes through the last-way-in
  * check like any removal.
@@ -49,6 +50,7 @@ export class PhoneChange {
         ip: client.ip ?? undefined,
         channel: client.channel,
         silent,
+        account: user.id,
       });
     if (await this.unavailable(user, e164)) {
       await send(true);
@@ -64,6 +66,7 @@ export class PhoneChange {
     const e164 = allowedPhone(phone, this.options.phone);
     await this.otp.verify(e164, 'change-phone', code, {
       ip: client.ip ?? undefined,
+      account: user.id,
       beforeConsume: async () => {
         if (await this.unavailable(user, e164)) throw new ArrafAuthException('OTP_INVALID');
       },

@@ -31,8 +31,8 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
  * (`phoneAddedAt`; providers and passkeys have their own `createdAt`) and when the email was last
  * proven (`emailProvenAt`). An email-proven password reset opens a review: the methods added after
  * the previous proof of the email (or ever, when it was never proven) and before the reset are
- * flagged `unrecognised` in its answer and in `GET account/methods`, until they are removed or the
- * next email-proven reset draws a new window.
+ * flagged `unrecognised` in its answer and in `GET account/methods`, until they are removed, the
+ * owner keeps them ({@link acknowledge}) or the next email-proven reset draws a new window.
  */
 @Injectable()
 export class SignInMethodReview {
@@ -65,6 +65,11 @@ export class SignInMethodReview {
       .getRepository(SignInMethodMarks)
       .update({ userId }, { reviewFrom: previous?.emailProvenAt ?? null, reviewUntil: now });
     return this.unrecognised(userId, manager);
+  }
+
+  /** Closes the open review: the owner keeps what it flagged (nothing is flagged until the next one). */
+  async acknowledge(userId: string): Promise<void> {
+    await this.dataSource.getRepository(SignInMethodMarks).update({ userId }, { reviewFrom: null, reviewUntil: null });
   }
 
   /** The methods the open review flags, oldest first; none when no review is open. */

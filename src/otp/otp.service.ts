@@ -8,7 +8,7 @@ import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { tooManyRequests } from '../rate-limit/rate-limit.errors.js';
 import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { clientIpBucket } from '../rate-limit/client-ip.js';
-import { VERIFICATION_TYPES } from '../verification/verification.constants.js';
+import { accountBound, VERIFICATION_TYPES } from '../verification/verification.constants.js';
 import type { VerificationFailure, VerificationPolicy } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import {
@@ -47,6 +47,12 @@ export interface OtpSendOptions {
    * not get a code (it belongs to another account) while the answer must not tell. @default false
    */
   silent?: boolean;
+  /**
+   * Binds the code to this account (a user id) as well as to the number: only a verify with the same
+   * `account` redeems it, and it replaces the account's older codes of the purpose, whatever number
+   * they went to. Send limits and guess bounds stay per number.
+   */
+  account?: string;
 }
 
 /** What {@link OtpService.send} did: the number (E.164 and masked) and the channel that delivered the code. */
@@ -62,6 +68,8 @@ export interface OtpVerifyOptions {
   ip?: string;
   /** Runs once the code matched, before it is consumed; when it throws, the code stays usable. */
   beforeConsume?: (phone: string) => unknown;
+  /** The account the code was sent for ({@link OtpSendOptions.account}). */
+  account?: string;
 }
 
 /**
@@ -117,7 +125,12 @@ export class OtpService {
         const deliver = async (secret: string) => {
           channel = await this.delivery.deliver(e164, secret, locale, channels);
         };
-        await this.verifications.issue(policy, { identifier: e164 }, { deliver: ({ secret }) => deliver(secret) });
+        const { account } = options;
+        await this.verifications.issue(
+          policy,
+          { identifier: account === undefined ? e164 : accountBound(account, e164) },
+          { deliver: ({ secret }) => deliver(secret), ...(account === undefined ? {} : { replaceScope: account }) },
+        );
       } catch (error) {
         if (!(error instanceof OtpDeliveryFailure)) throw error;
         // The person may retry at once: a failed SMS does not start the cooldown.
@@ -159,7 +172,11 @@ export class OtpService {
 
     const check = await this.verifications.redeemCode(
       policy,
-      { identifier: e164, budgetScope: otpKeys.budgetScope(e164), client },
+      {
+        identifier: options.account === undefined ? e164 : accountBound(options.account, e164),
+        budgetScope: otpKeys.budgetScope(e164),
+        client,
+      },
       digits,
       { beforeConsume: () => options.beforeConsume?.(e164) },
     );

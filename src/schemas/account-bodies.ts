@@ -36,5 +36,10 @@ export function createAccountBodies(maxPasswordBytes: number) {
     accountPasswordRemove: z.strictObject({
       currentPassword: password.meta({ description: 'The password being removed.' }),
     }),
+    accountMethodsAcknowledge: z.strictObject({
+      currentPassword: password.meta({
+        description: 'The account password: after an email-proven reset, only the email owner knows it.',
+      }),
+    }),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The one identifier scheme of the `verifications` table. A row's `type` is `<channel>:<purpose>`
  * and its `identifier` is what the secret was sent to (an E.164 number, or an account bound to an
- * address). Codes are stored as an HMAC over type, identifier and code, and every lookup filters on
+ * address or a number: {@link accountBound}). Codes are stored as an HMAC over type, identifier and code, and every lookup filters on
  * the type, so a secret only ever works for the channel, purpose and recipient it was issued for.
  */
 export const VERIFICATION_TYPES = {
@@ -45,4 +45,13 @@ export const VERIFICATION_CODE_KEY_PURPOSE = 'verification-code';
 /** Rate-limit store key of a recipient's failure budget. */
 export function failureBudgetKey(scope: string): string {
   return `verification-failures:${scope}`;
+}
+
+/**
+ * The identifier of a secret bound to an account as well as to where it was sent
+ * (`<userId>:<recipient>`): only a check for the same account finds it, and it is stored (HMAC) over
+ * both. A change-phone code is `<userId>:<E.164>`; an emailed secret `<userId>:<sha256(email)>`.
+ */
+export function accountBound(userId: string, recipient: string): string {
+  return `${userId}:${recipient}`;
 }

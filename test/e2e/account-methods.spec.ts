@@ -8,6 +8,7 @@ import { SignInMethodMarks } from '../../src/accounts/sign-in-method-marks.entit
 import { Account, Passkey, Session, User, type VerificationDelivery } from '../../src/index.js';
 import { SecurityEvent } from '../../src/security-events/security-event.entity.js';
 import { createTestSession, type InMemorySmsProvider } from '../../src/testing/index.js';
+import type { Platform } from '../apps/test-app.js';
 import {
   createPasswordTestApp,
   expectErrorBody,
@@ -27,7 +28,10 @@ function freshPhone(): { local: string; e164: string } {
   return { local: `056${rest}`, e164: `+96656${rest}` };
 }
 
-describe.each(testDatabases())('account sign-in methods on $name', (db: TestDatabase) => {
+const PLATFORMS: Platform[] = ['express', 'fastify'];
+const CASES = testDatabases().flatMap((db) => PLATFORMS.map((platform) => ({ db, platform, name: db.name })));
+
+describe.each(CASES)('account sign-in methods on $name ($platform)', ({ db, platform }) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
   let app: INestApplication;
   let sms: InMemorySmsProvider;
@@ -46,6 +50,7 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
     database = await db.create();
     ({ app, sms } = await createPasswordTestApp({
       database: database.options,
+      platform,
       auth: {
         appUrl: APP_URL,
         otp: { resendCooldown: 0 },
@@ -179,6 +184,40 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
       'OTP_INVALID',
     );
     expect((await users().findOneByOrFail({ id: userId })).phone).toBeNull();
+  });
+
+  it('binds the change-phone code to the account: another account cannot redeem it, even for the same number', async () => {
+    const a = await emailUser();
+    const b = await emailUser();
+    const phone = freshPhone();
+    const send = (cookie: string) =>
+      http()
+        .post('/auth/account/phone/send')
+        .set(ORIGIN)
+        .set('Cookie', cookie)
+        .send({ phone: phone.local })
+        .expect(200);
+    const confirm = (cookie: string, otp: string) =>
+      http().post('/auth/account/phone').set(ORIGIN).set('Cookie', cookie).send({ phone: phone.local, otp });
+
+    await send(a.cookie);
+    const codeForA = sms.lastCodeFor(phone.e164)!;
+    expect(codeForA).toMatch(/^\d{6}$/);
+    // B never asked: A's code does not attach the number to B.
+    expectErrorBody(await confirm(b.cookie, codeForA), 400, 'OTP_INVALID');
+    // B asks for the same number: B's code is B's own, A's still does not work for B, and B's
+    // request does not void A's code.
+    await send(b.cookie);
+    const codeForB = sms.lastCodeFor(phone.e164)!;
+    if (codeForB !== codeForA) expectErrorBody(await confirm(b.cookie, codeForA), 400, 'OTP_INVALID');
+    expect((await users().findOneByOrFail({ id: b.userId })).phone).toBeNull();
+    if (codeForB !== codeForA) expectErrorBody(await confirm(a.cookie, codeForB), 400, 'OTP_INVALID');
+
+    await confirm(a.cookie, codeForA).expect(200);
+    expect((await users().findOneByOrFail({ id: a.userId })).phone).toBe(phone.e164);
+    // The number is A's now: B's own code no longer attaches it.
+    expectErrorBody(await confirm(b.cookie, codeForB), 400, 'OTP_INVALID');
+    expect((await users().findOneByOrFail({ id: b.userId })).phone).toBeNull();
   });
 
   it('changes the email with a code bound to the account and the new address; the previous address is told', async () => {
@@ -394,6 +433,54 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
     expect(reset.body).toStrictEqual({ success: true });
   });
 
+  /** An email-proven reset of `email` to `newPassword`; returns its answer. */
+  async function resetByEmail(email: string, newPassword: string) {
+    await http().post('/auth/forgot-password').set(ORIGIN).send({ method: 'email', email }).expect(200);
+    const code = deliveries.filter((d) => d.identifier === email).at(-1)!.code!;
+    return http()
+      .post('/auth/reset-password')
+      .set(ORIGIN)
+      .send({ method: 'email', email, otp: code, newPassword })
+      .expect(200);
+  }
+
+  it('keeps the flagged methods when the owner acknowledges them with the password; a session of the flagged phone cannot', async () => {
+    const { cookie, userId, email } = await emailUser();
+    const phone = await addPhone(cookie);
+    expect((await resetByEmail(email, OTHER_PASSWORD)).body.unrecognised).toHaveLength(1);
+
+    // Whoever added the phone signs in with it: a fresh session, but not the password.
+    await http().post('/auth/otp/send').set(ORIGIN).send({ method: 'phone', phone }).expect(200);
+    const phoneSignIn = await http()
+      .post('/auth/otp/verify')
+      .set(ORIGIN)
+      .send({ method: 'phone', phone, otp: sms.lastCodeFor(phone) })
+      .expect(200);
+    const intruder = sessionCookie(phoneSignIn);
+    const acknowledge = (sessionCookieValue: string, body: object) =>
+      http().post('/auth/account/methods/acknowledge').set(ORIGIN).set('Cookie', sessionCookieValue).send(body);
+    expectErrorBody(await acknowledge(intruder, { currentPassword: GOOD_PASSWORD }), 401, 'INVALID_CREDENTIALS');
+    expectErrorBody(await acknowledge(intruder, {}), 400, 'INVALID_INPUT');
+    expect((await methods(intruder).expect(200)).body.unrecognised).toHaveLength(1);
+
+    const owner = sessionCookie(
+      await http()
+        .post('/auth/sign-in')
+        .set(ORIGIN)
+        .send({ method: 'email', email, password: OTHER_PASSWORD })
+        .expect(200),
+    );
+    const kept = await acknowledge(owner, { currentPassword: OTHER_PASSWORD }).expect(200);
+    expect(kept.body).toStrictEqual({ success: true });
+    const after = (await methods(owner).expect(200)).body;
+    expect(after.unrecognised).toEqual([]);
+    expect(after.phone).toEqual({ value: phone, verified: true });
+    // Idempotent, and the kept phone is not flagged again by the next email-proven reset.
+    await acknowledge(owner, { currentPassword: OTHER_PASSWORD }).expect(200);
+    expect((await resetByEmail(email, GOOD_PASSWORD)).body).toStrictEqual({ success: true });
+    expect((await users().findOneByOrFail({ id: userId })).phone).toBe(phone);
+  });
+
   describe('edge rules of every change route', () => {
     const routes: [string, 'post' | 'delete', string, () => Record<string, unknown> | undefined][] = [
       ['POST /auth/account/phone/send', 'post', '/auth/account/phone/send', () => ({ phone: freshPhone().local })],
@@ -404,6 +491,12 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
       ['POST /auth/account/password', 'post', '/auth/account/password', () => ({ newPassword: OTHER_PASSWORD })],
       ['DELETE /auth/account/password', 'delete', '/auth/account/password', () => ({ currentPassword: GOOD_PASSWORD })],
       ['DELETE /auth/account/providers/:id', 'delete', `/auth/account/providers/${randomUUID()}`, () => undefined],
+      [
+        'POST /auth/account/methods/acknowledge',
+        'post',
+        '/auth/account/methods/acknowledge',
+        () => ({ currentPassword: GOOD_PASSWORD }),
+      ],
     ];
 
     const send = (method: 'post' | 'delete', path: string, body?: Record<string, unknown>) => {
@@ -450,6 +543,9 @@ describe.each(testDatabases())('account sign-in methods on $name', (db: TestData
         ['post', '/auth/account/password', { newPassword: 'x'.repeat(5000) }],
         ['delete', '/auth/account/password', { currentPassword: 'y'.repeat(5000) }],
         ['delete', '/auth/account/password', []],
+        ['post', '/auth/account/methods/acknowledge', {}],
+        ['post', '/auth/account/methods/acknowledge', { currentPassword: GOOD_PASSWORD, all: true }],
+        ['post', '/auth/account/methods/acknowledge', { currentPassword: 7 }],
       ];
       for (const [method, path, body] of bad) {
         const res = await http()

@@ -1,8 +1,12 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Test as Request } from 'supertest';
-import { DataSource } from 'typeorm';
-import { github } from '../../src/index.js';
+import { DataSource, Not } from 'typeorm';
+import { SignInMethodMarks } from '../../src/accounts/sign-in-method-marks.entity.js';
+import { Account, github } from '../../src/index.js';
+import { SecurityEvent } from '../../src/security-events/security-event.entity.js';
+import { createTestSession } from '../../src/testing/index.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
   APP_ORIGIN,
@@ -71,6 +75,41 @@ const post =
     const req = t.http().post(path).set('Cookie', cookie).set('X-Forwarded-For', randomIpv4()).set(headers);
     return body === undefined ? req : req.send(body);
   };
+
+const del =
+  (t: SecurityTestApp, path: string, cookie: string, body?: object): Send =>
+  (headers) => {
+    const req = t.http().delete(path).set('Cookie', cookie).set('X-Forwarded-For', randomIpv4()).set(headers);
+    return body === undefined ? req : req.send(body);
+  };
+
+/** A change-phone code sent from the app's own page for `v`: the number and its code. */
+async function phoneCode(t: SecurityTestApp, v: Victim): Promise<{ phone: string; otp: string }> {
+  const phone = uniquePhone();
+  const res = await post(t, '/auth/account/phone/send', v.cookie, { phone: phone.local })({ Origin: APP_ORIGIN });
+  expect(res.status).toBe(200);
+  return { phone: phone.local, otp: t.sms.lastCodeFor(phone.e164)! };
+}
+
+/**
+ * A user whose email-proven reset flagged a phone someone added (`unrecognised`), signed in again
+ * with the new password: what `POST account/methods/acknowledge` clears.
+ */
+async function flaggedOwner(t: SecurityTestApp): Promise<Victim> {
+  const v = await signUp(t);
+  const { phone, otp } = await phoneCode(t, v);
+  expect((await post(t, '/auth/account/phone', v.cookie, { phone, otp })({ Origin: APP_ORIGIN })).status).toBe(200);
+  expect((await t.http().post('/auth/forgot-password').send({ method: 'email', email: v.email })).status).toBe(200);
+  const code = t.mail.filter((m) => m.delivery.identifier === v.email).at(-1)!.delivery.code;
+  const reset = await t
+    .http()
+    .post('/auth/reset-password')
+    .send({ method: 'email', email: v.email, otp: code, newPassword: NEW_PASSWORD });
+  expect(reset.body.unrecognised).toHaveLength(1);
+  const signIn = await t.http().post('/auth/sign-in').send({ method: 'email', email: v.email, password: NEW_PASSWORD });
+  expect(signIn.status).toBe(200);
+  return { email: v.email, cookie: sessionCookie(signIn), sessionId: signIn.body.session.id };
+}
 
 const scenarios: Scenario[] = [
   {
@@ -236,6 +275,66 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    route: 'POST /auth/account/phone',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return post(t, '/auth/account/phone', v.cookie, await phoneCode(t, v));
+    },
+  },
+  {
+    route: 'DELETE /auth/account/phone',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      const { phone, otp } = await phoneCode(t, v);
+      expect((await post(t, '/auth/account/phone', v.cookie, { phone, otp })({ Origin: APP_ORIGIN })).status).toBe(200);
+      return del(t, '/auth/account/phone', v.cookie);
+    },
+  },
+  {
+    route: 'POST /auth/account/email',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      const email = uniqueEmail('next');
+      const sent = await post(t, '/auth/account/email/send', v.cookie, { email })({ Origin: APP_ORIGIN });
+      expect(sent.status).toBe(200);
+      const code = t.mail.filter((m) => m.delivery.identifier === email).at(-1)!.delivery.code;
+      return post(t, '/auth/account/email', v.cookie, { email, otp: code });
+    },
+  },
+  {
+    route: 'POST /auth/account/password',
+    trustedStatus: 200,
+    async setup(t) {
+      const { cookie } = await createTestSession(t.app, { phone: uniquePhone().e164, phoneVerified: true });
+      return post(t, '/auth/account/password', cookie, { newPassword: NEW_PASSWORD });
+    },
+  },
+  {
+    route: 'DELETE /auth/account/providers/:id',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      const { user } = (await t.http().get('/auth/session').set('Cookie', v.cookie)).body as { user: { id: string } };
+      const id = randomUUID();
+      await t.app
+        .get(DataSource)
+        .getRepository(Account)
+        .insert({ id, userId: user.id, providerId: 'github', accountId: `gh-${id}` });
+      return del(t, `/auth/account/providers/${id}`, v.cookie);
+    },
+  },
+  {
+    route: 'POST /auth/account/methods/acknowledge',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await flaggedOwner(t);
+      return post(t, '/auth/account/methods/acknowledge', v.cookie, { currentPassword: NEW_PASSWORD });
+    },
+  },
+  {
     route: "POST /me/update (the application's own route behind SessionGuard)",
     trustedStatus: 201,
     refusesMissingOrigin: false,
@@ -248,12 +347,23 @@ const scenarios: Scenario[] = [
 
 interface Observed {
   db: DatabaseSnapshot;
+  /** `sign_in_method_marks` rows (what acknowledging clears) and how many security events exist (failed sign-ins aside). */
+  marks: SignInMethodMarks[];
+  events: number;
   sms: number;
   mail: number;
 }
 
 async function observe(t: SecurityTestApp): Promise<Observed> {
-  return { db: await snapshotDatabase(t.app.get(DataSource)), sms: t.sms.messages.length, mail: t.mail.length };
+  const dataSource = t.app.get(DataSource);
+  return {
+    db: await snapshotDatabase(dataSource),
+    marks: await dataSource.getRepository(SignInMethodMarks).find({ order: { userId: 'ASC' } }),
+    // A refused sign-in (the callback without a valid state) records `sign_in.failed` by design.
+    events: await dataSource.getRepository(SecurityEvent).countBy({ type: Not('sign_in.failed') }),
+    sms: t.sms.messages.length,
+    mail: t.mail.length,
+  };
 }
 
 describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform) => {
@@ -326,8 +436,15 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
       '/auth/verify-email/send',
       '/auth/verify-email',
       '/auth/account/methods',
+      '/auth/account/events',
+      '/auth/link/github?redirectTo=/home',
+      '/auth/account/methods/acknowledge?currentPassword=correct+horse+battery+staple',
+      '/auth/account/phone/send?phone=0551234567',
       '/auth/account/phone',
+      '/auth/account/email/send?email=x@example.com',
+      '/auth/account/email',
       '/auth/account/password',
+      `/auth/account/providers/${randomUUID()}`,
     ];
     const before = await observe(t);
     const statuses: Record<string, number> = {};
@@ -342,6 +459,10 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
     expect(statuses['/auth/sessions']).toBe(200);
     expect(statuses['/me']).toBe(200);
     expect(statuses['/auth/sign-in/github?redirectTo=/home']).toBe(302);
+    expect(statuses['/auth/account/methods']).toBe(200);
+    expect(statuses['/auth/account/events']).toBe(200);
+    expect(statuses['/auth/link/github?redirectTo=/home']).toBe(302);
+    expect(statuses['/auth/account/methods/acknowledge?currentPassword=correct+horse+battery+staple']).toBe(404);
     expect(statuses['/auth/sign-out']).toBe(404);
   });
 });

@@ -12,11 +12,12 @@ function schemaRefs(value: unknown): string[] {
 describe('arrafAuthOpenApi()', () => {
   it('puts every route under the configured prefix, slashes trimmed', () => {
     const { paths } = arrafAuthOpenApi({ path: '/api/auth/' });
-    expect(Object.keys(paths).length).toBe(40);
+    expect(Object.keys(paths).length).toBe(41);
     for (const path of Object.keys(paths)) expect(path).toMatch(/^\/api\/auth\/[a-z]/);
     expect(paths['/api/auth/otp/send']).toHaveProperty('post');
     expect(paths['/api/auth/sessions/{id}']).toHaveProperty('delete');
     expect(paths['/api/auth/account/events']).toHaveProperty('get');
+    expect(paths['/api/auth/account/methods/acknowledge']).toHaveProperty('post');
   });
 
   it('defaults to the /auth prefix and the __Host- cookie', () => {
