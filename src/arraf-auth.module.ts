@@ -61,9 +61,10 @@ import { TwoFactorEnrolmentCheck } from './two-factor/two-factor-enrolment.check
 import { TwoFactorGuard } from './two-factor/two-factor.guard.js';
 import { TwoFactorPendingCookie } from './two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor/two-factor-pending.service.js';
-import { createTwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorSignIn } from './two-factor/two-factor-sign-in.js';
+import { TwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
-import { createPasskeyController } from './passkeys/passkey.controller.js';
+import { PasskeyController } from './passkeys/passkey.controller.js';
 import { PasskeyService } from './passkeys/passkey.service.js';
 import { AccountDataController } from './account-data/account-data.controller.js';
 import { AccountDeletionService } from './account-data/account-deletion.service.js';
@@ -136,6 +137,7 @@ const PUBLIC_PROVIDERS = [
     BodyGuard,
     RateLimitGuard,
     SignInInterceptor,
+    TwoFactorSignIn,
     ...PASSWORD_PROVIDERS,
     ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
@@ -199,20 +201,18 @@ function withRoutes(definition: DynamicModule, routesOption: ArrafAuthOptions['r
     ...definition,
     controllers: routes.enabled
       ? [
-          ...[
-            AuthController,
-            OtpController,
-            OtpReceiptController,
-            PasswordController,
-            OAuthController,
-            AccountDataController,
-            OAuthLinkController,
-            AccountMethodsController,
-            SecurityEventsController,
-          ].map((controller: Type<unknown>) => mountController(routes.path, controller)),
-          createTwoFactorController(routes.path),
-          createPasskeyController(routes.path),
-        ]
+          AuthController,
+          OtpController,
+          OtpReceiptController,
+          PasswordController,
+          OAuthController,
+          AccountDataController,
+          OAuthLinkController,
+          AccountMethodsController,
+          SecurityEventsController,
+          TwoFactorController,
+          PasskeyController,
+        ].map((controller: Type<unknown>) => mountController(routes.path, controller))
       : [],
     providers: [
       ...(definition.providers ?? []),

@@ -158,7 +158,12 @@ export { arrafAuthOpenApi, type ArrafAuthOpenApi, type ArrafAuthOpenApiOptions }
 export type { ArrafAuthSessionCacheOptions } from './session/session-cache.options.js';
 export { SESSION_CACHE } from './session/session-cache.constants.js';
 export type { SessionCache, SessionCacheStats } from './session/session-cache.js';
-export { TwoFactorService, type SecondFactorInput, type TwoFactorEnrolment } from './two-factor/two-factor.service.js';
+export {
+  TwoFactorService,
+  type SecondFactorInput,
+  type TwoFactorEnrolment,
+  type FactorChangeOptions,
+} from './two-factor/two-factor.service.js';
 export { TwoFactorGuard } from './two-factor/two-factor.guard.js';
 export { RequireTwoFactor, AllowWithoutTwoFactor } from './two-factor/require-two-factor.decorator.js';
 export { TwoFactor } from './two-factor/two-factor.entity.js';

@@ -58,6 +58,9 @@ export const SECURITY_TEXT = {
   },
 };
 
+/** A pending autofill request is renewed before its challenge expires on the server (five minutes). */
+const AUTOFILL_RENEW_MS = 4 * 60 * 1000;
+
 /** Wires the security section and the second sign-in step; `helpers` are app.js's. */
 export function setupSecurity({
   $,
@@ -124,6 +127,7 @@ export function setupSecurity({
   }
 
   async function refresh() {
+    stopPasskeyAutofill();
     const session = await api('GET', `${state.authPath}/session`);
     security.twoFactor = session.twoFactor ?? { enabled: false };
     security.passkeys = (await api('GET', `${state.authPath}/passkeys`)).passkeys;
@@ -198,16 +202,56 @@ export function setupSecurity({
     }
   }
 
+  /** Signs in with a passkey: from the button (a modal prompt) or from the sign-in field's autofill. */
+  async function passkeySignIn({ autofill = false } = {}) {
+    const optionsJSON = await api('POST', `${state.authPath}/passkey/authenticate/options`);
+    const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON, useBrowserAutofill: autofill });
+    await api('POST', `${state.authPath}/passkey/authenticate/verify`, { response });
+    await enterSignedIn('signedIn');
+  }
+
   $('passkey-sign-in').addEventListener('click', async () => {
     try {
-      const optionsJSON = await api('POST', `${state.authPath}/passkey/authenticate/options`);
-      const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON });
-      await api('POST', `${state.authPath}/passkey/authenticate/verify`, { response });
-      await enterSignedIn('signedIn');
+      // Starting this ceremony aborts a pending autofill request (@simplewebauthn's abort service).
+      await passkeySignIn();
     } catch (error) {
       showError(error);
     }
   });
+
+  /**
+   * Passkey autofill (conditional mediation): the browser lists the user's passkeys in the
+   * suggestions of the `autocomplete="username webauthn"` field; picking one signs in, no button.
+   * Armed when the page opens signed out, renewed before its challenge (five minutes) runs out, and
+   * stopped once signed in.
+   */
+  let autofillRun = 0;
+  let autofillTimer;
+  async function armPasskeyAutofill() {
+    clearTimeout(autofillTimer);
+    if (!(await SimpleWebAuthnBrowser.browserSupportsWebAuthnAutofill())) return;
+    const run = ++autofillRun;
+    const mark = (value) => run === autofillRun && (document.body.dataset.passkeyAutofill = value);
+    mark('pending');
+    autofillTimer = setTimeout(() => {
+      if (!$('signed-out').hidden) void armPasskeyAutofill();
+    }, AUTOFILL_RENEW_MS);
+    try {
+      await passkeySignIn({ autofill: true });
+    } catch (error) {
+      // Aborted (the button, a renewal, a sign-in) or nothing picked: the browser says nothing, nor do we.
+      mark('stopped');
+      if (error?.status) showError(error);
+    }
+  }
+
+  function stopPasskeyAutofill() {
+    clearTimeout(autofillTimer);
+    if (document.body.dataset.passkeyAutofill !== 'pending') return;
+    autofillRun += 1;
+    document.body.dataset.passkeyAutofill = 'stopped';
+    SimpleWebAuthnBrowser.WebAuthnAbortService.cancelCeremony();
+  }
 
   /** A first factor answered `{ twoFactorRequired }`: ask for the code (the pending cookie is httpOnly). */
   function askSecondFactor() {
@@ -225,5 +269,14 @@ export function setupSecurity({
     await enterSignedIn('signedIn');
   });
 
-  return { refresh, render, askSecondFactor, leave: () => ($('second-step').hidden = true) };
+  return {
+    refresh,
+    render,
+    askSecondFactor,
+    leave() {
+      $('second-step').hidden = true;
+      // The page opened signed out (app.js marks it ready after this): offer passkeys in autofill.
+      if (document.body.dataset.ready !== 'true') void armPasskeyAutofill();
+    },
+  };
 }

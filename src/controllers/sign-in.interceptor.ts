@@ -9,6 +9,7 @@ import { SessionCookie } from '../session/session-cookie.js';
 import { toPublicSession, toPublicUser } from '../session/session.serializer.js';
 import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
+import type { TwoFactorMethod } from '../two-factor/two-factor.constants.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import type { SecurityEventDetail } from '../security-events/security-event.types.js';
 import { type EdgeRequest, httpOf } from './edge-request.js';
@@ -31,7 +32,7 @@ export class SignIn {
       /** The user already passed a second factor (`two-factor/verify`, a passkey): no pending state. */
       secondFactorPassed?: boolean;
       /** The second factor that completed a pending sign-in: the method the sign-in event records. */
-      secondFactor?: 'totp' | 'backup_code';
+      secondFactor?: TwoFactorMethod;
     } = {},
   ) {}
 }

@@ -40,14 +40,19 @@ export function passkeyComponents(): Record<string, Schema> {
   };
 }
 
+const NEEDS_APP_URL = 'Answers 404 `NOT_FOUND` when `appUrl` is not configured.';
+
 /** The passkey routes. */
-export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
-  const needsAppUrl = 'Answers 404 `NOT_FOUND` when `appUrl` is not configured.';
-  const idParam = { name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) };
+export function passkeyPaths(context: PathContext): Paths {
+  return { ...registrationPaths(context), ...signInPaths(context), ...managementPaths(context) };
+}
+
+/** Registering a passkey (signed in, fresh). */
+function registrationPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
   return {
     [`${prefix}/passkey/register/options`]: {
       post: operation('passkeyRegisterOptions', 'Options to create a passkey', {
-        description: `Signed in, fresh session. ${needsAppUrl} ${origin}`,
+        description: `Signed in, fresh session. ${NEEDS_APP_URL} ${origin}`,
         security: signedIn,
         responses: {
           200: ok('Creation options.', ref('ArrafAuthWebAuthnOptions')),
@@ -73,9 +78,15 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
         },
       }),
     },
+  };
+}
+
+/** Signing in with a discoverable passkey. */
+function signInPaths({ prefix, origin, operation }: PathContext): Paths {
+  return {
     [`${prefix}/passkey/authenticate/options`]: {
       post: operation('passkeyAuthenticateOptions', 'Options to sign in with a passkey', {
-        description: `No username: the authenticator offers the user's discoverable passkeys (also for autofill). ${needsAppUrl}`,
+        description: `No username: the authenticator offers the user's discoverable passkeys (also for autofill). ${NEEDS_APP_URL}`,
         responses: {
           200: ok('Request options.', ref('ArrafAuthWebAuthnOptions')),
           ...errors('NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
@@ -84,14 +95,32 @@ export function passkeyPaths({ prefix, signedIn, origin, operation }: PathContex
     },
     [`${prefix}/passkey/authenticate/verify`]: {
       post: operation('passkeyAuthenticateVerify', 'Sign in with a passkey', {
-        description: `Counts as two factors: no pending step. A signature counter that did not advance is refused. ${origin}`,
+        description:
+          'Counts as two factors: no pending step; user verification is required. A signature counter that did not advance is refused. ' +
+          'With the pending cookie of a first factor (`{ twoFactorRequired: true }`), a passkey of the same account completes that sign-in ' +
+          `and clears the pending cookie; a passkey of another account is refused. ${origin}`,
         requestBody: body(ref('ArrafAuthPasskeySignInBody')),
         responses: {
           200: ok('Signed in.', ref('ArrafAuthSignInResult'), setCookie),
-          ...errors('INVALID_INPUT', 'PASSKEY_INVALID', 'HOOK_REJECTED', 'NOT_FOUND', 'INVALID_ORIGIN', 'RATE_LIMITED'),
+          ...errors(
+            'INVALID_INPUT',
+            'PASSKEY_INVALID',
+            'TWO_FACTOR_PENDING_EXPIRED',
+            'HOOK_REJECTED',
+            'NOT_FOUND',
+            'INVALID_ORIGIN',
+            'RATE_LIMITED',
+          ),
         },
       }),
     },
+  };
+}
+
+/** Listing, renaming and deleting one's passkeys. */
+function managementPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
+  const idParam = { name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) };
+  return {
     [`${prefix}/passkeys`]: {
       get: operation('passkeyList', "The user's passkeys", {
         security: signedIn,

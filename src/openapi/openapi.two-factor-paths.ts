@@ -8,6 +8,8 @@ const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
   ArrafAuthTwoFactorEnableBody: 'twoFactorEnable',
   ArrafAuthTwoFactorCodeBody: 'twoFactorCode',
   ArrafAuthSecondFactorBody: 'secondFactor',
+  ArrafAuthTwoFactorDisableBody: 'twoFactorDisable',
+  ArrafAuthTwoFactorBackupCodesBody: 'twoFactorBackupCodes',
 };
 
 /** The components the second-factor paths refer to. */
@@ -18,6 +20,11 @@ export function twoFactorComponents(): Record<string, Schema> {
       z.toJSONSchema(TWO_FACTOR_BODIES[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
     ]),
   );
+  const revoked = {
+    type: 'integer',
+    minimum: 0,
+    description: 'With `revokeOtherSessions: true`: how many other sessions were revoked.',
+  };
   const backupCodes = { type: 'array', items: str({ example: '01234-567890' }), minItems: 10, maxItems: 10 };
   return {
     ...bodies,
@@ -26,106 +33,143 @@ export function twoFactorComponents(): Record<string, Schema> {
       qrCode: str({ description: 'The URI as a PNG data URL.', example: 'data:image/png;base64,…' }),
       backupCodes: { ...backupCodes, description: 'Shown once; each works once.' },
     }),
-    ArrafAuthBackupCodes: object({ backupCodes }),
+    ArrafAuthBackupCodes: object({ backupCodes, revoked }, ['backupCodes']),
+    ArrafAuthTwoFactorChanged: object({ success: trueOnly, revoked }, ['success']),
     // What every first factor answers (200) when the account has a second factor, with the pending cookie.
     ArrafAuthTwoFactorRequired: object({
       twoFactorRequired: trueOnly,
-      methods: { type: 'array', items: str({ enum: ['totp', 'backup_code'] }) },
+      methods: {
+        type: 'array',
+        items: str({ enum: ['totp', 'backup_code', 'passkey'] }),
+        description: '`passkey`: `POST passkey/authenticate/verify` with a passkey of the same account completes it.',
+      },
+    }),
+  };
+}
+
+type ErrorCodes = Parameters<typeof errors>;
+
+/** A signed-in `POST` route that manages the second factor. */
+interface ManagementRoute {
+  id: string;
+  summary: string;
+  description: string;
+  /** The request body component, if the route takes one. */
+  request?: string;
+  /** The body may be left out (no `Content-Type`, nothing sent). */
+  optionalBody?: boolean;
+  result: Schema;
+  codes: ErrorCodes;
+}
+
+const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
+  'two-factor/enable': {
+    id: 'twoFactorEnable',
+    summary: 'Start TOTP enrolment',
+    description:
+      'Needs a fresh session. Returns the otpauth URI, its QR code and ten backup codes; active after `confirm`.',
+    request: 'ArrafAuthTwoFactorEnableBody',
+    optionalBody: true,
+    result: ref('ArrafAuthTwoFactorEnrolment'),
+    codes: [
+      'INVALID_INPUT',
+      'UNAUTHENTICATED',
+      'INVALID_CREDENTIALS',
+      'SESSION_NOT_FRESH',
+      'TWO_FACTOR_ALREADY_ENABLED',
+      'INVALID_ORIGIN',
+    ],
+  },
+  'two-factor/confirm': {
+    id: 'twoFactorConfirm',
+    summary: 'Activate TOTP with a first code',
+    description:
+      'The session counts as having passed a second factor. `revokeOtherSessions: true` also signs out every other session.',
+    request: 'ArrafAuthTwoFactorCodeBody',
+    result: ref('ArrafAuthTwoFactorChanged'),
+    codes: [
+      'INVALID_INPUT',
+      'UNAUTHENTICATED',
+      'TWO_FACTOR_INVALID',
+      'TWO_FACTOR_NOT_ENABLED',
+      'TWO_FACTOR_ALREADY_ENABLED',
+      'TWO_FACTOR_TOO_MANY_ATTEMPTS',
+      'INVALID_ORIGIN',
+    ],
+  },
+  'two-factor/disable': {
+    id: 'twoFactorDisable',
+    summary: 'Turn the second factor off',
+    description:
+      'Needs a fresh session and a code or a backup code; the backup codes stop working. ' +
+      '`revokeOtherSessions: true` also signs out every other session.',
+    request: 'ArrafAuthTwoFactorDisableBody',
+    result: ref('ArrafAuthTwoFactorChanged'),
+    codes: [
+      'INVALID_INPUT',
+      'UNAUTHENTICATED',
+      'SESSION_NOT_FRESH',
+      'TWO_FACTOR_INVALID',
+      'TWO_FACTOR_NOT_ENABLED',
+      'TWO_FACTOR_TOO_MANY_ATTEMPTS',
+      'INVALID_ORIGIN',
+    ],
+  },
+  'two-factor/backup-codes': {
+    id: 'twoFactorBackupCodes',
+    summary: 'Replace the backup codes',
+    description:
+      'Needs a fresh session; the previous set stops working. `revokeOtherSessions: true` also signs out every other session.',
+    request: 'ArrafAuthTwoFactorBackupCodesBody',
+    optionalBody: true,
+    result: ref('ArrafAuthBackupCodes'),
+    codes: ['INVALID_INPUT', 'UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'TWO_FACTOR_NOT_ENABLED', 'INVALID_ORIGIN'],
+  },
+};
+
+function managementPath({ signedIn, origin, operation }: PathContext, route: ManagementRoute) {
+  return {
+    post: operation(route.id, route.summary, {
+      description: `${route.description} ${origin}`,
+      security: signedIn,
+      ...(route.request ? { requestBody: { ...body(ref(route.request)), required: !route.optionalBody } } : {}),
+      responses: { 200: ok('Done.', route.result), ...errors(...route.codes) },
+    }),
+  };
+}
+
+const VERIFY_ERRORS: ErrorCodes = [
+  'INVALID_INPUT',
+  'TWO_FACTOR_INVALID',
+  'TWO_FACTOR_PENDING_EXPIRED',
+  'TWO_FACTOR_NOT_ENABLED',
+  'TWO_FACTOR_TOO_MANY_ATTEMPTS',
+  'RATE_LIMITED',
+  'INVALID_ORIGIN',
+];
+
+/** `POST two-factor/verify`: completes a pending sign-in, or steps a session up. */
+function verifyPath({ origin, operation }: PathContext) {
+  return {
+    post: operation('twoFactorVerify', 'Complete a sign-in, or step up, with the second factor', {
+      description:
+        'With the pending cookie a first factor set (`{ twoFactorRequired: true }`): completes the sign-in and sets the session cookie. ' +
+        'With a session and no pending cookie: proves the second factor for `@RequireTwoFactor()` routes. ' +
+        `Five codes per pending sign-in. ${origin}`,
+      requestBody: body(ref('ArrafAuthSecondFactorBody')),
+      responses: {
+        200: ok('Signed in (or stepped up).', ref('ArrafAuthSignInResult'), setCookie),
+        ...errors(...VERIFY_ERRORS),
+      },
     }),
   };
 }
 
 /** The second-factor routes. */
-export function twoFactorPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
-  const route = (
-    id: string,
-    summary: string,
-    description: string,
-    request: string | null,
-    result: Schema,
-    codes: Parameters<typeof errors>,
-  ) => ({
-    post: operation(id, summary, {
-      description: `${description} ${origin}`,
-      security: signedIn,
-      ...(request ? { requestBody: body(ref(request)) } : {}),
-      responses: { 200: ok('Done.', result), ...errors(...codes) },
-    }),
-  });
-  const verifyErrors = errors(
-    'INVALID_INPUT',
-    'TWO_FACTOR_INVALID',
-    'TWO_FACTOR_PENDING_EXPIRED',
-    'TWO_FACTOR_NOT_ENABLED',
-    'TWO_FACTOR_TOO_MANY_ATTEMPTS',
-    'RATE_LIMITED',
-    'INVALID_ORIGIN',
-  );
-  return {
-    [`${prefix}/two-factor/enable`]: route(
-      'twoFactorEnable',
-      'Start TOTP enrolment',
-      'Needs a fresh session. Returns the otpauth URI, its QR code and ten backup codes; active after `confirm`.',
-      'ArrafAuthTwoFactorEnableBody',
-      ref('ArrafAuthTwoFactorEnrolment'),
-      [
-        'INVALID_INPUT',
-        'UNAUTHENTICATED',
-        'INVALID_CREDENTIALS',
-        'SESSION_NOT_FRESH',
-        'TWO_FACTOR_ALREADY_ENABLED',
-        'INVALID_ORIGIN',
-      ],
-    ),
-    [`${prefix}/two-factor/confirm`]: route(
-      'twoFactorConfirm',
-      'Activate TOTP with a first code',
-      'The session counts as having passed a second factor.',
-      'ArrafAuthTwoFactorCodeBody',
-      ref('ArrafAuthSuccess'),
-      [
-        'INVALID_INPUT',
-        'UNAUTHENTICATED',
-        'TWO_FACTOR_INVALID',
-        'TWO_FACTOR_NOT_ENABLED',
-        'TWO_FACTOR_ALREADY_ENABLED',
-        'TWO_FACTOR_TOO_MANY_ATTEMPTS',
-        'INVALID_ORIGIN',
-      ],
-    ),
-    [`${prefix}/two-factor/disable`]: route(
-      'twoFactorDisable',
-      'Turn the second factor off',
-      'Needs a fresh session and a code or a backup code; the backup codes stop working.',
-      'ArrafAuthSecondFactorBody',
-      ref('ArrafAuthSuccess'),
-      [
-        'INVALID_INPUT',
-        'UNAUTHENTICATED',
-        'SESSION_NOT_FRESH',
-        'TWO_FACTOR_INVALID',
-        'TWO_FACTOR_NOT_ENABLED',
-        'TWO_FACTOR_TOO_MANY_ATTEMPTS',
-        'INVALID_ORIGIN',
-      ],
-    ),
-    [`${prefix}/two-factor/backup-codes`]: route(
-      'twoFactorBackupCodes',
-      'Replace the backup codes',
-      'Needs a fresh session; the previous set stops working.',
-      null,
-      ref('ArrafAuthBackupCodes'),
-      ['UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'TWO_FACTOR_NOT_ENABLED', 'INVALID_ORIGIN'],
-    ),
-    [`${prefix}/two-factor/verify`]: {
-      post: operation('twoFactorVerify', 'Complete a sign-in, or step up, with the second factor', {
-        description:
-          'With the pending cookie a first factor set (`{ twoFactorRequired: true }`): completes the sign-in and sets the session cookie. ' +
-          'With a session and no pending cookie: proves the second factor for `@RequireTwoFactor()` routes. ' +
-          `Five codes per pending sign-in. ${origin}`,
-        requestBody: body(ref('ArrafAuthSecondFactorBody')),
-        responses: { 200: ok('Signed in (or stepped up).', ref('ArrafAuthSignInResult'), setCookie), ...verifyErrors },
-      }),
-    },
-  };
+export function twoFactorPaths(context: PathContext): Paths {
+  const managed = Object.entries(MANAGEMENT_ROUTES).map(([path, route]) => [
+    `${context.prefix}/${path}`,
+    managementPath(context, route),
+  ]);
+  return { ...Object.fromEntries(managed), [`${context.prefix}/two-factor/verify`]: verifyPath(context) };
 }

@@ -7,7 +7,7 @@ import {
   Patch,
   Post,
   Req,
-  type Type,
+  Res,
   UseFilters,
   UseGuards,
   UseInterceptors,
@@ -28,102 +28,112 @@ import { readTwoFactorBody } from '../schemas/two-factor-bodies.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AllowWithoutTwoFactor } from '../two-factor/require-two-factor.decorator.js';
+import { TwoFactorSignIn } from '../two-factor/two-factor-sign-in.js';
+import { TwoFactorPendingCookie } from '../two-factor/two-factor-pending-cookie.js';
+import { TwoFactorPendingService } from '../two-factor/two-factor-pending.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { PasskeyService } from './passkey.service.js';
 
 const PASSKEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * Builds the passkey routes under `path`: registration (signed in, fresh), discoverable sign-in
+ * The passkey routes, mounted under `routes.path` by `mountController`: registration (signed in, fresh), discoverable sign-in
  * (`authenticate/options` and `authenticate/verify`, which signs in through the one sign-in edge and
  * counts as two factors), and `GET passkeys`, `PATCH` / `DELETE passkeys/:id`. Without `appUrl`
  * every route answers 404 `NOT_FOUND`.
  */
-export function createPasskeyController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard)
-  class PasskeyController {
-    constructor(
-      readonly passkeys: PasskeyService,
-      readonly twoFactor: TwoFactorService,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class PasskeyController {
+  constructor(
+    readonly passkeys: PasskeyService,
+    readonly twoFactor: TwoFactorService,
+    readonly pending: TwoFactorPendingService,
+    readonly pendingCookie: TwoFactorPendingCookie,
+    readonly twoFactorSignIn: TwoFactorSignIn,
+  ) {}
 
-    @Post('passkey/register/options')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    @AllowWithoutTwoFactor()
-    registerOptions(@CurrentUser() user: User) {
-      return this.passkeys.registrationOptions(user);
-    }
-
-    /** `{ response, name? }` → `{ passkey }`. */
-    @Post('passkey/register/verify')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    @AllowWithoutTwoFactor()
-    async registerVerify(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      const { response, name } = readTwoFactorBody(request, 'passkeyRegisterVerify');
-      const registration = response as unknown as RegistrationResponseJSON;
-      return { passkey: await this.passkeys.register(user, registration, name, eventClientOf(request)) };
-    }
-
-    @Post('passkey/authenticate/options')
-    @Public()
-    @HttpCode(200)
-    // Each call stores a challenge or checks a signature without a session: counted per address.
-    @RateLimit('sign-in:ip')
-    @UseGuards(RateLimitGuard)
-    authenticateOptions() {
-      return this.passkeys.authenticationOptions();
-    }
-
-    /** `{ response }` → `{ user, session }` and the session cookie; the session counts as two-factor. */
-    @Post('passkey/authenticate/verify')
-    @Public()
-    @HttpCode(200)
-    // Each call stores a challenge or checks a signature without a session: counted per address.
-    @RateLimit('sign-in:ip')
-    @UseGuards(RateLimitGuard)
-    @UseInterceptors(SignInInterceptor)
-    async authenticateVerify(@Req() request: EdgeRequest) {
-      const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');
-      const user = await this.passkeys.authenticate(
-        response as unknown as AuthenticationResponseJSON,
-        eventClientOf(request),
-      );
-      return new SignIn(user, 'passkey', {
-        secondFactorPassed: true,
-        after: (session) => this.twoFactor.recordProof(session.id),
-      });
-    }
-
-    @Get('passkeys')
-    @UseGuards(SessionGuard)
-    @AllowWithoutTwoFactor()
-    async list(@CurrentUser() user: User) {
-      return { passkeys: await this.passkeys.list(user.id) };
-    }
-
-    /** `{ name }` → `{ passkey }`. */
-    @Patch('passkeys/:id')
-    @UseGuards(SessionGuard)
-    async rename(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
-      if (!PASSKEY_ID.test(id)) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
-      const { name } = readTwoFactorBody(request, 'passkeyRename');
-      return { passkey: await this.passkeys.rename(user.id, id, name) };
-    }
-
-    @Delete('passkeys/:id')
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async remove(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
-      if (!PASSKEY_ID.test(id)) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
-      await this.passkeys.remove(user.id, id, eventClientOf(request));
-      return { success: true };
-    }
+  @Post('passkey/register/options')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  @AllowWithoutTwoFactor()
+  registerOptions(@CurrentUser() user: User) {
+    return this.passkeys.registrationOptions(user);
   }
-  return PasskeyController;
+
+  /** `{ response, name? }` → `{ passkey }`. */
+  @Post('passkey/register/verify')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  @AllowWithoutTwoFactor()
+  async registerVerify(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    const { response, name } = readTwoFactorBody(request, 'passkeyRegisterVerify');
+    const registration = response as unknown as RegistrationResponseJSON;
+    return { passkey: await this.passkeys.register(user, registration, name, eventClientOf(request)) };
+  }
+
+  @Post('passkey/authenticate/options')
+  @Public()
+  @HttpCode(200)
+  // Each call stores a challenge or checks a signature without a session: counted per address.
+  @RateLimit('sign-in:ip')
+  @UseGuards(RateLimitGuard)
+  authenticateOptions() {
+    return this.passkeys.authenticationOptions();
+  }
+
+  /**
+   * `{ response }` → `{ user, session }` and the session cookie; the session counts as two-factor.
+   * With the pending cookie of a first factor, the passkey completes that sign-in, for its user only.
+   */
+  @Post('passkey/authenticate/verify')
+  @Public()
+  @HttpCode(200)
+  // Each call stores a challenge or checks a signature without a session: counted per address.
+  @RateLimit('sign-in:ip')
+  @UseGuards(RateLimitGuard)
+  @UseInterceptors(SignInInterceptor)
+  async authenticateVerify(@Req() request: EdgeRequest, @Res({ passthrough: true }) reply: unknown) {
+    const { response } = readTwoFactorBody(request, 'passkeyAuthenticateVerify');
+    const client = eventClientOf(request);
+    const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON, client);
+    const pendingToken = this.pendingCookie.read(request.headers);
+    if (pendingToken !== undefined) {
+      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, client);
+      this.pendingCookie.clear(reply);
+      if (completed) return this.twoFactorSignIn.completed(completed);
+    }
+    return new SignIn(user, 'passkey', {
+      secondFactorPassed: true,
+      after: (session) => this.twoFactor.recordProof(session.id),
+    });
+  }
+
+  @Get('passkeys')
+  @UseGuards(SessionGuard)
+  @AllowWithoutTwoFactor()
+  async list(@CurrentUser() user: User) {
+    return { passkeys: await this.passkeys.list(user.id) };
+  }
+
+  /** `{ name }` → `{ passkey }`. */
+  @Patch('passkeys/:id')
+  @UseGuards(SessionGuard)
+  async rename(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
+    if (!PASSKEY_ID.test(id)) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
+    const { name } = readTwoFactorBody(request, 'passkeyRename');
+    return { passkey: await this.passkeys.rename(user.id, id, name) };
+  }
+
+  @Delete('passkeys/:id')
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async remove(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
+    if (!PASSKEY_ID.test(id)) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
+    await this.passkeys.remove(user.id, id, eventClientOf(request));
+    return { success: true };
+  }
 }

@@ -131,9 +131,11 @@ export class PasskeyService {
   }
 
   async authenticationOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    // A discoverable credential: no allow list, the authenticator offers the user's passkeys.
+    // A discoverable credential: no allow list, so the browser offers the user's passkeys in a modal
+    // prompt or in the autofill of a `username webauthn` field (conditional mediation). User
+    // verification is required: the passkey stands for both factors.
     const challenge = await this.issueChallenge(AUTHENTICATE_CHALLENGE, `anonymous:${randomId()}`);
-    return generateAuthenticationOptions({ rpID: this.rpId(), challenge, userVerification: 'preferred' });
+    return generateAuthenticationOptions({ rpID: this.rpId(), challenge, userVerification: 'required' });
   }
 
   /**
@@ -172,7 +174,7 @@ export class PasskeyService {
         counter: passkey.counter,
         transports: transportsOf(passkey),
       },
-      requireUserVerification: false,
+      requireUserVerification: true,
     }).catch((error: unknown) => this.refuse(error));
     if (!verified.verified) this.refuse('assertion not verified');
     const { newCounter } = verified.authenticationInfo;

@@ -26,18 +26,30 @@ const webAuthnResponse = z
   .looseObject({ id: z.string().min(1).max(1400), rawId: z.string().min(1).max(1400), type: z.literal('public-key') })
   .meta({ description: 'The JSON of `startRegistration()` / `startAuthentication()`.' });
 
-export const TWO_FACTOR_BODIES = {
-  twoFactorEnable: z.strictObject({
-    password: z.string().min(1).max(1024).optional().meta({ description: 'Checked when given (email accounts).' }),
-  }),
-  twoFactorCode: z.strictObject({ code: totpCode }),
-  secondFactor: z
-    .strictObject({ code: totpCode.optional(), backupCode: backupCode.optional() })
+/** SECURITY-CHECKLIST T5: a change of second factor ends the user's other sessions when asked. */
+const revokeOtherSessions = z
+  .boolean()
+  .optional()
+  .meta({ description: 'Also sign out every other session of the user, in the same transaction (default false).' });
+const secondFactorFields = { code: totpCode.optional(), backupCode: backupCode.optional() };
+/** Exactly one of `code` and `backupCode`. */
+function oneSecondFactor<S extends z.ZodType<{ code?: string; backupCode?: string }>>(schema: S) {
+  return schema
     .refine((body) => (body.code === undefined) !== (body.backupCode === undefined), {
       path: ['code'],
       message: 'send either code or backupCode',
     })
-    .meta({ description: 'Exactly one of `code` and `backupCode`.' }),
+    .meta({ description: 'Exactly one of `code` and `backupCode`.' });
+}
+
+export const TWO_FACTOR_BODIES = {
+  twoFactorEnable: z.strictObject({
+    password: z.string().min(1).max(1024).optional().meta({ description: 'Checked when given (email accounts).' }),
+  }),
+  twoFactorCode: z.strictObject({ code: totpCode, revokeOtherSessions }),
+  secondFactor: oneSecondFactor(z.strictObject(secondFactorFields)),
+  twoFactorDisable: oneSecondFactor(z.strictObject({ ...secondFactorFields, revokeOtherSessions })),
+  twoFactorBackupCodes: z.strictObject({ revokeOtherSessions }),
   passkeyRegisterVerify: z.strictObject({ response: webAuthnResponse, name: passkeyName.optional() }),
   passkeyAuthenticateVerify: z.strictObject({ response: webAuthnResponse }),
   passkeyRename: z.strictObject({ name: passkeyName }),

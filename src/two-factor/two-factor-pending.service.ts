@@ -6,6 +6,7 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { SignInMethod } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import {
   PENDING_MAX_ATTEMPTS,
@@ -23,6 +24,19 @@ export interface PendingSignIn {
   token: string;
   expiresAt: Date;
   methods: TwoFactorMethod[];
+}
+
+/** A pending sign-in completed: the user, the first factor they signed in with, and the second that completed it. */
+export interface CompletedSignIn {
+  user: User;
+  method: SignInMethod;
+  secondFactor: TwoFactorMethod;
+}
+
+interface FoundPending {
+  match: VerificationMatch;
+  userId: string;
+  method: SignInMethod;
 }
 
 /**
@@ -43,7 +57,7 @@ export class TwoFactorPendingService {
 
   /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
   async start(user: User, method: SignInMethod): Promise<PendingSignIn | null> {
-    const methods = await this.twoFactor.methodsOf(user.id);
+    const methods = await this.twoFactor.pendingMethodsOf(user.id);
     if (methods.length === 0) return null;
     let token = '';
     const issued = await this.verifications.issue(
@@ -55,16 +69,11 @@ export class TwoFactorPendingService {
   }
 
   /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
-  async complete(
-    token: string,
-    input: SecondFactorInput,
-    client: SecurityEventClient = {},
-  ): Promise<{ user: User; method: SignInMethod }> {
-    const match = await this.verifications.findLink(PENDING_POLICY, token);
-    const [userId, method] = match?.identifier.split(':') ?? [];
-    if (!match || !userId || !METHODS.includes(method as SignInMethod)) {
-      throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    }
+  async complete(token: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<CompletedSignIn> {
+    const pending = await this.find(token);
+    if (!pending) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    const { match, userId } = pending;
+    const secondFactor = input.backupCode === undefined ? 'totp' : 'backup_code';
     const attempt = await this.limiter.hitKey(pendingAttemptsKey(match.id), PENDING_TTL_SECONDS);
     if (attempt.count > PENDING_MAX_ATTEMPTS) {
       await this.verifications.consume(match);
@@ -73,16 +82,59 @@ export class TwoFactorPendingService {
     try {
       await this.twoFactor.requireValid(userId, input, client);
     } catch (error) {
-      const method = input.backupCode === undefined ? 'totp' : 'backup_code';
-      const reason = error instanceof ArrafAuthException ? error.code : 'error';
-      await this.events.recordQuietly({ type: 'sign_in.failed', userId, method, ...client, detail: { reason } });
+      await this.recordFailure(userId, secondFactor, error, client);
       // The last allowed attempt failed: the pending sign-in dies with it.
       if (attempt.count >= PENDING_MAX_ATTEMPTS) await this.verifications.consume(match);
       throw error;
     }
+    return this.finish(pending, secondFactor);
+  }
+
+  /**
+   * Completes the pending sign-in `token` with a passkey `userId` has just proven (a passkey counts
+   * as both factors). `null` when `token` is not pending any more (the passkey signs in on its own);
+   * a passkey of another user than the pending sign-in's is refused with `PASSKEY_INVALID`.
+   */
+  async completeWithPasskey(
+    token: string,
+    userId: string,
+    client: SecurityEventClient = {},
+  ): Promise<CompletedSignIn | null> {
+    const pending = await this.find(token);
+    if (!pending) return null;
+    if (pending.userId !== userId) {
+      const refused = new ArrafAuthException('PASSKEY_INVALID');
+      await this.recordFailure(pending.userId, 'passkey', refused, client);
+      throw refused;
+    }
+    return this.finish(pending, 'passkey');
+  }
+
+  /** `sign_in.failed` for the pending sign-in's account: a wrong second factor (never fails the answer). */
+  private async recordFailure(
+    userId: string,
+    method: TwoFactorMethod,
+    error: unknown,
+    client: SecurityEventClient,
+  ): Promise<void> {
+    const reason = error instanceof ArrafAuthException ? error.code : 'error';
+    await this.events.recordQuietly({ type: 'sign_in.failed', userId, method, ...client, detail: { reason } });
+  }
+
+  private async find(token: string): Promise<FoundPending | undefined> {
+    const match = await this.verifications.findLink(PENDING_POLICY, token);
+    const [userId, method] = match?.identifier.split(':') ?? [];
+    if (!match || !userId || !METHODS.includes(method as SignInMethod)) return undefined;
+    return { match, userId, method: method as SignInMethod };
+  }
+
+  private async finish(
+    { match, userId, method }: FoundPending,
+    secondFactor: TwoFactorMethod,
+  ): Promise<CompletedSignIn> {
     const user = await this.auth.users().findOneBy({ id: userId });
     // Single use: of two parallel right answers, one wins.
     if (!user || !(await this.verifications.consume(match))) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-    return { user, method: method as SignInMethod };
+    return { user, method, secondFactor };
   }
 }

@@ -9,8 +9,8 @@ export const REQUIRE_TWO_FACTOR_KEY = 'ARRAF_AUTH:REQUIRE_TWO_FACTOR';
 /** Metadata key set by {@link AllowWithoutTwoFactor}: reachable while `twoFactor.required` enrolment is pending. */
 export const ALLOW_WITHOUT_TWO_FACTOR_KEY = 'ARRAF_AUTH:ALLOW_WITHOUT_TWO_FACTOR';
 
-/** The methods a pending sign-in can be completed with. */
-export type TwoFactorMethod = 'totp' | 'backup_code';
+/** The methods a pending sign-in can be completed with (`passkey` when the account has one). */
+export type TwoFactorMethod = 'totp' | 'backup_code' | 'passkey';
 
 /** RFC 6238 parameters every authenticator app understands. */
 export const TOTP_PERIOD = 30;

@@ -1,20 +1,7 @@
-import {
-  Controller,
-  HttpCode,
-  Inject,
-  Post,
-  Req,
-  Res,
-  type Type,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { AuthService } from '../auth/auth.service.js';
+import { Controller, HttpCode, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
-import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
+import { SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { CurrentSession } from '../decorators/current-session.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
@@ -23,7 +10,6 @@ import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { PasswordService } from '../password/password.service.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -34,116 +20,125 @@ import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { SessionService } from '../session/session.service.js';
 import { AllowWithoutTwoFactor } from './require-two-factor.decorator.js';
+import { TwoFactorSignIn } from './two-factor-sign-in.js';
 import { TwoFactorPendingCookie } from './two-factor-pending-cookie.js';
 import { TwoFactorPendingService } from './two-factor-pending.service.js';
-import { TwoFactorService } from './two-factor.service.js';
+import { type FactorChangeOptions, TwoFactorService } from './two-factor.service.js';
 
 /**
- * Builds the second-factor routes under `path`: `POST two-factor/enable`, `confirm`, `disable`,
- * `backup-codes` (signed in; enabling, disabling and regenerating need a fresh session) and
- * `POST two-factor/verify`, which completes a pending sign-in (pending cookie) or steps a session up.
+ * The second-factor routes, mounted under `routes.path` by `mountController`: `POST two-factor/enable`,
+ * `confirm`, `disable`, `backup-codes` (signed in; enabling, disabling and regenerating need a fresh
+ * session) and `POST two-factor/verify`, which completes a pending sign-in (pending cookie) or steps a
+ * session up.
  */
-export function createTwoFactorController(path: string): Type<unknown> {
-  @Controller(path)
-  @UseFilters(ArrafAuthExceptionFilter)
-  @UseGuards(OriginGuard)
-  class TwoFactorController {
-    constructor(
-      readonly twoFactor: TwoFactorService,
-      readonly pending: TwoFactorPendingService,
-      readonly pendingCookie: TwoFactorPendingCookie,
-      readonly sessions: SessionService,
-      readonly cookie: SessionCookie,
-      readonly passwords: PasswordService,
-      readonly auth: AuthService,
-      @Inject(ARRAF_AUTH_OPTIONS) readonly options: ResolvedArrafAuthOptions,
-    ) {}
+@Controller()
+@UseFilters(ArrafAuthExceptionFilter)
+@UseGuards(OriginGuard)
+export class TwoFactorController {
+  constructor(
+    readonly twoFactor: TwoFactorService,
+    readonly pending: TwoFactorPendingService,
+    readonly pendingCookie: TwoFactorPendingCookie,
+    readonly sessions: SessionService,
+    readonly cookie: SessionCookie,
+    readonly passwords: PasswordService,
+    readonly twoFactorSignIn: TwoFactorSignIn,
+  ) {}
 
-    /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
-    @Post('two-factor/enable')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    @AllowWithoutTwoFactor()
-    async enable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      const { password } = readTwoFactorBody(request, 'twoFactorEnable', true);
-      if (password !== undefined) await this.checkPassword(user, password);
-      return this.twoFactor.enable(user);
-    }
-
-    /** `{ code }` from the authenticator app → active; the session counts as having passed it. */
-    @Post('two-factor/confirm')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @AllowWithoutTwoFactor()
-    async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
-      const { code } = readTwoFactorBody(request, 'twoFactorCode');
-      await this.twoFactor.confirm(user.id, code, eventClientOf(request));
-      await this.twoFactor.recordProof(session.id);
-      return { success: true };
-    }
-
-    /** `{ code }` or `{ backupCode }` → second factor off, backup codes void. */
-    @Post('two-factor/disable')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async disable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      await this.twoFactor.disable(user.id, readTwoFactorBody(request, 'secondFactor'), eventClientOf(request));
-      return { success: true };
-    }
-
-    /** A new set of backup codes (the old set stops working). */
-    @Post('two-factor/backup-codes')
-    @HttpCode(200)
-    @UseGuards(SessionGuard)
-    @RequireFreshSession()
-    async backupCodes(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-      return { backupCodes: await this.twoFactor.regenerateBackupCodes(user.id, eventClientOf(request)) };
-    }
-
-    /**
-     * `{ code }` or `{ backupCode }`. With the pending cookie: completes the sign-in (`{ user,
-     * session }` and the session cookie, through the one sign-in edge). With a session and no
-     * pending cookie: step-up for `@RequireTwoFactor()` routes.
-     */
-    @Post('two-factor/verify')
-    @Public()
-    @HttpCode(200)
-    @RateLimit('sign-in:ip')
-    @UseGuards(RateLimitGuard)
-    @UseInterceptors(SignInInterceptor)
-    async verify(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
-      const body = readTwoFactorBody(request, 'secondFactor');
-      const pendingToken = this.pendingCookie.read(request.headers);
-      if (pendingToken !== undefined) {
-        const { user, method } = await this.pending.complete(pendingToken, body, eventClientOf(request));
-        this.pendingCookie.clear(response);
-        return new SignIn(user, method, {
-          secondFactorPassed: true,
-          secondFactor: body.backupCode === undefined ? 'totp' : 'backup_code',
-          after: async (session) => {
-            await this.twoFactor.recordProof(session.id);
-            // The phone code was proven on the first step; its hook runs once the sign-in exists.
-            if (method === 'phone' && user.phone !== null) {
-              const context = { user, session, phone: user.phone, isNewUser: false };
-              await this.auth.runHook(this.options.hooks.afterOtpVerified, context);
-            }
-          },
-        });
-      }
-      const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
-      if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
-      await this.twoFactor.requireValid(active.user.id, body, eventClientOf(request));
-      await this.twoFactor.recordProof(active.session.id);
-      return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
-    }
-
-    private async checkPassword(user: User, password: string): Promise<void> {
-      if (user.email === null) throw new ArrafAuthException('INVALID_CREDENTIALS');
-      const proven = await this.passwords.authenticate(user.email, password);
-      if (proven.id !== user.id) throw new ArrafAuthException('INVALID_CREDENTIALS');
-    }
+  /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
+  @Post('two-factor/enable')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  @AllowWithoutTwoFactor()
+  async enable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
+    const { password } = readTwoFactorBody(request, 'twoFactorEnable', true);
+    if (password !== undefined) await this.checkPassword(user, password);
+    return this.twoFactor.enable(user);
   }
-  return TwoFactorController;
+
+  /**
+   * `{ code, revokeOtherSessions? }` from the authenticator app → active; the session counts as
+   * having passed it. With `revokeOtherSessions: true`, `revoked` counts the other sessions ended.
+   */
+  @Post('two-factor/confirm')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @AllowWithoutTwoFactor()
+  async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { code, revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorCode');
+    const options = changeOptions(revokeOtherSessions, session);
+    const revoked = await this.twoFactor.confirm(user.id, code, options, eventClientOf(request));
+    await this.twoFactor.recordProof(session.id);
+    return withRevoked({ success: true }, revokeOtherSessions, revoked);
+  }
+
+  /** `{ code }` or `{ backupCode }`, and `revokeOtherSessions?` → second factor off, backup codes void. */
+  @Post('two-factor/disable')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async disable(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { revokeOtherSessions, ...input } = readTwoFactorBody(request, 'twoFactorDisable');
+    const options = changeOptions(revokeOtherSessions, session);
+    const revoked = await this.twoFactor.disable(user.id, input, options, eventClientOf(request));
+    return withRevoked({ success: true }, revokeOtherSessions, revoked);
+  }
+
+  /** A new set of backup codes (the old set stops working); optional body `{ revokeOtherSessions? }`. */
+  @Post('two-factor/backup-codes')
+  @HttpCode(200)
+  @UseGuards(SessionGuard)
+  @RequireFreshSession()
+  async backupCodes(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
+    const { revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorBackupCodes', true);
+    const { backupCodes, revoked } = await this.twoFactor.regenerateBackupCodes(
+      user.id,
+      changeOptions(revokeOtherSessions, session),
+      eventClientOf(request),
+    );
+    return withRevoked({ backupCodes }, revokeOtherSessions, revoked);
+  }
+
+  /**
+   * `{ code }` or `{ backupCode }`. With the pending cookie: completes the sign-in (`{ user,
+   * session }` and the session cookie, through the one sign-in edge). With a session and no
+   * pending cookie: step-up for `@RequireTwoFactor()` routes.
+   */
+  @Post('two-factor/verify')
+  @Public()
+  @HttpCode(200)
+  @RateLimit('sign-in:ip')
+  @UseGuards(RateLimitGuard)
+  @UseInterceptors(SignInInterceptor)
+  async verify(@Req() request: EdgeRequest, @Res({ passthrough: true }) response: unknown) {
+    const body = readTwoFactorBody(request, 'secondFactor');
+    const pendingToken = this.pendingCookie.read(request.headers);
+    if (pendingToken !== undefined) {
+      const completed = await this.pending.complete(pendingToken, body, eventClientOf(request));
+      this.pendingCookie.clear(response);
+      return this.twoFactorSignIn.completed(completed);
+    }
+    const active = await this.sessions.getSession(this.cookie.read(request.headers)?.token);
+    if (!active) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');
+    await this.twoFactor.requireValid(active.user.id, body, eventClientOf(request));
+    await this.twoFactor.recordProof(active.session.id);
+    return { user: toPublicUser(active.user), session: toPublicSession(active.session) };
+  }
+
+  private async checkPassword(user: User, password: string): Promise<void> {
+    if (user.email === null) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    const proven = await this.passwords.authenticate(user.email, password);
+    if (proven.id !== user.id) throw new ArrafAuthException('INVALID_CREDENTIALS');
+  }
+}
+
+/** Keeps the current session when the owner asks to end the others. */
+function changeOptions(revokeOtherSessions: boolean | undefined, session: Session): FactorChangeOptions {
+  return revokeOtherSessions === true ? { revokeOtherSessionsExcept: session.id } : {};
+}
+
+/** The answer, with `revoked` (other sessions ended) when the owner asked for it. */
+function withRevoked<T extends object>(answer: T, revokeOtherSessions: boolean | undefined, revoked: number) {
+  return revokeOtherSessions === true ? { ...answer, revoked } : answer;
 }

@@ -10,8 +10,9 @@ import { TwoFactorService } from './two-factor.service.js';
 
 /**
  * The step-up check of `@RequireTwoFactor()`, after `SessionGuard`: the session must have passed a
- * second factor within `twoFactor.freshAge`. Reads the session `SessionGuard` left on the request
- * through the transport-neutral context (HTTP is what the suites exercise).
+ * second factor within `twoFactor.freshAge`. Reads the session `SessionGuard` left on the request or
+ * socket through the transport-neutral context, so it works on HTTP, GraphQL resolvers (the refusal
+ * in `errors[i].extensions`) and WebSocket gateways (the `exception` event).
  */
 @Injectable()
 export class TwoFactorGuard implements CanActivate {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
-import { DataSource, LessThan, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, LessThan, MoreThan } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -9,6 +9,7 @@ import { Passkey } from '../passkeys/passkey.entity.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { SecurityEventClient } from '../security-events/security-event.types.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
+import { SessionService } from '../session/session.service.js';
 import { failureBudgetKey } from '../verification/verification.constants.js';
 import { BackupCodesService } from './backup-codes.service.js';
 import { TotpSecretCipher } from './totp-secret.cipher.js';
@@ -31,6 +32,12 @@ export interface TwoFactorEnrolment {
   backupCodes: string[];
 }
 
+/** What a change of second factor also does when its owner asks. */
+export interface FactorChangeOptions {
+  /** Revokes every other session of the user in the same transaction as the change; this one stays. */
+  revokeOtherSessionsExcept?: string;
+}
+
 const TOTP_CODE = /^[0-9]{6}$/;
 
 /**
@@ -48,13 +55,25 @@ export class TwoFactorService {
     private readonly cipher: TotpSecretCipher,
     private readonly backupCodes: BackupCodesService,
     private readonly limiter: RateLimiter,
+    private readonly sessions: SessionService,
     private readonly events: SecurityEventsService,
   ) {}
 
-  /** The methods that complete a pending sign-in for this user; empty without an active second factor. */
+  /** The authenticator-app methods of this user (`totp`, `backup_code`); empty without an active one. */
   async methodsOf(userId: string): Promise<TwoFactorMethod[]> {
     const enabled = await this.totps().existsBy({ userId, enabled: true });
     return enabled ? ['totp', 'backup_code'] : [];
+  }
+
+  /**
+   * The methods that complete a pending sign-in of this user: the authenticator-app methods, and
+   * `passkey` when the account also has a passkey. Empty (no pending step) without an active app.
+   */
+  async pendingMethodsOf(userId: string): Promise<TwoFactorMethod[]> {
+    const methods = await this.methodsOf(userId);
+    if (methods.length === 0) return methods;
+    const passkeys = await this.dataSource.getRepository(Passkey).existsBy({ userId });
+    return passkeys ? [...methods, 'passkey'] : methods;
   }
 
   /** Whether the user has any second factor: an active authenticator app or a passkey. */
@@ -83,39 +102,66 @@ export class TwoFactorService {
     return { totpUri: uri, qrCode, backupCodes: await this.backupCodes.regenerate(user.id) };
   }
 
-  /** Activates the authenticator once the user proves a code from it. */
-  async confirm(userId: string, code: string, client: SecurityEventClient = {}): Promise<void> {
+  /**
+   * Activates the authenticator once the user proves a code from it (`two_factor.enabled` recorded in
+   * the same transaction). Returns how many other sessions were revoked (see {@link FactorChangeOptions}).
+   */
+  async confirm(
+    userId: string,
+    code: string,
+    options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
+  ): Promise<number> {
     const row = await this.totps().findOneBy({ userId });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
     await this.spendBudgetSlot(userId);
     if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
-    await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.change(userId, 'two_factor.enabled', { ...options, ...client }, async (tx) => {
       await tx.getRepository(TwoFactor).update({ userId, enabled: false }, { enabled: true });
-      await this.events.record({ type: 'two_factor.enabled', userId, method: 'totp', ...client }, { manager: tx });
     });
     this.logger.log(`two-factor enabled for user ${userId}`);
+    return revoked;
   }
 
-  /** Turns the second factor off after one more proof; the backup codes die with it. */
-  async disable(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {
+  /**
+   * Turns the second factor off after one more proof; the backup codes die with it
+   * (`two_factor.disabled` recorded in the same transaction). Returns the sessions revoked.
+   */
+  async disable(
+    userId: string,
+    input: SecondFactorInput,
+    options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
+  ): Promise<number> {
     await this.requireValid(userId, input, client);
-    await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.change(userId, 'two_factor.disabled', { ...options, ...client }, async (tx) => {
       await tx.getRepository(TwoFactor).delete({ userId });
       await this.backupCodes.revoke(userId, tx);
-      await this.events.record({ type: 'two_factor.disabled', userId, method: 'totp', ...client }, { manager: tx });
     });
     this.logger.log(`two-factor disabled for user ${userId}`);
+    return revoked;
   }
 
-  /** A new set of ten backup codes; the old set stops working. */
-  async regenerateBackupCodes(userId: string, client: SecurityEventClient = {}): Promise<string[]> {
+  /**
+   * A new set of ten backup codes; the old set stops working. The old set is voided (and other
+   * sessions revoked, when asked) in one transaction before the new codes are issued.
+   */
+  async regenerateBackupCodes(
+    userId: string,
+    options: FactorChangeOptions = {},
+    client: SecurityEventClient = {},
+  ): Promise<{ backupCodes: string[]; revoked: number }> {
     if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
-    const codes = await this.backupCodes.regenerate(userId);
+    const revoked = await this.dataSource.transaction(async (tx) => {
+      await this.backupCodes.revoke(userId, tx);
+      return this.revokeOtherSessions(userId, options, tx);
+    });
+    const backupCodes = await this.backupCodes.regenerate(userId);
     // The codes are issued one by one by the verification service: recorded after, never losing the new set.
     await this.events.recordQuietly({ type: 'two_factor.backup_codes_regenerated', userId, ...client });
     this.logger.log(`backup codes regenerated for user ${userId}`);
-    return codes;
+    return { backupCodes, revoked };
   }
 
   /**
@@ -151,6 +197,28 @@ export class TwoFactorService {
   async hasFreshProof(sessionId: string): Promise<boolean> {
     const since = new Date(Date.now() - this.options.twoFactor.freshAge * 1000);
     return this.dataSource.getRepository(TwoFactorProof).existsBy({ sessionId, verifiedAt: MoreThan(since) });
+  }
+
+  /**
+   * One change of the authenticator in one transaction: the change, its event and, when asked, the
+   * revocation of the other sessions; any failure rolls all three back. Returns the sessions revoked.
+   */
+  private async change(
+    userId: string,
+    type: 'two_factor.enabled' | 'two_factor.disabled',
+    { revokeOtherSessionsExcept, ...client }: FactorChangeOptions & SecurityEventClient,
+    apply: (tx: EntityManager) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (tx) => {
+      await apply(tx);
+      await this.events.record({ type, userId, method: 'totp', ...client }, { manager: tx });
+      return this.revokeOtherSessions(userId, { revokeOtherSessionsExcept }, tx);
+    });
+  }
+
+  private async revokeOtherSessions(userId: string, options: FactorChangeOptions, tx: EntityManager): Promise<number> {
+    const keep = options.revokeOtherSessionsExcept;
+    return keep === undefined ? 0 : this.sessions.revokeOtherSessions(userId, keep, { manager: tx });
   }
 
   private async spendBudgetSlot(userId: string): Promise<void> {

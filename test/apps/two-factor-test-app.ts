@@ -1,14 +1,16 @@
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { Controller, type DynamicModule, Get, type INestApplication, Module, Post, UseGuards } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Secret, TOTP, URI } from 'otpauth';
-import type { DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import {
   ARRAF_AUTH_ENTITIES,
   ArrafAuthModule,
   type ArrafAuthOptions,
   CurrentUser,
+  Passkey,
   RequireTwoFactor,
   SessionGuard,
   SMS_PROVIDER,
@@ -108,4 +110,76 @@ export function cookieFrom(res: { headers: Record<string, unknown> }, name: stri
 export function setCookies(res: { headers: Record<string, unknown> }): string[] {
   const header = res.headers['set-cookie'] as string[] | string | undefined;
   return header === undefined ? [] : Array.isArray(header) ? header : [header];
+}
+
+/**
+ * A software passkey (ES256 on P-256) for the API suites: stored as a verified registration stores
+ * one, it answers `POST passkey/authenticate/options` the way `startAuthentication()` does, with its
+ * signature counter moving forward and user presence and verification flagged.
+ */
+export class SoftPasskey {
+  readonly credentialId = randomBytes(16).toString('base64url');
+  private readonly keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private counter = 0;
+
+  constructor(
+    readonly userId: string,
+    readonly origin = TWO_FACTOR_APP_URL,
+  ) {}
+
+  /** Stores the passkey for its user (the row `POST passkey/register/verify` writes). */
+  async store(app: INestApplication): Promise<void> {
+    const jwk = this.keys.publicKey.export({ format: 'jwk' });
+    // COSE_Key {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y} in CBOR.
+    const coseKey = Buffer.concat([
+      Buffer.from([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]),
+      Buffer.from(jwk.x!, 'base64url'),
+      Buffer.from([0x22, 0x58, 0x20]),
+      Buffer.from(jwk.y!, 'base64url'),
+    ]);
+    await app
+      .get(DataSource)
+      .getRepository(Passkey)
+      .insert({
+        id: randomUUID(),
+        userId: this.userId,
+        credentialId: this.credentialId,
+        publicKey: coseKey.toString('base64url'),
+        counter: 0,
+        transports: 'internal',
+        name: 'Soft passkey',
+        deviceType: 'singleDevice',
+        backedUp: false,
+        lastUsedAt: null,
+      });
+  }
+
+  /** The assertion JSON for `options` (`{ challenge, rpId }`); `userVerified: false` leaves the UV flag off. */
+  assertion(options: { challenge: string; rpId: string }, { userVerified = true } = {}) {
+    this.counter += 1;
+    const clientData = { type: 'webauthn.get', challenge: options.challenge, origin: this.origin, crossOrigin: false };
+    const clientDataJSON = Buffer.from(JSON.stringify(clientData));
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(this.counter);
+    const authenticatorData = Buffer.concat([
+      createHash('sha256').update(options.rpId).digest(),
+      // Flags: user present (0x01), user verified (0x04).
+      Buffer.from([userVerified ? 0x05 : 0x01]),
+      counter,
+    ]);
+    const signed = Buffer.concat([authenticatorData, createHash('sha256').update(clientDataJSON).digest()]);
+    return {
+      id: this.credentialId,
+      rawId: this.credentialId,
+      type: 'public-key',
+      response: {
+        clientDataJSON: clientDataJSON.toString('base64url'),
+        authenticatorData: authenticatorData.toString('base64url'),
+        signature: sign('sha256', signed, this.keys.privateKey).toString('base64url'),
+        userHandle: Buffer.from(this.userId).toString('base64url'),
+      },
+      clientExtensionResults: {},
+      authenticatorAttachment: 'platform',
+    };
+  }
 }

@@ -4,12 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Passkey, Session } from '../../src/index.js';
+import { Passkey, SecurityEvent, Session, Verification } from '../../src/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
-import { createTwoFactorTestApp, TWO_FACTOR_APP_URL } from '../apps/two-factor-test-app.js';
+import {
+  Authenticator,
+  cookieFrom,
+  createTwoFactorTestApp,
+  setCookies,
+  SoftPasskey,
+  TWO_FACTOR_APP_URL,
+} from '../apps/two-factor-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 
 const ORIGIN = { Origin: TWO_FACTOR_APP_URL };
+const PENDING = 'arraf_2fa_pending';
 
 describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => {
   let database: Awaited<ReturnType<TestDatabase['create']>>;
@@ -174,6 +182,9 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
       .set('Cookie', owner.cookie)
       .expect(200, { success: true });
     expect(await passkeys.countBy({ id: mine.id })).toBe(0);
+    // Only the removal that happened is recorded, for its owner.
+    expect(await eventsOf(owner.userId, 'passkey.removed')).toEqual([['passkey', { passkeyId: mine.id }]]);
+    expect(await eventsOf(stranger.userId, 'passkey.removed')).toEqual([]);
   });
 
   it('counts passkey sign-in attempts per address (sign-in:ip)', async () => {
@@ -204,6 +215,146 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
       404,
       'NOT_FOUND',
     );
+  });
+
+  /** Enables and confirms TOTP for the session `cookie`; returns the authenticator. */
+  async function enrolTotp(cookie: string): Promise<Authenticator> {
+    const enabled = await http().post('/auth/two-factor/enable').set(ORIGIN).set('Cookie', cookie).expect(200);
+    const authenticator = new Authenticator(enabled.body.totpUri);
+    await http()
+      .post('/auth/two-factor/confirm')
+      .set(ORIGIN)
+      .set('Cookie', cookie)
+      .send({ code: await authenticator.code(-1) })
+      .expect(200);
+    return authenticator;
+  }
+
+  /** `POST passkey/authenticate/verify` with a fresh challenge answered by `passkey`, and `cookie` if given. */
+  async function passkeySignIn(passkey: SoftPasskey, cookie?: string, assertion: { userVerified?: boolean } = {}) {
+    const options = await http().post('/auth/passkey/authenticate/options').set(ORIGIN).expect(200);
+    const req = http().post('/auth/passkey/authenticate/verify').set(ORIGIN);
+    if (cookie !== undefined) req.set('Cookie', cookie);
+    return req.send({ response: passkey.assertion(options.body, assertion) });
+  }
+
+  /** A password sign-in of an account with TOTP on: `{ twoFactorRequired, methods }` and the pending cookie. */
+  async function firstFactor(email: string): Promise<{ methods: string[]; pending: string }> {
+    const res = await http()
+      .post('/auth/sign-in')
+      .set(ORIGIN)
+      .send({ method: 'email', email, password: GOOD_PASSWORD })
+      .expect(200);
+    expect(res.body.twoFactorRequired).toBe(true);
+    expect(cookieFrom(res, 'auth_session')).toBeUndefined();
+    return { methods: res.body.methods, pending: cookieFrom(res, PENDING)! };
+  }
+
+  /** The account's `type` events, as `[method, detail]` (detail parsed), oldest first. */
+  async function eventsOf(userId: string, type: string): Promise<[string | null, unknown][]> {
+    const rows = await app.get(DataSource).getRepository(SecurityEvent).find({ where: { userId, type } });
+    rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return rows.map((row) => [row.method, row.detail === null ? null : JSON.parse(row.detail)]);
+  }
+
+  async function emailAccount(): Promise<{ email: string; cookie: string; userId: string }> {
+    const email = freshEmail('pk2fa');
+    const res = await http().post('/auth/sign-up').set(ORIGIN).send({ email, password: GOOD_PASSWORD }).expect(201);
+    return { email, cookie: sessionCookie(res), userId: res.body.user.id };
+  }
+
+  it('signs in with a discoverable passkey that verified its user; without user verification it is refused', async () => {
+    const { userId } = await signUp();
+    const passkey = new SoftPasskey(userId);
+    await passkey.store(app);
+    const options = await http().post('/auth/passkey/authenticate/options').set(ORIGIN).expect(200);
+    expect(options.body.userVerification).toBe('required');
+
+    const unverified = await passkeySignIn(passkey, undefined, { userVerified: false });
+    expectErrorBody(unverified, 400, 'PASSKEY_INVALID');
+    expect(unverified.headers['set-cookie']).toBeUndefined();
+
+    const res = await passkeySignIn(passkey);
+    expect(res.status).toBe(200);
+    expect(res.body.user.id).toBe(userId);
+    expect(cookieFrom(res, 'auth_session')).toBeDefined();
+    // A passkey counts as two factors: the session passes step-up at once.
+    await http().post('/app/vault').set(ORIGIN).set('Cookie', sessionCookie(res)).expect(201, { opened: userId });
+    const signIns = await eventsOf(userId, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String) }]);
+  });
+
+  it("a first factor lists 'passkey' when the account has one, and the account's passkey completes the pending sign-in", async () => {
+    const owner = await emailAccount();
+    const authenticator = await enrolTotp(owner.cookie);
+    expect((await firstFactor(owner.email)).methods).toEqual(['totp', 'backup_code']);
+    const passkey = new SoftPasskey(owner.userId);
+    await passkey.store(app);
+
+    const { methods, pending } = await firstFactor(owner.email);
+    expect(methods).toEqual(['totp', 'backup_code', 'passkey']);
+    const res = await passkeySignIn(passkey, pending);
+    expect(res.status).toBe(200);
+    expect(res.body.user.id).toBe(owner.userId);
+    const signedIn = sessionCookie(res);
+    // The pending cookie is cleared, and the pending state is spent: its code no longer completes it.
+    expect(setCookies(res).some((c) => c.startsWith(`${PENDING}=;`) && /Max-Age=0/.test(c))).toBe(true);
+    expect(cookieFrom(res, PENDING)).toBeUndefined();
+    expectErrorBody(
+      await http()
+        .post('/auth/two-factor/verify')
+        .set(ORIGIN)
+        .set('Cookie', pending)
+        .send({ code: await authenticator.code() }),
+      401,
+      'TWO_FACTOR_PENDING_EXPIRED',
+    );
+    await http().get('/app/me').set('Cookie', signedIn).expect(200, { id: owner.userId });
+    await http().post('/app/vault').set(ORIGIN).set('Cookie', signedIn).expect(201, { opened: owner.userId });
+    // Recorded by the sign-in edge like a code: the passkey as the method, the password as the first factor.
+    const signIns = await eventsOf(owner.userId, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'password' }]);
+  });
+
+  it("another account's passkey does not complete a pending sign-in, which its owner can still complete", async () => {
+    const owner = await emailAccount();
+    const authenticator = await enrolTotp(owner.cookie);
+    await new SoftPasskey(owner.userId).store(app);
+    const stranger = await signUp();
+    const strangerPasskey = new SoftPasskey(stranger.userId);
+    await strangerPasskey.store(app);
+
+    const { pending } = await firstFactor(owner.email);
+    const refused = await passkeySignIn(strangerPasskey, pending);
+    expectErrorBody(refused, 400, 'PASSKEY_INVALID');
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    const sessions = app.get(DataSource).getRepository(Session);
+    expect(await sessions.countBy({ userId: stranger.userId })).toBe(1);
+    expect(await eventsOf(owner.userId, 'sign_in.failed')).toEqual([['passkey', { reason: 'PASSKEY_INVALID' }]]);
+
+    const done = await http()
+      .post('/auth/two-factor/verify')
+      .set(ORIGIN)
+      .set('Cookie', pending)
+      .send({ code: await authenticator.code() })
+      .expect(200);
+    expect(done.body.user.id).toBe(owner.userId);
+  });
+
+  it('a pending cookie that is no longer pending does not stop a passkey sign-in, and is cleared', async () => {
+    const owner = await emailAccount();
+    await enrolTotp(owner.cookie);
+    const passkey = new SoftPasskey(owner.userId);
+    await passkey.store(app);
+    const { pending } = await firstFactor(owner.email);
+    await app
+      .get(DataSource)
+      .getRepository(Verification)
+      .update({ type: 'two-factor:pending' }, { expiresAt: new Date(Date.now() - 1000) });
+    const res = await passkeySignIn(passkey, pending);
+    expect(res.status).toBe(200);
+    expect(res.body.user.id).toBe(owner.userId);
+    expect(setCookies(res).some((c) => c.startsWith(`${PENDING}=;`))).toBe(true);
   });
 
   it('with twoFactor.required, a passkey counts as the enrolled second factor', async () => {

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Session, TwoFactor, TwoFactorProof, Verification } from '../../src/index.js';
+import { SecurityEvent, Session, SessionService, TwoFactor, TwoFactorProof, Verification } from '../../src/index.js';
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import { type Platform, TEST_SECRET } from '../apps/test-app.js';
@@ -361,6 +361,89 @@ describe.each(CASES)('second factors on $name ($platform)', ({ db, platform }: (
       400,
       'TWO_FACTOR_INVALID',
     );
+  });
+
+  it('revokeOtherSessions: true on confirm, backup-codes and disable ends the other sessions and keeps this one', async () => {
+    const { email, cookie, userId } = await signUp();
+    const passwordSession = async () =>
+      sessionCookie(await post('/auth/sign-in').send({ method: 'email', email, password: GOOD_PASSWORD }).expect(200));
+    const alive = async (other: string) => (await http().get('/app/me').set('Cookie', other)).status === 200;
+    const others = [await passwordSession(), await passwordSession()];
+
+    const enabled = await post('/auth/two-factor/enable', cookie).expect(200);
+    const authenticator = new Authenticator(enabled.body.totpUri);
+    const confirmed = await post('/auth/two-factor/confirm', cookie)
+      .send({ code: await authenticator.code(-1), revokeOtherSessions: true })
+      .expect(200);
+    expect(confirmed.body).toStrictEqual({ success: true, revoked: 2 });
+    expect(await Promise.all(others.map(alive))).toEqual([false, false]);
+    expect(await alive(cookie)).toBe(true);
+
+    // Without the flag (no body at all), other sessions stay; with it, they end.
+    const pending = await firstFactor(email);
+    const second = sessionCookie(
+      await post('/auth/two-factor/verify', pending)
+        .send({ code: await authenticator.code() })
+        .expect(200),
+    );
+    const kept = await post('/auth/two-factor/backup-codes', cookie).expect(200);
+    expect(Object.keys(kept.body)).toEqual(['backupCodes']);
+    expect(await alive(second)).toBe(true);
+    expectErrorBody(
+      await post('/auth/two-factor/backup-codes', cookie).send({ revokeOtherSessions: 'yes' }),
+      400,
+      'INVALID_INPUT',
+    );
+    expect(await alive(second)).toBe(true);
+    const regenerated = await post('/auth/two-factor/backup-codes', cookie)
+      .send({ revokeOtherSessions: true })
+      .expect(200);
+    expect(regenerated.body).toStrictEqual({ backupCodes: expect.any(Array), revoked: 1 });
+    expect(regenerated.body.backupCodes).toHaveLength(10);
+    expect(await alive(second)).toBe(false);
+
+    const third = sessionCookie(
+      await post('/auth/two-factor/verify', await firstFactor(email))
+        .send({ backupCode: regenerated.body.backupCodes[0] })
+        .expect(200),
+    );
+    const disabled = await post('/auth/two-factor/disable', cookie)
+      .send({ code: await authenticator.code(1), revokeOtherSessions: true })
+      .expect(200);
+    expect(disabled.body).toStrictEqual({ success: true, revoked: 1 });
+    expect(await alive(third)).toBe(false);
+    expect(await alive(cookie)).toBe(true);
+    const sessions = await app.get(DataSource).getRepository(Session).findBy({ userId });
+    expect(sessions).toHaveLength(1);
+    // Each change is recorded once, with the client that asked for it.
+    const events = app.get(DataSource).getRepository(SecurityEvent);
+    const recorded = async (type: string) => events.findBy({ userId, type });
+    expect(await recorded('two_factor.enabled')).toEqual([expect.objectContaining({ method: 'totp' })]);
+    expect(await recorded('two_factor.backup_codes_regenerated')).toHaveLength(2);
+    expect(await recorded('two_factor.disabled')).toEqual([expect.objectContaining({ method: 'totp' })]);
+  });
+
+  it('turning the second factor off and ending the other sessions happen in one transaction', async () => {
+    const { email, cookie, userId } = await signUp();
+    const { backupCodes } = await enrol(cookie);
+    const revoke = jest
+      .spyOn(app.get(SessionService), 'revokeOtherSessions')
+      .mockRejectedValueOnce(new Error('session store down'));
+    try {
+      const failed = await post('/auth/two-factor/disable', cookie).send({
+        backupCode: backupCodes[0],
+        revokeOtherSessions: true,
+      });
+      expect(failed.status).toBe(500);
+      expect(revoke).toHaveBeenCalledTimes(1);
+    } finally {
+      revoke.mockRestore();
+    }
+    // The factor is still on, and its event rolled back with it: a first factor still stops at the second.
+    expect(await app.get(DataSource).getRepository(TwoFactor).countBy({ userId, enabled: true })).toBe(1);
+    const events = app.get(DataSource).getRepository(SecurityEvent);
+    expect(await events.countBy({ userId, type: 'two_factor.disabled' })).toBe(0);
+    await firstFactor(email);
   });
 });
 
