@@ -34,6 +34,11 @@ const CHECKED_SESSION = Symbol('arraf-auth:checked-session');
 export class SessionGuard implements CanActivate {
   private readonly publicRoutes: RouteFlag;
   private readonly freshRoutes: RouteFlag;
+  /**
+   * `SessionService.checkSession` (synchronous when the answer is in memory), unless `getSession`
+   * was replaced (`overrideProvider(SessionService)`, a subclass): then that, as before.
+   */
+  private readonly lookUp: (credential: string) => ActiveSession | null | Promise<ActiveSession | null>;
 
   constructor(
     protected readonly sessions: SessionService,
@@ -45,6 +50,8 @@ export class SessionGuard implements CanActivate {
   ) {
     this.publicRoutes = new RouteFlag(reflector, IS_PUBLIC_KEY);
     this.freshRoutes = new RouteFlag(reflector, REQUIRE_FRESH_KEY);
+    const own = sessions.getSession === SessionService.prototype.getSession && typeof sessions.checkSession === 'function';
+    this.lookUp = own ? (credential) => sessions.checkSession(credential) : (credential) => sessions.getSession(credential);
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -93,7 +100,7 @@ export class SessionGuard implements CanActivate {
     if (!credential) this.throwUnauthenticated(context);
     // Before the lookup: a cross-site request costs no database work.
     if (!this.passesOriginCheck(transport, credential)) throw new ArrafAuthException('INVALID_ORIGIN');
-    const found = this.sessions.checkSession(credential.token);
+    const found = this.lookUp(credential.token);
     if (found === null || !('then' in found)) return this.admit(context, transport, found, credential);
     return found.then((active) => this.admit(context, transport, active, credential));
   }

@@ -56,6 +56,9 @@ class FakeSessions {
     return active;
   }
 
+  /** The service's own `getSession` (it delegates to `checkSession`), so the guard takes the fast path. */
+  readonly getSession = SessionService.prototype.getSession;
+
   /** Tokens whose answer comes back synchronously (what a cache hit does); the others through a promise. */
   readonly inMemory = new Set<string>();
 
