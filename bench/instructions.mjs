@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const args = Object.fromEntries(
@@ -45,7 +46,15 @@ if (args.callgrind) {
     const out = join(dir, 'callgrind.out');
     execFileSync(
       'valgrind',
-      ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', self, ...passed, `--requests=${requests}`],
+      [
+        '--tool=callgrind',
+        `--callgrind-out-file=${out}`,
+        process.execPath,
+        '--single-threaded',
+        self,
+        ...passed,
+        `--requests=${requests}`,
+      ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );
     const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'));
@@ -137,10 +146,7 @@ if (opt.twoFactor) {
   await migrator.getRepository('two_factors').insert({ userId: signedIn.user.id, secret: 'x', enabled: true });
 }
 const request = { method: 'GET', url: `/${opt.route}`, headers: { cookie: signedIn.cookie } };
-const send =
-  opt.platform === 'fastify'
-    ? () => instance.inject(request)
-    : () => inject(instance, request);
+const send = opt.platform === 'fastify' ? () => instance.inject(request) : () => inject(instance, request);
 
 const first = await send();
 if (first.statusCode !== 200) throw new Error(`${opt.route} answered ${first.statusCode}: ${first.body}`);

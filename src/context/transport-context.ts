@@ -40,7 +40,13 @@ export function getTransportContext(context: ExecutionContext): TransportContext
   if (type === 'http') {
     // (request, response, next); `switchToHttp()` would build three closures on every call.
     const request = context.getArgByIndex<HttpRequestShape & Record<string | symbol, unknown>>(0);
-    return { type, headers: request.headers, holder: request, method: request.method, response: context.getArgByIndex(1) };
+    return {
+      type,
+      headers: request.headers,
+      holder: request,
+      method: request.method,
+      response: context.getArgByIndex(1),
+    };
   }
   if (type === 'graphql') return graphqlContext(context);
   if (type === 'ws') return wsContext(context);

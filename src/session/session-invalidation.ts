@@ -172,7 +172,9 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
   ): Promise<void> {
     if (!this.options.twoFactor.required) return Promise.resolve();
     const relevant =
-      table === TWO_FACTOR_TABLE ? kind === 'remove' || !entity || 'enabled' in entity : table === PASSKEY_TABLE && kind !== 'update';
+      table === TWO_FACTOR_TABLE
+        ? kind === 'remove' || !entity || 'enabled' in entity
+        : table === PASSKEY_TABLE && kind !== 'update';
     if (!relevant) return Promise.resolve();
     const userId = entity?.userId ?? before?.userId;
     return this.invalidate(typeof userId === 'string' ? { type: 'user', id: userId } : { type: 'all' }, runner.manager);

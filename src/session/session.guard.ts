@@ -50,8 +50,11 @@ export class SessionGuard implements CanActivate {
   ) {
     this.publicRoutes = new RouteFlag(reflector, IS_PUBLIC_KEY);
     this.freshRoutes = new RouteFlag(reflector, REQUIRE_FRESH_KEY);
-    const own = sessions.getSession === SessionService.prototype.getSession && typeof sessions.checkSession === 'function';
-    this.lookUp = own ? (credential) => sessions.checkSession(credential) : (credential) => sessions.getSession(credential);
+    const own =
+      sessions.getSession === SessionService.prototype.getSession && typeof sessions.checkSession === 'function';
+    this.lookUp = own
+      ? (credential) => sessions.checkSession(credential)
+      : (credential) => sessions.getSession(credential);
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -59,7 +62,12 @@ export class SessionGuard implements CanActivate {
     const transport = getTransportContext(context);
     try {
       const pending = this.authenticate(context, transport);
-      return pending === undefined ? true : pending.then(() => true, (error: unknown) => this.refuse(transport, error));
+      return pending === undefined
+        ? true
+        : pending.then(
+            () => true,
+            (error: unknown) => this.refuse(transport, error),
+          );
     } catch (error) {
       return this.refuse(transport, error);
     }
@@ -122,7 +130,11 @@ export class SessionGuard implements CanActivate {
   }
 
   /** Leaves `user` and the session for the handler, and hands a renewed credential back. */
-  private settle(transport: TransportContext, active: ActiveSession, credential: SessionCredential | undefined): undefined {
+  private settle(
+    transport: TransportContext,
+    active: ActiveSession,
+    credential: SessionCredential | undefined,
+  ): undefined {
     const { holder } = transport;
     holder.user = active.user;
     holder[REQUEST_SESSION_KEY] = active.session;

@@ -261,7 +261,9 @@ export class SessionService {
       return undefined;
     }
     const { expiresIn, absoluteTimeout } = this.settings;
-    session.expiresAt = new Date(Math.min(now + expiresIn * 1000, session.createdAt.getTime() + absoluteTimeout * 1000));
+    session.expiresAt = new Date(
+      Math.min(now + expiresIn * 1000, session.createdAt.getTime() + absoluteTimeout * 1000),
+    );
     await this.store.update(session.id, { expiresAt: session.expiresAt, lastActiveAt: session.lastActiveAt });
     return this.codec.reissue(session, user.email ?? null, credential);
   }

@@ -48,7 +48,10 @@ describe.each(testDatabases())('twoFactor.required costs no extra query on $name
   }
 
   async function signedUp(): Promise<{ cookie: string; userId: string }> {
-    const up = await http().post('/auth/sign-up').send({ email: uniqueEmail('tfa'), password: PASSWORD }).expect(201);
+    const up = await http()
+      .post('/auth/sign-up')
+      .send({ email: uniqueEmail('tfa'), password: PASSWORD })
+      .expect(201);
     return { cookie: cookieOf(up), userId: up.body.user.id as string };
   }
 
@@ -66,31 +69,34 @@ describe.each(testDatabases())('twoFactor.required costs no extra query on $name
   it.each([
     ['off', false],
     ['on', true],
-  ])('cache %s: one lookup at most per guarded request, and enrolling or disabling is seen at once', async (_, cache) => {
-    await start(cache);
-    const { cookie } = await signedUp();
+  ])(
+    'cache %s: one lookup at most per guarded request, and enrolling or disabling is seen at once',
+    async (_, cache) => {
+      await start(cache);
+      const { cookie } = await signedUp();
 
-    const refused = await measured(cookie);
-    expect(refused.status).toBe(403);
-    expect(refused.queries).toBe(1);
-    expectError(await me(cookie), 403, 'TWO_FACTOR_ENROLMENT_REQUIRED');
-    // Answered from the cached entry when the cache is on: no query at all.
-    expect(await measured(cookie)).toEqual({ status: 403, queries: cache ? 0 : 1 });
+      const refused = await measured(cookie);
+      expect(refused.status).toBe(403);
+      expect(refused.queries).toBe(1);
+      expectError(await me(cookie), 403, 'TWO_FACTOR_ENROLMENT_REQUIRED');
+      // Answered from the cached entry when the cache is on: no query at all.
+      expect(await measured(cookie)).toEqual({ status: 403, queries: cache ? 0 : 1 });
 
-    const enabled = await post('/auth/two-factor/enable', cookie).expect(200);
-    const authenticator = new Authenticator(enabled.body.totpUri as string);
-    await post('/auth/two-factor/confirm', cookie)
-      .send({ code: await authenticator.code() })
-      .expect(200);
-    expect(await measured(cookie)).toEqual({ status: 200, queries: 1 });
-    expect(await measured(cookie)).toEqual({ status: 200, queries: cache ? 0 : 1 });
+      const enabled = await post('/auth/two-factor/enable', cookie).expect(200);
+      const authenticator = new Authenticator(enabled.body.totpUri as string);
+      await post('/auth/two-factor/confirm', cookie)
+        .send({ code: await authenticator.code() })
+        .expect(200);
+      expect(await measured(cookie)).toEqual({ status: 200, queries: 1 });
+      expect(await measured(cookie)).toEqual({ status: 200, queries: cache ? 0 : 1 });
 
-    await post('/auth/two-factor/disable', cookie)
-      .send({ code: await authenticator.code(1) })
-      .expect(200);
-    expectError(await me(cookie), 403, 'TWO_FACTOR_ENROLMENT_REQUIRED');
-    expect(await measured(cookie)).toEqual({ status: 403, queries: cache ? 0 : 1 });
-  });
+      await post('/auth/two-factor/disable', cookie)
+        .send({ code: await authenticator.code(1) })
+        .expect(200);
+      expectError(await me(cookie), 403, 'TWO_FACTOR_ENROLMENT_REQUIRED');
+      expect(await measured(cookie)).toEqual({ status: 403, queries: cache ? 0 : 1 });
+    },
+  );
 
   it.each([
     ['off', false],

@@ -260,9 +260,11 @@ describe('SessionGuard when the answer is in memory', () => {
     let reads = 0;
     const read = reflector.get.bind(reflector);
     reflector.get = ((key: string, target: never) => (reads++, read(key, target))) as Reflector['get'];
-    for (let i = 0; i < 5; i++) guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
+    for (let i = 0; i < 5; i++)
+      guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
     const perRequest = reads;
-    for (let i = 0; i < 5; i++) guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
+    for (let i = 0; i < 5; i++)
+      guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
     expect(reads).toBe(perRequest);
     expect(reads).toBeGreaterThan(0);
     expect(() => guard.canActivate(httpContext('open', { method: 'GET', headers: {} }))).not.toThrow();
