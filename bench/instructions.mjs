@@ -122,7 +122,7 @@ Module({
   imports: [
     TypeOrmModule.forRoot({ ...database, entities: ARRAF_AUTH_ENTITIES, logging: true, logger: new CountingLogger() }),
     ArrafAuthModule.forRoot({
-      secret: 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+      secret: 'Zq7vK2pW9xR4mT8nB3cY6hJ1dF5gL0sA-benchOnly_u7Qe',
       session: { strategy: opt.strategy, ...(opt.cache === 'on' ? { cache: {} } : {}) },
       ...(opt.twoFactor ? { twoFactor: { required: true } } : {}),
       sms: new ConsoleSmsProvider({ allowInProduction: true }),
