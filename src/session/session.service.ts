@@ -133,6 +133,7 @@ export class SessionService {
     }
     return this.failClosed(() => this.resolve(key, credential, hit && { ...hit, cached: true }));
   }
+
   /** Revokes one session. With `userId`, only if it belongs to that user. Returns whether it existed. */
   revokeSession(sessionId: string, userId?: string, options: RevokeOptions = {}): Promise<boolean> {
     return this.failClosed(() => this.store.delete(sessionId, { userId, manager: options.manager }));
