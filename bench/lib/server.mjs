@@ -39,7 +39,7 @@ const { createTestSession } = await import(
 );
 
 const env = process.env;
-const SECRET = env.BENCH_SECRET ?? 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+const SECRET = env.BENCH_SECRET ?? 'Zq7vK2pW9xR4mT8nB3cY6hJ1dF5gL0sA-benchOnly_u7Qe';
 /** Same length as a user id, so every route answers a body of the same size. */
 const FIXED_ID = '00000000-0000-4000-8000-000000000000';
 

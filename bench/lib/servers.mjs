@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const SERVER = new URL('./server.mjs', import.meta.url);
-export const BENCH_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+export const BENCH_SECRET = 'Zq7vK2pW9xR4mT8nB3cY6hJ1dF5gL0sA-benchOnly_u7Qe';
 
 function waitForMessage(child, type, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {

@@ -38,9 +38,15 @@ interface HttpRequestShape {
 export function getTransportContext(context: ExecutionContext): TransportContext | undefined {
   const type = context.getType<string>();
   if (type === 'http') {
-    const http = context.switchToHttp();
-    const request = http.getRequest<HttpRequestShape & Record<string | symbol, unknown>>();
-    return { type, headers: request.headers, holder: request, method: request.method, response: http.getResponse() };
+    // (request, response, next); `switchToHttp()` would build three closures on every call.
+    const request = context.getArgByIndex<HttpRequestShape & Record<string | symbol, unknown>>(0);
+    return {
+      type,
+      headers: request.headers,
+      holder: request,
+      method: request.method,
+      response: context.getArgByIndex(1),
+    };
   }
   if (type === 'graphql') return graphqlContext(context);
   if (type === 'ws') return wsContext(context);

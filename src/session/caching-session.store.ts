@@ -30,6 +30,10 @@ export class CachingSessionStore implements SessionStore {
     return this.inner.insert(session);
   }
 
+  findCached(key: SessionLookupKey): StoredSession | undefined {
+    return this.cache.get(sessionCacheKey(key));
+  }
+
   async find(key: SessionLookupKey, options: SessionFindOptions = {}): Promise<StoredSession | null> {
     const cacheKey = sessionCacheKey(key);
     if (!options.fresh) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sha256 } from '../crypto/crypto.util.js';
+import { hash } from 'node:crypto';
 import type { Session } from '../entities/session.entity.js';
 import type { SessionCodec, SessionLookupKey } from './session-codec.interface.js';
 
@@ -23,6 +23,7 @@ export class DatabaseSessionCodec implements SessionCodec {
 
   decode(credential: string): SessionLookupKey | null {
     // Malformed values never reach the database.
-    return RANDOM_TOKEN.test(credential) ? { by: 'tokenHash', tokenHash: sha256(credential) } : null;
+    // The same hex SHA-256 as `sha256()` of src/crypto, one-shot: `createHash` builds a Hash object per call.
+    return RANDOM_TOKEN.test(credential) ? { by: 'tokenHash', tokenHash: hash('sha256', credential, 'hex') } : null;
   }
 }

@@ -21,6 +21,7 @@ function copyOf(stored: StoredSession): StoredSession {
   return {
     user: Object.assign(Object.create(Object.getPrototypeOf(stored.user) as object) as object, stored.user),
     session: Object.assign(Object.create(Object.getPrototypeOf(stored.session) as object) as object, stored.session),
+    secondFactor: stored.secondFactor,
   } as StoredSession;
 }
 

@@ -64,13 +64,37 @@ export function readCookie(header: string | undefined, name: string): string | u
       eq = header.indexOf('=', start);
       if (eq === -1) eq = header.length;
     }
-    if (eq < end && header.slice(start, eq).trim() === name) {
+    if (eq < end && nameIs(header, start, eq, name)) {
       if (found !== undefined) return undefined; // sent twice: refuse rather than guess which is genuine
       found = decodeValue(header.slice(eq + 1, end));
     }
     start = end + 1;
   }
   return found === null || found === '' ? undefined : found;
+}
+
+/** Whether `header.slice(start, end).trim() === name`, without building the slice (the guard's hot path). */
+function nameIs(header: string, start: number, end: number, name: string): boolean {
+  while (start < end && isTrimmed(header.charCodeAt(start))) start++;
+  while (end > start && isTrimmed(header.charCodeAt(end - 1))) end--;
+  return end - start === name.length && header.startsWith(name, start);
+}
+
+/** The characters `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator). */
+function isTrimmed(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 /** A cookie value trimmed, unquoted and percent-decoded; `null` when it does not decode. */

@@ -4,6 +4,7 @@ import {
   DataSource,
   type EntityManager,
   type EntitySubscriberInterface,
+  type InsertEvent,
   type QueryRunner,
   type RemoveEvent,
   type SoftRemoveEvent,
@@ -12,7 +13,10 @@ import {
   type UpdateEvent,
 } from 'typeorm';
 import { randomId } from '../crypto/crypto.util.js';
-import { SESSION_TABLE, USER_TABLE } from '../arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, SESSION_TABLE, USER_TABLE } from '../arraf-auth.constants.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { PASSKEY_TABLE } from '../passkeys/passkey.entity.js';
+import { TWO_FACTOR_TABLE } from '../two-factor/two-factor.constants.js';
 import type { InvalidationChannel } from './invalidation-channel.js';
 import { SESSION_CACHE, SESSION_CACHE_SETTINGS, SESSION_INVALIDATION_CHANNEL } from './session-cache.constants.js';
 import type { ResolvedSessionCacheOptions } from './session-cache.options.js';
@@ -60,6 +64,7 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
     @Inject(SESSION_CACHE) private readonly cache: SessionCache,
     @Inject(SESSION_INVALIDATION_CHANNEL) private readonly channel: InvalidationChannel,
     private readonly dataSource: DataSource,
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -102,7 +107,15 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
 
   // TypeORM subscriber: writes to users and sessions made outside the session layer.
 
+  afterInsert(event: InsertEvent<Record<string, unknown>>): Promise<void> {
+    return this.onFactorWrite(event.metadata.tableName, 'insert', event.queryRunner, event.entity);
+  }
+
   afterUpdate(event: UpdateEvent<Record<string, unknown>>): Promise<void> {
+    const entity = event.entity ?? undefined;
+    if (event.metadata.tableName !== USER_TABLE && event.metadata.tableName !== SESSION_TABLE) {
+      return this.onFactorWrite(event.metadata.tableName, 'update', event.queryRunner, entity, event.databaseEntity);
+    }
     return this.onForeignWrite(
       event.metadata.tableName,
       event.queryRunner,
@@ -111,7 +124,11 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
   }
 
   afterRemove(event: RemoveEvent<Record<string, unknown>>): Promise<void> {
-    return this.onForeignWrite(event.metadata.tableName, event.queryRunner, event.entity?.id ?? event.entityId);
+    const table = event.metadata.tableName;
+    if (table !== USER_TABLE && table !== SESSION_TABLE) {
+      return this.onFactorWrite(table, 'remove', event.queryRunner, event.entity, event.databaseEntity);
+    }
+    return this.onForeignWrite(table, event.queryRunner, event.entity?.id ?? event.entityId);
   }
 
   afterSoftRemove(event: SoftRemoveEvent<Record<string, unknown>>): Promise<void> {
@@ -139,6 +156,28 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
     const invalidation: Invalidation =
       typeof id !== 'string' ? { type: 'all' } : table === USER_TABLE ? { type: 'user', id } : { type: 'session', id };
     return this.invalidate(invalidation, runner.manager);
+  }
+
+  /**
+   * With `twoFactor.required` the cached sessions carry "has a second factor": enabling or disabling
+   * an authenticator and adding or removing a passkey drop the owner's entries (everyone's when the
+   * write does not say whose row it was). Other writes there (a code's step, a passkey's counter) do not.
+   */
+  private onFactorWrite(
+    table: string,
+    kind: 'insert' | 'update' | 'remove',
+    runner: QueryRunner,
+    entity?: Record<string, unknown>,
+    before?: Record<string, unknown>,
+  ): Promise<void> {
+    if (!this.options.twoFactor.required) return Promise.resolve();
+    const relevant =
+      table === TWO_FACTOR_TABLE
+        ? kind === 'remove' || !entity || 'enabled' in entity
+        : table === PASSKEY_TABLE && kind !== 'update';
+    if (!relevant) return Promise.resolve();
+    const userId = entity?.userId ?? before?.userId;
+    return this.invalidate(typeof userId === 'string' ? { type: 'user', id: userId } : { type: 'all' }, runner.manager);
   }
 
   private apply(invalidation: Invalidation): void {

@@ -9,6 +9,11 @@ export interface StoredSession {
   session: Session;
   /** Set when a cache answered: `SessionService` reads the row itself before ending such a session. */
   cached?: boolean;
+  /**
+   * With `twoFactor.required`: whether the user has a second factor (an active authenticator or a
+   * passkey), read in the same round trip. Leave it `undefined` when unknown: the check then asks.
+   */
+  secondFactor?: boolean;
 }
 
 /** Options of a lookup. */
@@ -33,6 +38,12 @@ export interface SessionStore {
   insert(session: Session): Promise<void>;
   /** The session named by `key` with its user, in one round trip; `null` when there is none. */
   find(key: SessionLookupKey, options?: SessionFindOptions): Promise<StoredSession | null>;
+  /**
+   * Optional: the session named by `key` when it is in memory (a cache), synchronously, as a copy
+   * the caller may keep; `undefined` otherwise (then `find(key, { fresh: true })` follows). Never
+   * touches storage and never throws.
+   */
+  findCached?(key: SessionLookupKey): StoredSession | undefined;
   /** Records renewal (`expiresAt` and `lastActiveAt`) or activity (`lastActiveAt` only). */
   update(sessionId: string, changes: { expiresAt?: Date; lastActiveAt: Date }): Promise<void>;
   /** Deletes one session (only `userId`'s when given). Returns whether it existed. */

@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ARRAF_AUTH_OPTIONS, IS_PUBLIC_KEY, REQUEST_SESSION_KEY, REQUIRE_FRESH_KEY } from '../arraf-auth.constants.js';
+import { RouteFlag } from '../context/route-flag.js';
 import { getTransportContext, type TransportContext } from '../context/transport-context.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { toWsException } from '../errors/transport-errors.js';
@@ -10,7 +11,7 @@ import { isStateChanging, isTrustedOrigin } from './origin.util.js';
 import { SessionCookie, type SessionCredential } from './session-cookie.js';
 import { type ActiveSession, SessionService } from './session.service.js';
 
-/** Where a SessionGuard leaves the session it resolved, so a second SessionGuard on the request reuses it. */
+/** Where a SessionGuard leaves what it resolved, so a second SessionGuard on the request reuses it. */
 const CHECKED_SESSION = Symbol('arraf-auth:checked-session');
 
 /**
@@ -24,9 +25,21 @@ const CHECKED_SESSION = Symbol('arraf-auth:checked-session');
  *
  * On WebSockets the handshake's credential is checked on every message, not once per connection:
  * a session revoked or expired while the socket is open stops being accepted at the next message.
+ *
+ * When the answer is in memory (a `session.cache` hit with nothing to write, or a second guard on
+ * the same request) `canActivate` returns `true` synchronously: no promise, no database. Route
+ * metadata is read once per handler and class.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  private readonly publicRoutes: RouteFlag;
+  private readonly freshRoutes: RouteFlag;
+  /**
+   * `SessionService.checkSession` (synchronous when the answer is in memory), unless `getSession`
+   * was replaced (`overrideProvider(SessionService)`, a subclass): then that, as before.
+   */
+  private readonly lookUp: (credential: string) => ActiveSession | null | Promise<ActiveSession | null>;
+
   constructor(
     protected readonly sessions: SessionService,
     protected readonly reflector: Reflector,
@@ -34,33 +47,40 @@ export class SessionGuard implements CanActivate {
     protected readonly cookie: SessionCookie,
     // Optional so subclasses written before second factors keep compiling; the module provides it.
     @Optional() protected readonly enrolment?: TwoFactorEnrolmentCheck,
-  ) {}
+  ) {
+    this.publicRoutes = new RouteFlag(reflector, IS_PUBLIC_KEY);
+    this.freshRoutes = new RouteFlag(reflector, REQUIRE_FRESH_KEY);
+    const own =
+      sessions.getSession === SessionService.prototype.getSession && typeof sessions.checkSession === 'function';
+    this.lookUp = own
+      ? (credential) => sessions.checkSession(credential)
+      : (credential) => sessions.getSession(credential);
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) return true;
     const transport = getTransportContext(context);
     try {
-      await this.authenticate(context, transport);
-      return true;
+      const pending = this.authenticate(context, transport);
+      return pending === undefined
+        ? true
+        : pending.then(
+            () => true,
+            (error: unknown) => this.refuse(transport, error),
+          );
     } catch (error) {
-      // Nest's socket handling emits only a WsException's payload; anything else becomes "Internal server error".
-      if (transport?.type === 'ws' && error instanceof ArrafAuthException) throw await toWsException(error);
-      throw error;
+      return this.refuse(transport, error);
     }
   }
 
   /** Routes marked `@Public()` skip the guard. */
   protected shouldSkip(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true
-    );
+    return this.publicRoutes.of(context);
   }
 
   /** Routes marked `@RequireFreshSession()` need a recent sign-in. */
   protected requiresFreshSession(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean>(REQUIRE_FRESH_KEY, [context.getHandler(), context.getClass()]) === true
-    );
+    return this.freshRoutes.of(context);
   }
 
   /** Throws the refusal. Override to redirect or to answer differently. */
@@ -68,29 +88,62 @@ export class SessionGuard implements CanActivate {
     throw new ArrafAuthException('UNAUTHENTICATED');
   }
 
-  private async authenticate(context: ExecutionContext, transport: TransportContext | undefined): Promise<void> {
+  /** Nest's socket handling emits only a WsException's payload; anything else becomes "Internal server error". */
+  private refuse(transport: TransportContext | undefined, error: unknown): never | Promise<never> {
+    if (transport?.type !== 'ws' || !(error instanceof ArrafAuthException)) throw error;
+    return toWsException(error).then((wsError) => {
+      throw wsError;
+    });
+  }
+
+  /** Returns `undefined` when done without waiting (the answer was in memory), else the promise to wait for. */
+  private authenticate(context: ExecutionContext, transport: TransportContext | undefined): Promise<void> | undefined {
     if (!transport) this.throwUnauthenticated(context);
+    const { holder } = transport;
+    // One lookup per HTTP request (a global and a route-level guard, several GraphQL fields). Never
+    // kept on a socket: it lives across messages and each message is checked again.
+    const checked = transport.type === 'ws' ? undefined : (holder[CHECKED_SESSION] as ActiveSession | undefined);
+    if (checked) return this.admit(context, transport, checked, undefined);
     const credential = this.cookie.read(transport.headers);
     if (!credential) this.throwUnauthenticated(context);
     // Before the lookup: a cross-site request costs no database work.
     if (!this.passesOriginCheck(transport, credential)) throw new ArrafAuthException('INVALID_ORIGIN');
-    const { holder } = transport;
-    // One lookup per HTTP request (a global and a route-level guard, several GraphQL fields). Never
-    // cached on a socket: it lives across messages and each message is checked again.
-    const checked = transport.type === 'ws' ? undefined : (holder[CHECKED_SESSION] as ActiveSession | undefined);
-    const active = checked ?? (await this.sessions.getSession(credential.token));
+    const found = this.lookUp(credential.token);
+    if (found === null || !('then' in found)) return this.admit(context, transport, found, credential);
+    return found.then((active) => this.admit(context, transport, active, credential));
+  }
+
+  /** The checks that depend on the route, then `user` and the session on the holder, and renewal. */
+  private admit(
+    context: ExecutionContext,
+    transport: TransportContext,
+    active: ActiveSession | null,
+    credential: SessionCredential | undefined,
+  ): Promise<void> | undefined {
     if (!active) this.throwUnauthenticated(context);
     if (this.requiresFreshSession(context) && !this.sessions.isFresh(active.session)) {
       throw new ArrafAuthException('SESSION_NOT_FRESH');
     }
-    await this.enrolment?.assertEnrolled(context, active.user.id);
+    const enrolled = this.enrolment?.assertEnrolled(context, active.user.id, active.secondFactor);
+    if (enrolled === undefined) return this.settle(transport, active, credential);
+    return enrolled.then(() => this.settle(transport, active, credential));
+  }
+
+  /** Leaves `user` and the session for the handler, and hands a renewed credential back. */
+  private settle(
+    transport: TransportContext,
+    active: ActiveSession,
+    credential: SessionCredential | undefined,
+  ): undefined {
+    const { holder } = transport;
     holder.user = active.user;
     holder[REQUEST_SESSION_KEY] = active.session;
-    if (checked) return;
+    if (!credential) return undefined;
     if (transport.type !== 'ws') holder[CHECKED_SESSION] = active;
     if (active.cookieValue !== undefined && transport.response !== undefined) {
       this.cookie.write(transport.response, active.cookieValue, active.session.expiresAt, credential.source);
     }
+    return undefined;
   }
 
   /**

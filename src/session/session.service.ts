@@ -12,13 +12,14 @@ import type { SecurityEventInput } from '../security-events/security-event.types
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { OutageLog } from './outage-log.js';
 import { SessionInvalidation } from './session-invalidation.js';
-import type { SessionCodec } from './session-codec.interface.js';
-import type { SessionStore } from './session-store.interface.js';
+import type { SessionCodec, SessionLookupKey } from './session-codec.interface.js';
+import type { SessionStore, StoredSession } from './session-store.interface.js';
 
 /** Idle-timeout bookkeeping writes at most this often per session. */
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
 const MAX_USER_AGENT = 512;
 const MAX_CREDENTIAL_LENGTH = 4096;
+const FRESH = { fresh: true } as const;
 
 /** Where a session is created from: the platform's `request.ip` and the user agent. */
 export interface SessionContext {
@@ -35,6 +36,11 @@ export interface ActiveSession {
   user: User;
   session: Session;
   cookieValue?: string;
+  /**
+   * With `twoFactor.required`: whether the user has a second factor, read in the same lookup as the
+   * session (or kept with it in `session.cache`). `undefined` when the store did not say.
+   */
+  secondFactor?: boolean;
 }
 
 /** A freshly created session and the credential for its cookie (JWT or random token). */
@@ -111,22 +117,28 @@ export class SessionService {
    * than `updateAge` since its last renewal. Throws 503 `SERVICE_UNAVAILABLE` when storage fails.
    */
   async getSession(credential: string | undefined): Promise<ActiveSession | null> {
+    return this.checkSession(credential);
+  }
+
+  /**
+   * {@link getSession} for the guard's hot path: answers synchronously when the answer needs no
+   * storage (a malformed credential, or a `session.cache` hit with nothing to renew, record or
+   * end), and with a promise otherwise. Same answers, same errors.
+   */
+  checkSession(credential: string | undefined): ActiveSession | null | Promise<ActiveSession | null> {
     if (!credential || credential.length > MAX_CREDENTIAL_LENGTH) return null;
     const key = this.codec.decode(credential);
     if (!key) return null;
-    return this.failClosed(async () => {
-      let found = await this.store.find(key);
+    const hit = this.store.findCached?.(key);
+    if (hit) {
+      if (key.by === 'id' && key.userId !== hit.session.userId) return null;
       const now = Date.now();
-      // A cached copy may lag the row (renewed or active on another instance): never end a session on it.
-      if (found?.cached && this.hasEnded(found.session, now)) found = await this.store.find(key, { fresh: true });
-      if (!found || (key.by === 'id' && key.userId !== found.session.userId)) return null;
-      const { user, session } = found;
-      if (this.hasEnded(session, now)) {
-        await this.store.delete(session.id);
-        return null;
+      // Ending or renewing goes through the store (a cached copy may lag the row): the slow path.
+      if (!this.hasEnded(hit.session, now) && this.dueWrite(hit.session, now) === undefined) {
+        return { user: hit.user, session: hit.session, secondFactor: hit.secondFactor };
       }
-      return { user, session, cookieValue: await this.renewIfDue(session, user, now, credential) };
-    });
+    }
+    return this.failClosed(() => this.resolve(key, credential, hit && { ...hit, cached: true }));
   }
 
   /** Revokes one session. With `userId`, only if it belongs to that user. Returns whether it existed. */
@@ -207,6 +219,28 @@ export class SessionService {
     return Math.floor((session.expiresAt.getTime() - Date.now()) / 1000);
   }
 
+  /** The lookup behind {@link checkSession}: the store (or what it already answered), ending, renewal. */
+  private async resolve(
+    key: SessionLookupKey,
+    credential: string,
+    cached: StoredSession | undefined,
+  ): Promise<ActiveSession | null> {
+    // After a miss in memory, `fresh` skips asking the cache a second time.
+    let found = cached ?? (await this.store.find(key, this.store.findCached ? FRESH : undefined));
+    const now = Date.now();
+    // A cached copy may lag the row (renewed or active on another instance): never end a session on it.
+    if (found?.cached && this.hasEnded(found.session, now)) found = await this.store.find(key, { fresh: true });
+    if (!found || (key.by === 'id' && key.userId !== found.session.userId)) return null;
+    const { user, session, secondFactor } = found;
+    if (this.hasEnded(session, now)) {
+      await this.store.delete(session.id);
+      return null;
+    }
+    const due = this.dueWrite(session, now);
+    const cookieValue = due === undefined ? undefined : await this.renew(due, session, user, now, credential);
+    return { user, session, cookieValue, secondFactor };
+  }
+
   /** Expired, idle for `idleTimeout`, or signed in longer ago than `absoluteTimeout`. */
   private hasEnded(session: Session, now: number): boolean {
     const { idleTimeout, absoluteTimeout } = this.settings;
@@ -218,26 +252,16 @@ export class SessionService {
   }
 
   /**
-   * Sliding renewal: once `updateAge` has passed since the last renewal, moves the expiry to
-   * `now + expiresIn`, but never past `createdAt + absoluteTimeout`, and returns the credential to
-   * re-issue. Otherwise, with an idle timeout, records activity at most once a minute.
+   * What a check at `now` must write: `renew` once `updateAge` has passed since the last renewal
+   * (unless the expiry is already at `createdAt + absoluteTimeout`: nothing left to extend), else,
+   * with an idle timeout, `touch` (activity) at most once a minute.
    */
-  private async renewIfDue(session: Session, user: User, now: number, credential: string): Promise<string | undefined> {
+  private dueWrite(session: Session, now: number): 'renew' | 'touch' | undefined {
     const { expiresIn, updateAge, idleTimeout, absoluteTimeout } = this.settings;
     const renewedAt = session.expiresAt.getTime() - expiresIn * 1000;
-    const ceiling = session.createdAt.getTime() + absoluteTimeout * 1000;
-    const expiresAt = Math.min(now + expiresIn * 1000, ceiling);
-    // At the ceiling there is nothing left to extend: no write, no new credential.
-    if (now - renewedAt >= updateAge * 1000 && expiresAt > session.expiresAt.getTime()) {
-      session.expiresAt = new Date(expiresAt);
-      session.lastActiveAt = new Date(now);
-      await this.store.update(session.id, { expiresAt: session.expiresAt, lastActiveAt: session.lastActiveAt });
-      return this.codec.reissue(session, user.email ?? null, credential);
-    }
-    if (idleTimeout !== undefined && now - session.lastActiveAt.getTime() >= ACTIVITY_WRITE_INTERVAL_MS) {
-      session.lastActiveAt = new Date(now);
-      await this.store.update(session.id, { lastActiveAt: session.lastActiveAt });
-    }
+    const expiresAt = Math.min(now + expiresIn * 1000, session.createdAt.getTime() + absoluteTimeout * 1000);
+    if (now - renewedAt >= updateAge * 1000 && expiresAt > session.expiresAt.getTime()) return 'renew';
+    if (idleTimeout !== undefined && now - session.lastActiveAt.getTime() >= ACTIVITY_WRITE_INTERVAL_MS) return 'touch';
     return undefined;
   }
 
@@ -261,17 +285,53 @@ export class SessionService {
     });
   }
 
-  /** Runs a storage operation; any failure is 503 `SERVICE_UNAVAILABLE`, on any route, never a 500. */
-  private async failClosed<T>(operation: () => Promise<T>): Promise<T> {
-    let result: T;
-    try {
-      result = await operation();
-    } catch (error) {
-      if (error instanceof ArrafAuthException) throw error;
-      this.outage.failure(error);
-      throw new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: error });
+  /**
+   * Sliding renewal moves the expiry to `now + expiresIn`, never past `createdAt + absoluteTimeout`,
+   * and returns the credential to re-issue; `touch` records activity only.
+   */
+  private async renew(
+    due: 'renew' | 'touch',
+    session: Session,
+    user: User,
+    now: number,
+    credential: string,
+  ): Promise<string | undefined> {
+    session.lastActiveAt = new Date(now);
+    if (due === 'touch') {
+      await this.store.update(session.id, { lastActiveAt: session.lastActiveAt });
+      return undefined;
     }
-    this.outage.success();
-    return result;
+    const { expiresIn, absoluteTimeout } = this.settings;
+    session.expiresAt = new Date(
+      Math.min(now + expiresIn * 1000, session.createdAt.getTime() + absoluteTimeout * 1000),
+    );
+    await this.store.update(session.id, { expiresAt: session.expiresAt, lastActiveAt: session.lastActiveAt });
+    return this.codec.reissue(session, user.email ?? null, credential);
+  }
+
+  /** Runs a storage operation; any failure is 503 `SERVICE_UNAVAILABLE`, on any route, never a 500. */
+  private failClosed<T>(operation: () => Promise<T>): Promise<T> {
+    let pending: Promise<T>;
+    try {
+      pending = operation();
+    } catch (error) {
+      return Promise.reject(this.unavailable(error));
+    }
+    // A promise chain rather than `async`/`await`: fewer microtask turns on the guard's path.
+    return pending.then(
+      (result) => {
+        this.outage.success();
+        return result;
+      },
+      (error: unknown) => {
+        throw this.unavailable(error);
+      },
+    );
+  }
+
+  private unavailable(error: unknown): ArrafAuthException {
+    if (error instanceof ArrafAuthException) return error;
+    this.outage.failure(error);
+    return new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: error });
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   DataSource,
   type EntityMetadata,
@@ -10,10 +10,13 @@ import {
   type ObjectLiteral,
   QueryFailedError,
 } from 'typeorm';
-import { USER_TABLE } from '../arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { sha256 } from '../crypto/crypto.util.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
+import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { Passkey } from '../passkeys/passkey.entity.js';
+import { TwoFactor } from '../two-factor/two-factor.entity.js';
 import type { SessionLookupKey } from './session-codec.interface.js';
 import type { SessionStore, SessionWriteOptions, StoredSession } from './session-store.interface.js';
 
@@ -41,6 +44,8 @@ interface Queries {
   userColumns: Columns;
   userPrototype: object;
   sessionColumns: Columns;
+  /** Whether the lookups also answer "has a second factor" (`twoFactor.required`). */
+  secondFactor: boolean;
 }
 
 /**
@@ -55,17 +60,23 @@ export class TypeOrmSessionStore implements SessionStore {
   /** Whether lookups run as named prepared statements (PostgreSQL); decided on first use. */
   private preparedStatements?: boolean;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    // Optional so `new TypeOrmSessionStore(dataSource)` keeps working; the module provides it.
+    @Optional() @Inject(ARRAF_AUTH_OPTIONS) private readonly options?: ResolvedArrafAuthOptions,
+  ) {}
 
   async insert(session: Session): Promise<void> {
     await this.dataSource.getRepository(Session).insert(session);
   }
 
-  async find(key: SessionLookupKey): Promise<StoredSession | null> {
+  // Promise chains rather than `async`: no extra turns of the microtask queue on the guard's path.
+  find(key: SessionLookupKey): Promise<StoredSession | null> {
     const queries = this.lookupQueries();
     const [sql, value] = key.by === 'id' ? [queries.byId, key.sessionId] : [queries.byTokenHash, key.tokenHash];
-    const rows = await this.lookup(queries, sql, [value]);
-    return rows.length === 0 ? null : this.hydrate(rows[0], queries);
+    return this.lookup(queries, sql, [value]).then((rows) =>
+      rows.length === 0 ? null : this.hydrate(rows[0], queries),
+    );
   }
 
   async update(sessionId: string, changes: { expiresAt?: Date; lastActiveAt: Date }): Promise<void> {
@@ -120,11 +131,15 @@ export class TypeOrmSessionStore implements SessionStore {
    * databases, DataSources with query subscribers, and connection paths that lose prepared statements
    * (transaction pooling) use `dataSource.query`.
    */
-  private async lookup(queries: Queries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+  private lookup(queries: Queries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
     this.preparedStatements ??=
       this.dataSource.driver.options.type === 'postgres' &&
       !this.dataSource.subscribers.some((s) => s.beforeQuery !== undefined || s.afterQuery !== undefined);
-    if (!this.preparedStatements) return this.dataSource.query(sql, parameters);
+    return this.preparedStatements ? this.prepared(queries, sql, parameters) : this.dataSource.query(sql, parameters);
+  }
+
+  /** {@link lookup} as a named prepared statement, through TypeORM's query runner and logger. */
+  private async prepared(queries: Queries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
     const runner = this.dataSource.createQueryRunner();
     try {
       const client = (await runner.connect()) as PgClient;
@@ -164,7 +179,9 @@ export class TypeOrmSessionStore implements SessionStore {
     for (const column of queries.sessionColumns) {
       session[column.propertyName] = driver.prepareHydratedValue(row[`s_${column.propertyName}`], column);
     }
-    return { user: user as unknown as User, session: session as unknown as Session };
+    const stored: StoredSession = { user: user as unknown as User, session: session as unknown as Session };
+    if (queries.secondFactor) stored.secondFactor = Number(row.x_secondFactor) === 1;
+    return stored;
   }
 
   /** Builds the SQL once from the entity metadata, so naming strategies and User subclasses are honoured. */
@@ -182,10 +199,11 @@ export class TypeOrmSessionStore implements SessionStore {
     const userColumns = userMetadata.columns.filter(plain);
     const sessionColumns = sessionMetadata.columns.filter(plain);
     const p = (i: number) => driver.createParameter(`p${i}`, i);
+    const secondFactor = this.secondFactorColumn();
     const select =
       `SELECT ${sessionColumns.map((c) => `s.${q(c.databaseName)} AS ${q(`s_${c.propertyName}`)}`).join(', ')}, ` +
-      `${userColumns.map((c) => `u.${q(c.databaseName)} AS ${q(`u_${c.propertyName}`)}`).join(', ')} ` +
-      `FROM ${table(sessionMetadata)} s INNER JOIN ${table(userMetadata)} u ` +
+      `${userColumns.map((c) => `u.${q(c.databaseName)} AS ${q(`u_${c.propertyName}`)}`).join(', ')}` +
+      `${secondFactor ?? ''} FROM ${table(sessionMetadata)} s INNER JOIN ${table(userMetadata)} u ` +
       `ON u.${col(userMetadata, 'id')} = s.${col(sessionMetadata, 'userId')}`;
     const sessionTable = table(sessionMetadata);
     const id = col(sessionMetadata, 'id');
@@ -203,8 +221,32 @@ export class TypeOrmSessionStore implements SessionStore {
       userColumns,
       userPrototype: (userMetadata.target as { prototype: object }).prototype,
       sessionColumns,
+      secondFactor: secondFactor !== undefined,
     };
     return this.queries;
+  }
+
+  /**
+   * With `twoFactor.required`, the guard needs "has a second factor" (an active authenticator or a
+   * passkey, as `TwoFactorService.hasSecondFactor`) on every request: answered by the lookup itself,
+   * as two indexed `EXISTS`, instead of one or two more queries.
+   */
+  private secondFactorColumn(): string | undefined {
+    const ds = this.dataSource;
+    if (!this.options?.twoFactor.required || !ds.hasMetadata(TwoFactor) || !ds.hasMetadata(Passkey)) return undefined;
+    const q = (name: string) => ds.driver.escape(name);
+    const [factors, passkeys] = [ds.getMetadata(TwoFactor), ds.getMetadata(Passkey)];
+    const table = (m: EntityMetadata) => m.tablePath.split('.').map(q).join('.');
+    const col = (m: EntityMetadata, property: string) => m.findColumnWithPropertyName(property)!;
+    const enabled = col(factors, 'enabled');
+    const yes = String(ds.driver.preparePersistentValue(true, enabled));
+    const userId = q(ds.getMetadata(USER_TABLE).findColumnWithPropertyName('id')!.databaseName);
+    const owner = (m: EntityMetadata, alias: string) => `${alias}.${q(col(m, 'userId').databaseName)} = u.${userId}`;
+    return (
+      `, CASE WHEN EXISTS (SELECT 1 FROM ${table(factors)} f WHERE ${owner(factors, 'f')} ` +
+      `AND f.${q(enabled.databaseName)} = ${yes}) OR EXISTS (SELECT 1 FROM ${table(passkeys)} k ` +
+      `WHERE ${owner(passkeys, 'k')}) THEN 1 ELSE 0 END AS ${q('x_secondFactor')}`
+    );
   }
 }
 

@@ -56,9 +56,16 @@ class FakeSessions {
     return active;
   }
 
-  async getSession(token: string | undefined): Promise<ActiveSession | null> {
+  /** The service's own `getSession` (it delegates to `checkSession`), so the guard takes the fast path. */
+  readonly getSession = SessionService.prototype.getSession;
+
+  /** Tokens whose answer comes back synchronously (what a cache hit does); the others through a promise. */
+  readonly inMemory = new Set<string>();
+
+  checkSession(token: string | undefined): ActiveSession | null | Promise<ActiveSession | null> {
     this.lookups.push(String(token));
-    return (token !== undefined && this.active.get(token)) || null;
+    const answer = (token !== undefined && this.active.get(token)) || null;
+    return token !== undefined && this.inMemory.has(token) ? answer : Promise.resolve(answer);
   }
 
   isFresh(session: Pick<Session, 'createdAt'>): boolean {
@@ -98,7 +105,7 @@ function base(route: Route, type: string) {
 function httpContext(route: Route, request: Holder, response: unknown = new RecordingResponse()): ExecutionContext {
   return {
     ...base(route, 'http'),
-    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
+    getArgByIndex: (i: number) => [request, response][i],
   } as unknown as ExecutionContext;
 }
 
@@ -119,6 +126,11 @@ const cookieHeaders = (token: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
+/** `canActivate` as a promise, whether the guard answered synchronously or not (a synchronous throw rejects). */
+function activate(guard: SessionGuard, context: ExecutionContext): Promise<boolean> {
+  return new Promise((resolve) => resolve(guard.canActivate(context)));
+}
+
 async function refusal(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -133,7 +145,7 @@ describe('SessionGuard over HTTP', () => {
     const { guard, sessions } = await guardWith();
     const active = sessions.add('tok-1');
     const request: Holder = { method: 'GET', headers: cookieHeaders('tok-1') };
-    await expect(guard.canActivate(httpContext('guarded', request))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('guarded', request))).resolves.toBe(true);
     expect(request.user).toBe(active.user);
     expect(request[REQUEST_SESSION_KEY]).toBe(active.session);
     expect(sessions.lookups).toEqual(['tok-1']);
@@ -144,7 +156,7 @@ describe('SessionGuard over HTTP', () => {
     ['an unknown session token', cookieHeaders('gone')],
   ])('refuses %s with 401 UNAUTHENTICATED', async (_label, headers) => {
     const { guard } = await guardWith();
-    const error = await refusal(guard.canActivate(httpContext('guarded', { method: 'GET', headers })));
+    const error = await refusal(activate(guard, httpContext('guarded', { method: 'GET', headers })));
     expect(error).toBeInstanceOf(ArrafAuthException);
     expect({ code: (error as ArrafAuthException).code, status: (error as ArrafAuthException).getStatus() }).toEqual({
       code: 'UNAUTHENTICATED',
@@ -154,7 +166,7 @@ describe('SessionGuard over HTTP', () => {
 
   it('lets @Public() routes through without reading a credential or the database', async () => {
     const { guard, sessions } = await guardWith();
-    await expect(guard.canActivate(httpContext('open', { method: 'POST', headers: {} }))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('open', { method: 'POST', headers: {} }))).resolves.toBe(true);
     expect(sessions.lookups).toEqual([]);
   });
 
@@ -162,7 +174,7 @@ describe('SessionGuard over HTTP', () => {
     const { guard, sessions } = await guardWith();
     sessions.add('old', { signedInAgo: 48 * HOUR });
     sessions.add('new', { signedInAgo: HOUR });
-    const get = (token: string) => guard.canActivate(httpContext('sensitive', { headers: cookieHeaders(token) }));
+    const get = (token: string) => activate(guard, httpContext('sensitive', { headers: cookieHeaders(token) }));
     const error = (await refusal(get('old'))) as ArrafAuthException;
     expect({ code: error.code, status: error.getStatus() }).toEqual({ code: 'SESSION_NOT_FRESH', status: 403 });
     await expect(get('new')).resolves.toBe(true);
@@ -172,7 +184,7 @@ describe('SessionGuard over HTTP', () => {
     const { guard, sessions } = await guardWith();
     const active = sessions.add('tok-2', { renewTo: 'renewed-token' });
     const response = new RecordingResponse();
-    await guard.canActivate(httpContext('guarded', { headers: cookieHeaders('tok-2') }, response));
+    await activate(guard, httpContext('guarded', { headers: cookieHeaders('tok-2') }, response));
     const cookie = new SessionCookie(resolveArrafAuthOptions({ secret: TEST_SECRET }));
     expect(response.headers).toHaveLength(1);
     expect(response.headers[0][0]).toBe('Set-Cookie');
@@ -186,7 +198,7 @@ describe('SessionGuard over HTTP', () => {
     sessions.add('bearer-1', { renewTo: 'renewed-bearer' });
     const response = new RecordingResponse();
     const request = { method: 'GET', headers: { authorization: 'Bearer bearer-1' } };
-    await expect(guard.canActivate(httpContext('guarded', request, response))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('guarded', request, response))).resolves.toBe(true);
     expect(response.headers).toEqual([['Set-Auth-Token', 'renewed-bearer']]);
   });
 
@@ -194,7 +206,7 @@ describe('SessionGuard over HTTP', () => {
     const { guard, sessions } = await guardWith();
     sessions.add('tok-3');
     const response = new RecordingResponse();
-    await guard.canActivate(httpContext('guarded', { headers: cookieHeaders('tok-3') }, response));
+    await activate(guard, httpContext('guarded', { headers: cookieHeaders('tok-3') }, response));
     expect(response.headers).toEqual([]);
   });
 
@@ -202,9 +214,60 @@ describe('SessionGuard over HTTP', () => {
     const { guard, sessions } = await guardWith();
     sessions.add('tok-4');
     const request: Holder = { method: 'GET', headers: cookieHeaders('tok-4') };
-    await guard.canActivate(httpContext('guarded', request));
-    await guard.canActivate(httpContext('guarded', request));
+    await activate(guard, httpContext('guarded', request));
+    await activate(guard, httpContext('guarded', request));
     expect(sessions.lookups).toEqual(['tok-4']);
+  });
+});
+
+describe('SessionGuard when the answer is in memory', () => {
+  it('answers true synchronously (no promise) for a session the session layer answers from memory', async () => {
+    const { guard, sessions } = await guardWith();
+    const active = sessions.add('hit');
+    sessions.inMemory.add('hit');
+    const request: Holder = { method: 'GET', headers: cookieHeaders('hit') };
+    expect(guard.canActivate(httpContext('guarded', request))).toBe(true);
+    expect(request.user).toBe(active.user);
+    // A lookup that needs storage still goes through a promise.
+    sessions.add('miss');
+    const pending = guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('miss') }));
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toBe(true);
+  });
+
+  it('refuses synchronously with the same errors, and answers a second guard on the request from memory', async () => {
+    const { guard, sessions } = await guardWith();
+    sessions.add('old', { signedInAgo: 48 * HOUR });
+    sessions.inMemory.add('old');
+    expect(() => guard.canActivate(httpContext('sensitive', { headers: cookieHeaders('old') }))).toThrow(
+      expect.objectContaining({ code: 'SESSION_NOT_FRESH' }),
+    );
+    expect(() => guard.canActivate(httpContext('guarded', { method: 'GET', headers: {} }))).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    );
+    sessions.add('slow');
+    const request: Holder = { method: 'GET', headers: cookieHeaders('slow') };
+    await activate(guard, httpContext('guarded', request));
+    expect(guard.canActivate(httpContext('guarded', request))).toBe(true);
+    expect(sessions.lookups.filter((token) => token === 'slow')).toHaveLength(1);
+  });
+
+  it('reads route metadata once per handler and class', async () => {
+    const { guard, sessions } = await guardWith();
+    sessions.add('m');
+    sessions.inMemory.add('m');
+    const reflector = (guard as unknown as { reflector: Reflector }).reflector;
+    let reads = 0;
+    const read = reflector.get.bind(reflector);
+    reflector.get = ((key: string, target: never) => (reads++, read(key, target))) as Reflector['get'];
+    for (let i = 0; i < 5; i++)
+      guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
+    const perRequest = reads;
+    for (let i = 0; i < 5; i++)
+      guard.canActivate(httpContext('guarded', { method: 'GET', headers: cookieHeaders('m') }));
+    expect(reads).toBe(perRequest);
+    expect(reads).toBeGreaterThan(0);
+    expect(() => guard.canActivate(httpContext('open', { method: 'GET', headers: {} }))).not.toThrow();
   });
 });
 
@@ -213,7 +276,7 @@ describe('SessionGuard origin rule', () => {
     const { guard, sessions } = await guardWith();
     sessions.add('tok');
     const request = { method: 'POST', headers: cookieHeaders('tok', { origin: 'https://evil.example' }) };
-    const error = (await refusal(guard.canActivate(httpContext('guarded', request)))) as ArrafAuthException;
+    const error = (await refusal(activate(guard, httpContext('guarded', request)))) as ArrafAuthException;
     expect({ code: error.code, status: error.getStatus() }).toEqual({ code: 'INVALID_ORIGIN', status: 403 });
     expect(sessions.lookups).toEqual([]);
   });
@@ -223,29 +286,29 @@ describe('SessionGuard origin rule', () => {
     sessions.add('tok');
     const post = { method: 'POST', headers: cookieHeaders('tok', { origin: TRUSTED }) };
     const get = { method: 'GET', headers: cookieHeaders('tok', { origin: 'https://evil.example' }) };
-    await expect(guard.canActivate(httpContext('guarded', post))).resolves.toBe(true);
-    await expect(guard.canActivate(httpContext('guarded', get))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('guarded', post))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('guarded', get))).resolves.toBe(true);
   });
 
   it('refuses a cookie POST without Origin or Referer unless allowMissingOrigin', async () => {
     const strict = await guardWith();
     strict.sessions.add('tok');
     const error = (await refusal(
-      strict.guard.canActivate(httpContext('guarded', { method: 'POST', headers: cookieHeaders('tok') })),
+      activate(strict.guard, httpContext('guarded', { method: 'POST', headers: cookieHeaders('tok') })),
     )) as ArrafAuthException;
     expect(error.code).toBe('INVALID_ORIGIN');
 
     const lenient = await guardWith({ allowMissingOrigin: true });
     lenient.sessions.add('tok');
     const request = { method: 'POST', headers: cookieHeaders('tok') };
-    await expect(lenient.guard.canActivate(httpContext('guarded', request))).resolves.toBe(true);
+    await expect(activate(lenient.guard, httpContext('guarded', request))).resolves.toBe(true);
   });
 
   it('does not apply to bearer tokens, which a browser never sends on its own', async () => {
     const { guard, sessions } = await guardWith({ session: { bearer: true } });
     sessions.add('b');
     const request = { method: 'POST', headers: { authorization: 'Bearer b', origin: 'https://evil.example' } };
-    await expect(guard.canActivate(httpContext('guarded', request))).resolves.toBe(true);
+    await expect(activate(guard, httpContext('guarded', request))).resolves.toBe(true);
   });
 });
 
@@ -255,7 +318,7 @@ describe('SessionGuard over GraphQL', () => {
     const active = sessions.add('gql', { renewTo: 'gql-renewed' });
     const apolloReq: Holder = { method: 'POST', headers: cookieHeaders('gql', { origin: TRUSTED }) };
     const apolloRes = new RecordingResponse();
-    await expect(guard.canActivate(graphqlContext('guarded', { req: apolloReq, res: apolloRes }))).resolves.toBe(true);
+    await expect(activate(guard, graphqlContext('guarded', { req: apolloReq, res: apolloRes }))).resolves.toBe(true);
     expect(apolloReq.user).toBe(active.user);
     expect(apolloRes.headers.map(([name]) => name)).toEqual(['Set-Cookie']);
 
@@ -267,7 +330,7 @@ describe('SessionGuard over GraphQL', () => {
       },
     };
     const mercuriusReq: Holder = { method: 'POST', headers: cookieHeaders('gql', { origin: TRUSTED }) };
-    await expect(guard.canActivate(graphqlContext('guarded', { req: mercuriusReq, reply }))).resolves.toBe(true);
+    await expect(activate(guard, graphqlContext('guarded', { req: mercuriusReq, reply }))).resolves.toBe(true);
     expect(reply.sent.map(([name]) => name)).toEqual(['set-cookie']);
   });
 
@@ -275,13 +338,13 @@ describe('SessionGuard over GraphQL', () => {
     const { guard, sessions } = await guardWith();
     sessions.add('gql');
     const req = { method: 'POST', headers: cookieHeaders('gql', { origin: 'https://evil.example' }) };
-    const error = (await refusal(guard.canActivate(graphqlContext('guarded', { req })))) as ArrafAuthException;
+    const error = (await refusal(activate(guard, graphqlContext('guarded', { req })))) as ArrafAuthException;
     expect(error.code).toBe('INVALID_ORIGIN');
   });
 
   it('refuses a resolver context without an HTTP request (a subscription) with UNAUTHENTICATED', async () => {
     const { guard } = await guardWith();
-    const error = (await refusal(guard.canActivate(graphqlContext('guarded', {})))) as ArrafAuthException;
+    const error = (await refusal(activate(guard, graphqlContext('guarded', {})))) as ArrafAuthException;
     expect(error.code).toBe('UNAUTHENTICATED');
   });
 });
@@ -295,24 +358,24 @@ describe('SessionGuard over WebSockets', () => {
     const { guard, sessions } = await guardWith();
     const active = sessions.add('ws', { renewTo: 'not-written' });
     const client = socket('ws');
-    await expect(guard.canActivate(wsContext('guarded', client))).resolves.toBe(true);
-    await expect(guard.canActivate(wsContext('guarded', client))).resolves.toBe(true);
+    await expect(activate(guard, wsContext('guarded', client))).resolves.toBe(true);
+    await expect(activate(guard, wsContext('guarded', client))).resolves.toBe(true);
     expect(client.user).toBe(active.user);
     expect(client[REQUEST_SESSION_KEY]).toBe(active.session);
     expect(sessions.lookups).toEqual(['ws', 'ws']);
 
     sessions.active.delete('ws'); // revoked while the socket is open
-    await expect(guard.canActivate(wsContext('guarded', client))).rejects.toBeInstanceOf(WsException);
+    await expect(activate(guard, wsContext('guarded', client))).rejects.toBeInstanceOf(WsException);
   });
 
   it('refuses as a WsException carrying the code, for a missing session and a cross-site handshake', async () => {
     const { guard, sessions } = await guardWith();
     sessions.add('ws');
-    const unknown = await refusal(guard.canActivate(wsContext('guarded', socket('nope'))));
+    const unknown = await refusal(activate(guard, wsContext('guarded', socket('nope'))));
     expect(unknown).toBeInstanceOf(WsException);
     expect((unknown as WsException).getError()).toMatchObject({ code: 'UNAUTHENTICATED' });
 
-    const crossSite = await refusal(guard.canActivate(wsContext('guarded', socket('ws', 'https://evil.example'))));
+    const crossSite = await refusal(activate(guard, wsContext('guarded', socket('ws', 'https://evil.example'))));
     expect((crossSite as WsException).getError()).toMatchObject({ code: 'INVALID_ORIGIN' });
   });
 });

@@ -141,6 +141,45 @@ describe.each(STRATEGIES)('SessionService (%s strategy)', (strategy) => {
   });
 });
 
+describe.each(STRATEGIES)('SessionService.checkSession with session.cache (%s strategy)', (strategy) => {
+  it('answers a cache hit synchronously, a miss and a revoked session through the store', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [JwtModule.register({})],
+      providers: [
+        {
+          provide: ARRAF_AUTH_OPTIONS,
+          useValue: resolveArrafAuthOptions({ secret: TEST_SECRET, session: { strategy, cache: true } }),
+        },
+        { provide: DataSource, useValue: ds },
+        ...SESSION_LAYER_PROVIDERS,
+        SessionService,
+      ],
+    }).compile();
+    await moduleRef.init(); // the local invalidation channel turns the cache on
+    try {
+      const sessions = moduleRef.get(SessionService);
+      const store = moduleRef.get<SessionStore>(SESSION_STORE);
+      const created = await sessions.createSession(await newUser());
+      const find = jest.spyOn(store, 'find');
+
+      const miss = sessions.checkSession(created.cookieValue);
+      expect(miss).toBeInstanceOf(Promise);
+      expect(await miss).toMatchObject({ session: { id: created.session.id } });
+      const hit = sessions.checkSession(created.cookieValue);
+      expect(hit).not.toBeInstanceOf(Promise);
+      expect(hit).toMatchObject({ session: { id: created.session.id }, user: { id: created.session.userId } });
+      expect(find).toHaveBeenCalledTimes(1);
+
+      await sessions.revokeSession(created.session.id);
+      const revoked = sessions.checkSession(created.cookieValue);
+      expect(revoked).toBeInstanceOf(Promise);
+      expect(await revoked).toBeNull();
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});
+
 describe('SessionService revocation inside the caller transaction', () => {
   it('rolls the revocation back with a transaction that fails, and commits it with one that succeeds', async () => {
     const { sessions } = await build();
