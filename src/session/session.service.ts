@@ -8,12 +8,12 @@ import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { VerificationService } from '../verification/verification.service.js';
-import type { SecurityEventInput } from '../security-events/security-event.types.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { OutageLog } from './outage-log.js';
 import { SessionInvalidation } from './session-invalidation.js';
 import type { SessionCodec, SessionLookupKey } from './session-codec.interface.js';
 import type { SessionStore, StoredSession } from './session-store.interface.js';
+import type { ActiveSession, CreatedSession, RevokeOptions, SessionContext, SessionSummary } from './session.types.js';
 
 /** Idle-timeout bookkeeping writes at most this often per session. */
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
@@ -21,54 +21,7 @@ const MAX_USER_AGENT = 512;
 const MAX_CREDENTIAL_LENGTH = 4096;
 const FRESH = { fresh: true } as const;
 
-/** Where a session is created from: the platform's `request.ip` and the user agent. */
-export interface SessionContext {
-  ipAddress?: string | null;
-  userAgent?: string | null;
-}
-
-/**
- * A valid session with its user. `cookieValue` is set when the credential must be handed to the
- * client again (sliding renewal): a cookie for cookie clients, the `Set-Auth-Token` header for
- * bearer clients (`SessionCookie.write(response, cookieValue, session.expiresAt, source)`).
- */
-export interface ActiveSession {
-  user: User;
-  session: Session;
-  cookieValue?: string;
-  /**
-   * With `twoFactor.required`: whether the user has a second factor, read in the same lookup as the
-   * session (or kept with it in `session.cache`). `undefined` when the store did not say.
-   */
-  secondFactor?: boolean;
-}
-
-/** A freshly created session and the credential for its cookie (JWT or random token). */
-export interface CreatedSession {
-  session: Session;
-  cookieValue: string;
-}
-
-/** A session as listed to its owner: no token or hash. */
-export interface SessionSummary {
-  id: string;
-  ipAddress: string | null;
-  userAgent: string | null;
-  createdAt: Date;
-  expiresAt: Date;
-  current: boolean;
-}
-
-/** Options of the revocations a password change or reset runs inside its own transaction. */
-export interface RevokeOptions {
-  /** The caller's transaction: the revocation commits or rolls back with it. */
-  manager?: EntityManager;
-  /**
-   * The security event to record when something was revoked (`sign_out`, `session.revoked`), in the
-   * same transaction as the revocation (`detail.count` is added for several sessions).
-   */
-  event?: SecurityEventInput;
-}
+export type { ActiveSession, CreatedSession, RevokeOptions, SessionContext, SessionSummary } from './session.types.js';
 
 /**
  * The session policy for both strategies: create, check (`getSession`), renew, idle and absolute
