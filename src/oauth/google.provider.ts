@@ -1,5 +1,5 @@
 import type { OAuthProviderConfig, OAuthProviderOptions } from './oauth-provider.interface.js';
-import { OIDC_DEFAULT_SCOPES, withOpenIdScope } from './oidc.provider.js';
+import { oidc } from './oidc.provider.js';
 
 /** Options of {@link google}. */
 export interface GoogleProviderOptions extends OAuthProviderOptions {
@@ -20,15 +20,5 @@ export const GOOGLE_ISSUER = 'https://accounts.google.com';
  * @example google({ clientId, clientSecret, redirectUri: 'https://app.example.com/auth/callback/google' })
  */
 export function google(options: GoogleProviderOptions): OAuthProviderConfig {
-  return {
-    id: 'google',
-    type: 'oidc',
-    issuer: options.issuer ?? GOOGLE_ISSUER,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    redirectUri: options.redirectUri,
-    scopes: withOpenIdScope(options.scopes ?? OIDC_DEFAULT_SCOPES),
-    storeTokens: options.storeTokens ?? false,
-    allowInsecureRequests: options.allowInsecureRequests ?? false,
-  };
+  return oidc({ ...options, id: 'google', issuer: options.issuer ?? GOOGLE_ISSUER });
 }
