@@ -263,6 +263,8 @@ export function setupSecurity({
    */
   function askSecondFactor(methods = ['totp', 'backup_code']) {
     const code = methods.includes('totp');
+    // The sign-in field (and its passkey suggestions) is gone: its pending request with it.
+    stopPasskeyAutofill();
     $('signed-out').hidden = true;
     $('second-step').hidden = false;
     $('second-step-hint').hidden = !code;
@@ -274,7 +276,6 @@ export function setupSecurity({
   // The browser sends the pending cookie: a passkey of the same account completes the sign-in.
   $('second-step-passkey').addEventListener('click', async () => {
     try {
-      stopPasskeyAutofill();
       const optionsJSON = await api('POST', `${state.authPath}/passkey/authenticate/options`);
       const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON });
       await api('POST', `${state.authPath}/passkey/authenticate/verify`, { response });
