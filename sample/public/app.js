@@ -302,7 +302,7 @@ onSubmit($('code-form'), async () => {
   if (name) body.name = name;
   const result = await api('POST', `${state.authPath}/otp/verify`, body);
   $('code-form').reset();
-  if (result.twoFactorRequired) return security.askSecondFactor();
+  if (result.twoFactorRequired) return security.askSecondFactor(result.methods);
   const { isNewUser } = result;
   await enterSignedIn(isNewUser ? 'welcome' : 'signedIn');
 });
@@ -322,7 +322,7 @@ onSubmit($('email-form'), async () => {
     password: $('password').value,
   });
   $('email-form').reset();
-  if (result.twoFactorRequired) return security.askSecondFactor();
+  if (result.twoFactorRequired) return security.askSecondFactor(result.methods);
   await enterSignedIn('signedIn');
 });
 

@@ -29,6 +29,7 @@ export const SECURITY_TEXT = {
     secondStepHint: 'أدخل الرمز من تطبيق المصادقة، أو أحد رموز الاسترداد.',
     secondStepCode: 'رمز التحقق أو رمز الاسترداد',
     secondStepSubmit: 'تحقق',
+    secondStepPasskey: 'استخدم مفتاح مرور',
   },
   en: {
     securityTitle: 'Security',
@@ -55,6 +56,7 @@ export const SECURITY_TEXT = {
     secondStepHint: 'Enter the code from your authenticator app, or one of your backup codes.',
     secondStepCode: 'Authenticator or backup code',
     secondStepSubmit: 'Verify',
+    secondStepPasskey: 'Use a passkey',
   },
 };
 
@@ -74,7 +76,9 @@ export function setupSecurity({
   asciiDigits,
   enterSignedIn,
 }) {
-  const security = { twoFactor: { enabled: false }, passkeys: [], backupCodes: [] };
+  const security = { twoFactor: { enabled: false, methods: [] }, passkeys: [], backupCodes: [] };
+  /** `twoFactor.enabled` says the account has a second factor (a passkey counts); `methods` which. */
+  const totpOn = () => security.twoFactor.methods.includes('totp');
 
   function renderBackupCodes() {
     const list = $('backup-codes');
@@ -119,9 +123,9 @@ export function setupSecurity({
   }
 
   function render() {
-    $('totp-status').textContent = t(security.twoFactor.enabled ? 'totpOn' : 'totpOff');
-    $('totp-enable').hidden = security.twoFactor.enabled;
-    $('backup-regenerate').hidden = !security.twoFactor.enabled;
+    $('totp-status').textContent = t(totpOn() ? 'totpOn' : 'totpOff');
+    $('totp-enable').hidden = totpOn();
+    $('backup-regenerate').hidden = !totpOn();
     renderBackupCodes();
     renderPasskeys();
   }
@@ -129,7 +133,7 @@ export function setupSecurity({
   async function refresh() {
     stopPasskeyAutofill();
     const session = await api('GET', `${state.authPath}/session`);
-    security.twoFactor = session.twoFactor ?? { enabled: false };
+    security.twoFactor = { enabled: false, methods: [], ...session.twoFactor };
     security.passkeys = (await api('GET', `${state.authPath}/passkeys`)).passkeys;
     render();
   }
@@ -253,12 +257,34 @@ export function setupSecurity({
     SimpleWebAuthnBrowser.WebAuthnAbortService.cancelCeremony();
   }
 
-  /** A first factor answered `{ twoFactorRequired }`: ask for the code (the pending cookie is httpOnly). */
-  function askSecondFactor() {
+  /**
+   * A first factor answered `{ twoFactorRequired, methods }`: ask for what completes it (the pending
+   * cookie is httpOnly): a code when `methods` has `totp`, a passkey when it has `passkey`.
+   */
+  function askSecondFactor(methods = ['totp', 'backup_code']) {
+    const code = methods.includes('totp');
+    // The sign-in field (and its passkey suggestions) is gone: its pending request with it.
+    stopPasskeyAutofill();
     $('signed-out').hidden = true;
     $('second-step').hidden = false;
-    $('second-step-code').focus();
+    $('second-step-hint').hidden = !code;
+    $('second-step-form').hidden = !code;
+    $('second-step-passkey').hidden = !methods.includes('passkey');
+    (code ? $('second-step-code') : $('second-step-passkey')).focus();
   }
+
+  // The browser sends the pending cookie: a passkey of the same account completes the sign-in.
+  $('second-step-passkey').addEventListener('click', async () => {
+    try {
+      const optionsJSON = await api('POST', `${state.authPath}/passkey/authenticate/options`);
+      const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON });
+      await api('POST', `${state.authPath}/passkey/authenticate/verify`, { response });
+      $('second-step').hidden = true;
+      await enterSignedIn('signedIn');
+    } catch (error) {
+      showError(error);
+    }
+  });
 
   onSubmit($('second-step-form'), async () => {
     const value = asciiDigits($('second-step-code').value.trim());

@@ -55,7 +55,10 @@ export class TwoFactorPendingService {
     private readonly events: SecurityEventsService,
   ) {}
 
-  /** A pending sign-in when the user has an active second factor, else `null` (sign the user in). */
+  /**
+   * A pending sign-in when the user has a second factor (an active authenticator app or a passkey),
+   * else `null` (sign the user in). `methods` lists what completes it.
+   */
   async start(user: User, method: SignInMethod): Promise<PendingSignIn | null> {
     const methods = await this.twoFactor.pendingMethodsOf(user.id);
     if (methods.length === 0) return null;
@@ -68,7 +71,11 @@ export class TwoFactorPendingService {
     return { token, expiresAt: issued.expiresAt, methods };
   }
 
-  /** Checks the second factor against the pending sign-in `token`; the user and first factor when it passes. */
+  /**
+   * Checks a code or backup code against the pending sign-in `token`; the user and first factor when
+   * it passes. An account without an authenticator app (passkey only) is refused with
+   * `TWO_FACTOR_NOT_ENABLED`, and the attempt counts: it completes with a passkey instead.
+   */
   async complete(token: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<CompletedSignIn> {
     const pending = await this.find(token);
     if (!pending) throw new ArrafAuthException('TWO_FACTOR_PENDING_EXPIRED');

@@ -42,7 +42,7 @@ const TOTP_CODE = /^[0-9]{6}$/;
 
 /**
  * TOTP second factors (RFC 6238 with otpauth): enrolment, confirmation, disabling, backup codes,
- * and {@link check}, the one place a second factor is checked and its failures counted. Also the
+ * which second factors (authenticator app, passkeys) a user has, and {@link requireValid}, the one place a second factor is checked and its failures counted. Also the
  * session proofs that `@RequireTwoFactor()` reads. Returns data; throws `ArrafAuthException`s.
  */
 @Injectable()
@@ -59,27 +59,28 @@ export class TwoFactorService {
     private readonly events: SecurityEventsService,
   ) {}
 
-  /** The authenticator-app methods of this user (`totp`, `backup_code`); empty without an active one. */
+  /**
+   * The second factors of this user, which are also the methods that complete a pending sign-in:
+   * `totp` and `backup_code` with an active authenticator app, `passkey` with at least one passkey.
+   * Empty when the user has no second factor (a first factor then signs in on its own).
+   */
   async methodsOf(userId: string): Promise<TwoFactorMethod[]> {
-    const enabled = await this.totps().existsBy({ userId, enabled: true });
-    return enabled ? ['totp', 'backup_code'] : [];
+    const [totp, passkey] = await Promise.all([
+      this.totps().existsBy({ userId, enabled: true }),
+      this.dataSource.getRepository(Passkey).existsBy({ userId }),
+    ]);
+    const methods: TwoFactorMethod[] = totp ? ['totp', 'backup_code'] : [];
+    return passkey ? [...methods, 'passkey'] : methods;
   }
 
-  /**
-   * The methods that complete a pending sign-in of this user: the authenticator-app methods, and
-   * `passkey` when the account also has a passkey. Empty (no pending step) without an active app.
-   */
+  /** The methods that complete a pending sign-in of this user: the same as {@link methodsOf}. */
   async pendingMethodsOf(userId: string): Promise<TwoFactorMethod[]> {
-    const methods = await this.methodsOf(userId);
-    if (methods.length === 0) return methods;
-    const passkeys = await this.dataSource.getRepository(Passkey).existsBy({ userId });
-    return passkeys ? [...methods, 'passkey'] : methods;
+    return this.methodsOf(userId);
   }
 
   /** Whether the user has any second factor: an active authenticator app or a passkey. */
   async hasSecondFactor(userId: string): Promise<boolean> {
-    if ((await this.methodsOf(userId)).length > 0) return true;
-    return this.dataSource.getRepository(Passkey).existsBy({ userId });
+    return (await this.methodsOf(userId)).length > 0;
   }
 
   /** Starts enrolment: a new secret (not active until {@link confirm}) and a new set of backup codes. */
@@ -152,7 +153,8 @@ export class TwoFactorService {
     options: FactorChangeOptions = {},
     client: SecurityEventClient = {},
   ): Promise<{ backupCodes: string[]; revoked: number }> {
-    if ((await this.methodsOf(userId)).length === 0) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
+    if (!(await this.totps().existsBy({ userId, enabled: true })))
+      throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     const revoked = await this.dataSource.transaction(async (tx) => {
       await this.backupCodes.revoke(userId, tx);
       return this.revokeOtherSessions(userId, options, tx);
@@ -165,8 +167,8 @@ export class TwoFactorService {
   }
 
   /**
-   * Checks a second factor of a user whose factor is active; throws `TWO_FACTOR_INVALID`,
-   * `TWO_FACTOR_NOT_ENABLED` or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
+   * Checks an authenticator or backup code of a user whose authenticator app is active; throws
+   * `TWO_FACTOR_INVALID`, `TWO_FACTOR_NOT_ENABLED` (no active app, a passkey-only account included) or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
    * spends a slot of the user's failure budget before comparing.
    */
   async requireValid(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {

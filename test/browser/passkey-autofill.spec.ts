@@ -192,7 +192,7 @@ describeInChromium(suiteName, () => {
     expect(await page.isHidden('#error')).toBe(true);
   });
 
-  it('a sign-in another way stops the pending autofill request', async () => {
+  it("a sign-in another way stops the pending autofill request; the account's passkey then completes it", async () => {
     await signOut();
     await presence(false);
     await load();
@@ -201,9 +201,22 @@ describeInChromium(suiteName, () => {
     await page.fill('#email', email);
     await page.fill('#password', password);
     await page.click('#email-form button[type="submit"]');
-    await signedIn();
+    // The account has a passkey: the password alone stops at the second step, which offers only the passkey.
+    await page.locator('#second-step').waitFor({ state: 'visible' });
     await page.waitForFunction(() => window.__webauthnGets[0]?.state === 'rejected:AbortError');
     expect(await page.evaluate(() => document.body.dataset.passkeyAutofill)).toBe('stopped');
+    expect(await page.isHidden('#signed-in')).toBe(true);
+    expect(await page.isHidden('#second-step-form')).toBe(true);
+    expect(await page.isVisible('#second-step-passkey')).toBe(true);
     await presence(true);
+    await page.click('#second-step-passkey');
+    await signedIn();
+    const calls = await getCalls();
+    expect(calls.map((c) => [c.mediation, c.state])).toEqual([
+      ['conditional', 'rejected:AbortError'],
+      [null, 'resolved'],
+    ]);
+    expect(await page.isHidden('#second-step')).toBe(true);
+    expect(await page.isHidden('#error')).toBe(true);
   });
 });

@@ -166,6 +166,9 @@ describeInChromium(suiteName, () => {
     await page.fill('#password', password);
     await page.click('#email-form button[type="submit"]');
     await page.locator('#second-step').waitFor({ state: 'visible' });
+    // TOTP and a passkey: the code form and the passkey button are both offered.
+    expect(await page.isVisible('#second-step-form')).toBe(true);
+    expect(await page.isVisible('#second-step-passkey')).toBe(true);
     await screenshot('second-step-ar');
     await page.fill('#second-step-code', totp.generate({ timestamp: Date.now() + 30_000 }));
     await page.click('#second-step-submit');

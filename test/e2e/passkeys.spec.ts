@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Passkey, SecurityEvent, Session, Verification } from '../../src/index.js';
+import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import {
   Authenticator,
@@ -24,6 +25,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
   let app: INestApplication;
   let noAppUrl: INestApplication;
   let required: INestApplication;
+  let sms: InMemorySmsProvider;
 
   const http = (target = app) => request(target.getHttpServer());
 
@@ -56,7 +58,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
 
   beforeAll(async () => {
     database = await db.create();
-    ({ app } = await createTwoFactorTestApp(database.options));
+    ({ app, sms } = await createTwoFactorTestApp(database.options, { otp: { resendCooldown: 0 } }));
     ({ app: noAppUrl } = await createTwoFactorTestApp(database.options, {
       appUrl: undefined,
       trustedOrigins: [TWO_FACTOR_APP_URL],
@@ -357,12 +359,123 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(setCookies(res).some((c) => c.startsWith(`${PENDING}=;`))).toBe(true);
   });
 
-  it('with twoFactor.required, a passkey counts as the enrolled second factor', async () => {
-    const { cookie, userId } = await signUp(required);
+  it('with twoFactor.required, a passkey counts as the enrolled second factor, and a password sign-in then needs it', async () => {
+    const email = freshEmail('pkreq');
+    const created = await http(required)
+      .post('/auth/sign-up')
+      .set(ORIGIN)
+      .send({ email, password: GOOD_PASSWORD })
+      .expect(201);
+    const { cookie, userId } = { cookie: sessionCookie(created), userId: created.body.user.id as string };
     expectErrorBody(await http(required).get('/app/me').set('Cookie', cookie), 403, 'TWO_FACTOR_ENROLMENT_REQUIRED');
     await http(required).get('/auth/passkeys').set('Cookie', cookie).expect(200);
     await http(required).post('/auth/passkey/register/options').set(ORIGIN).set('Cookie', cookie).expect(200);
-    await storedPasskey(userId, required);
+    const passkey = new SoftPasskey(userId);
+    await passkey.store(required);
     await http(required).get('/app/me').set('Cookie', cookie).expect(200, { id: userId });
+
+    // The password alone no longer signs in: it stops at the passkey step, which the pending cookie cannot skip.
+    const first = await http(required)
+      .post('/auth/sign-in')
+      .set(ORIGIN)
+      .send({ method: 'email', email, password: GOOD_PASSWORD })
+      .expect(200);
+    expect(first.body).toStrictEqual({ twoFactorRequired: true, methods: ['passkey'] });
+    expect(cookieFrom(first, 'auth_session')).toBeUndefined();
+    const pending = cookieFrom(first, PENDING)!;
+    expectErrorBody(await http(required).get('/app/me').set('Cookie', pending), 401, 'UNAUTHENTICATED');
+
+    const options = await http(required).post('/auth/passkey/authenticate/options').set(ORIGIN).expect(200);
+    const done = await http(required)
+      .post('/auth/passkey/authenticate/verify')
+      .set(ORIGIN)
+      .set('Cookie', pending)
+      .send({ response: passkey.assertion(options.body) })
+      .expect(200);
+    expect(done.body.user.id).toBe(userId);
+    const signedIn = sessionCookie(done);
+    await http(required).get('/app/me').set('Cookie', signedIn).expect(200, { id: userId });
+    await http(required).post('/app/vault').set(ORIGIN).set('Cookie', signedIn).expect(201, { opened: userId });
+  });
+
+  it('a passkey-only account: a password sign-in stops at the passkey step, a code cannot complete it, the passkey can', async () => {
+    const owner = await emailAccount();
+    const session = () => http().get('/auth/session').set('Cookie', owner.cookie).expect(200);
+    expect((await session()).body.twoFactor).toStrictEqual({ enabled: false, methods: [] });
+    const passkey = new SoftPasskey(owner.userId);
+    await passkey.store(app);
+    expect((await session()).body.twoFactor).toStrictEqual({ enabled: true, methods: ['passkey'] });
+
+    const { methods, pending } = await firstFactor(owner.email);
+    expect(methods).toEqual(['passkey']);
+    expect(pending).toBeDefined();
+    expectErrorBody(await http().get('/app/me').set('Cookie', pending), 401, 'UNAUTHENTICATED');
+    // No authenticator app: a code or a backup code is refused, sets no cookie, and the pending state stays.
+    for (const body of [{ code: '123456' }, { backupCode: '01234567890' }]) {
+      const refused = await http().post('/auth/two-factor/verify').set(ORIGIN).set('Cookie', pending).send(body);
+      expectErrorBody(refused, 400, 'TWO_FACTOR_NOT_ENABLED');
+      expect(cookieFrom(refused, 'auth_session')).toBeUndefined();
+    }
+    expect(await eventsOf(owner.userId, 'sign_in.failed')).toEqual([
+      ['totp', { reason: 'TWO_FACTOR_NOT_ENABLED' }],
+      ['backup_code', { reason: 'TWO_FACTOR_NOT_ENABLED' }],
+    ]);
+
+    const res = await passkeySignIn(passkey, pending);
+    expect(res.status).toBe(200);
+    expect(res.body.user.id).toBe(owner.userId);
+    expect(setCookies(res).some((c) => c.startsWith(`${PENDING}=;`))).toBe(true);
+    const signedIn = sessionCookie(res);
+    await http().post('/app/vault').set(ORIGIN).set('Cookie', signedIn).expect(201, { opened: owner.userId });
+    const signIns = await eventsOf(owner.userId, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'password' }]);
+  });
+
+  it('a phone code of a passkey-only account stops at the passkey step too', async () => {
+    const phone = '+966552' + String(Math.floor(100000 + Math.random() * 899999));
+    const post = (path: string, cookie?: string) => {
+      const req = http().post(path).set(ORIGIN);
+      return cookie === undefined ? req : req.set('Cookie', cookie);
+    };
+    await post('/auth/otp/send').send({ method: 'phone', phone }).expect(200);
+    const created = await post('/auth/otp/verify')
+      .send({ method: 'phone', phone, otp: sms.lastCodeFor(phone) })
+      .expect(200);
+    const passkey = new SoftPasskey(created.body.user.id);
+    await passkey.store(app);
+
+    await post('/auth/otp/send').send({ method: 'phone', phone }).expect(200);
+    const res = await post('/auth/otp/verify')
+      .send({ method: 'phone', phone, otp: sms.lastCodeFor(phone) })
+      .expect(200);
+    expect(res.body).toStrictEqual({ twoFactorRequired: true, methods: ['passkey'] });
+    expect(cookieFrom(res, 'auth_session')).toBeUndefined();
+    const done = await passkeySignIn(passkey, cookieFrom(res, PENDING));
+    expect(done.status).toBe(200);
+    expect(done.body.user.phone).toBe(phone);
+    const signIns = await eventsOf(created.body.user.id, 'sign_in.succeeded');
+    expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'phone' }]);
+  });
+
+  it('GET /auth/session lists every second factor; turning TOTP off leaves the passkey step', async () => {
+    const owner = await emailAccount();
+    const authenticator = await enrolTotp(owner.cookie);
+    await new SoftPasskey(owner.userId).store(app);
+    const session = () => http().get('/auth/session').set('Cookie', owner.cookie).expect(200);
+    expect((await session()).body.twoFactor).toStrictEqual({
+      enabled: true,
+      methods: ['totp', 'backup_code', 'passkey'],
+    });
+    await http()
+      .post('/auth/two-factor/disable')
+      .set(ORIGIN)
+      .set('Cookie', owner.cookie)
+      .send({ code: await authenticator.code(1) })
+      .expect(200);
+    expect((await session()).body.twoFactor).toStrictEqual({ enabled: true, methods: ['passkey'] });
+    expect((await firstFactor(owner.email)).methods).toEqual(['passkey']);
+    // Backup codes belong to the authenticator app: none to regenerate without it.
+    const regenerate = await http().post('/auth/two-factor/backup-codes').set(ORIGIN).set('Cookie', owner.cookie);
+    expectErrorBody(regenerate, 400, 'TWO_FACTOR_NOT_ENABLED');
   });
 });
