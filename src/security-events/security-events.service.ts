@@ -94,8 +94,10 @@ export class SecurityEventsService {
       createdAt: new Date(),
     });
     const write = (manager: EntityManager) => manager.getRepository(SecurityEvent).insert(row);
-    // Without the caller's transaction, in its own: a record() that throws has written nothing.
-    await (options.manager ? write(options.manager) : this.dataSource.transaction(write));
+    // Without the caller's transaction, one INSERT on its own: atomic as it is. Not a transaction of
+    // its own: on SQLite's one connection, parallel failed sign-ins then collided ("cannot start a
+    // transaction within a transaction") and waited on the lock with the event loop blocked.
+    await write(options.manager ?? this.dataSource.manager);
     this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
   }
 

@@ -360,14 +360,32 @@ describe.each(testDatabases())('security events of sign-in flows on $name', (db:
     expect(JSON.stringify(stored)).not.toContain(e164.slice(4));
   });
 
+  it('records 40 parallel wrong phone codes, each refused with 4xx and none lost', async () => {
+    const c = client('Parallel/1');
+    const { userId, local } = await phoneSignIn(c);
+    await c.post('/auth/otp/send').send({ method: 'phone', phone: local }).expect(200);
+    const before = (await rows({ userId, type: 'sign_in.failed' })).length;
+    // Wrong codes answer at once (no hashing to space them out): the event writes overlap.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        client('Parallel/2').post('/auth/otp/verify').send({ method: 'phone', phone: local, otp: '000000' }),
+      ),
+    );
+    expect(answers.filter((res) => res.status !== 400 && res.status !== 429)).toEqual([]);
+    // Every refusal is a failed attempt on the account (a wrong code, or one refused by the guess limits).
+    expect((await rows({ userId, type: 'sign_in.failed' })).length - before).toBe(40);
+  });
+
   it('leaves no session, no cookie and no event when the sign-in event cannot be written', async () => {
     const c = client('EventFails/1');
     const { email, userId } = await signUp(c);
     const before = await dataSource.getRepository(Session).countBy({ userId });
     const heard = published.length;
     failer.armed = 'sign_in.succeeded';
+    failer.when = 'before'; // the database refuses the INSERT
     const res = await c.post('/auth/sign-in').send({ method: 'email', email, password: GOOD_PASSWORD });
-    expect(failer.armed).toBeNull(); // the row was written, then the write failed
+    failer.when = 'after';
+    expect(failer.armed).toBeNull(); // the write was attempted and failed
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(res.headers['set-cookie']?.toString() ?? '').not.toMatch(/auth_session=[^;]/);
     expect(await dataSource.getRepository(Session).countBy({ userId })).toBe(before);

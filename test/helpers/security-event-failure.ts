@@ -8,15 +8,25 @@ import { SecurityEvent } from '../../src/index.js';
  */
 export class FailAfterEventInsert implements EntitySubscriberInterface<SecurityEvent> {
   armed: string | null = null;
+  /** `before`: the INSERT itself fails (nothing written), as when the database refuses the write. */
+  when: 'before' | 'after' = 'after';
 
   listenTo() {
     return SecurityEvent;
   }
 
+  beforeInsert(event: InsertEvent<SecurityEvent>): void {
+    if (this.when === 'before') this.fail(event);
+  }
+
   afterInsert(event: InsertEvent<SecurityEvent>): void {
+    if (this.when === 'after') this.fail(event);
+  }
+
+  private fail(event: InsertEvent<SecurityEvent>): void {
     if (this.armed !== null && event.entity.type === this.armed) {
       this.armed = null;
-      throw new Error('injected failure after the event row was written');
+      throw new Error(`injected failure ${this.when} the event row was written`);
     }
   }
 }
