@@ -55,11 +55,13 @@ export class AccountDeletionService {
 
   /**
    * Sends the code that confirms a deletion to the user's verified phone (purpose `account-delete`,
-   * so no sign-in or reset code can delete an account). 400 `PHONE_NOT_VERIFIED` without one.
+   * so no sign-in or reset code can delete an account), bound to the account: a code sent for
+   * another account that had or has the same number deletes nothing here. 400 `PHONE_NOT_VERIFIED`
+   * without one.
    */
   sendCode(user: User, locale: 'ar' | 'en', client: AccountDeletionClient = {}): Promise<OtpSent> {
     if (user.phone === null || !user.phoneVerified) throw new ArrafAuthException('PHONE_NOT_VERIFIED');
-    return this.otp.send(user.phone, 'account-delete', locale, { ip: client.ip });
+    return this.otp.send(user.phone, 'account-delete', locale, { ip: client.ip, account: user.id });
   }
 
   /**
@@ -93,7 +95,7 @@ export class AccountDeletionService {
     }
     if (user.phone === null || !user.phoneVerified) throw new ArrafAuthException('INVALID_CREDENTIALS');
     try {
-      await this.otp.verify(user.phone, 'account-delete', proof.otp, { ip: client.ip });
+      await this.otp.verify(user.phone, 'account-delete', proof.otp, { ip: client.ip, account: user.id });
     } catch (error) {
       if (error instanceof ArrafAuthException && ['OTP_INVALID', 'INVALID_INPUT'].includes(error.code))
         throw new ArrafAuthException('INVALID_CREDENTIALS');
