@@ -1,10 +1,7 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { httpOf } from '../controllers/edge-request.js';
-import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { OriginGuard } from '../controllers/origin.guard.js';
 import { isTrustedOrigin } from '../session/origin.util.js';
-import { SessionCookie } from '../session/session-cookie.js';
 
 /**
  * The origin check of `GET account/export`: a GET, but one that records `account.exported` and
@@ -14,20 +11,14 @@ import { SessionCookie } from '../session/session-cookie.js';
  * typed in, a non-browser client) and a bearer request pass.
  */
 @Injectable()
-export class ExportOriginGuard implements CanActivate {
-  constructor(
-    private readonly cookie: SessionCookie,
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
+export class ExportOriginGuard extends OriginGuard {
+  override canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const { request } = httpOf(context);
     if (this.cookie.read(request.headers)?.source === 'bearer') return true;
     const site = request.headers['sec-fetch-site'];
     const crossSite = (Array.isArray(site) ? site[0] : site)?.toLowerCase() === 'cross-site';
-    if (crossSite || !isTrustedOrigin(request, this.options.trustedOrigins))
-      throw new ArrafAuthException('INVALID_ORIGIN');
+    if (crossSite || !isTrustedOrigin(request, this.options.trustedOrigins)) this.throwInvalidOrigin();
     return true;
   }
 }
