@@ -19,6 +19,9 @@ export const ACCOUNT_TEXT = {
     linkProvider: 'اربط {provider}',
     unrecognisedTitle: 'طرق أُضيفت ولم تتحقق منها',
     unrecognisedHint: 'أُضيفت هذه الطرق بعد آخر إثبات لبريدك. أزل ما لا تعرفه.',
+    acknowledgePassword: 'كلمة المرور الحالية، لتأكيد أنك صاحب الحساب',
+    acknowledgeSubmit: 'أعرف هذه الطرق، أبقِها',
+    methodsKept: 'أُبقيت الطرق ولن تظهر تنبيهًا بعد الآن.',
     newPhone: 'رقم جوال جديد',
     newEmail: 'بريد إلكتروني جديد',
     sendMethodCode: 'أرسل الرمز',
@@ -77,6 +80,9 @@ export const ACCOUNT_TEXT = {
     linkProvider: 'Link {provider}',
     unrecognisedTitle: 'Methods you have not confirmed',
     unrecognisedHint: 'These were added after you last proved your email. Remove any you do not recognise.',
+    acknowledgePassword: 'Current password, to confirm it is you',
+    acknowledgeSubmit: 'I recognise these: keep them',
+    methodsKept: 'Kept: these methods are no longer flagged.',
     newPhone: 'New mobile number',
     newEmail: 'New email address',
     sendMethodCode: 'Send code',
@@ -294,6 +300,14 @@ export function setupAccount(ui) {
     $('password-set-form').reset();
     await refresh();
     showNotice('methodSaved');
+  });
+
+  // The owner recognises every flagged method: the review closes (the current password proves it).
+  onSubmit($('acknowledge-form'), async () => {
+    await api('POST', path('account/methods/acknowledge'), { currentPassword: $('acknowledge-password').value });
+    $('acknowledge-form').reset();
+    await refresh();
+    showNotice('methodsKept');
   });
 
   onSubmit($('password-remove-form'), async () => {

@@ -13,6 +13,7 @@ import { SessionCookie } from '../session/session-cookie.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AccountDeletionService } from './account-deletion.service.js';
 import { AccountExportService } from './account-export.service.js';
+import { ExportOriginGuard } from './export-origin.guard.js';
 
 /**
  * The owner's data routes under `routes.path`: `GET account/export` (everything stored about the
@@ -30,9 +31,9 @@ export class AccountDataController {
     readonly cookie: SessionCookie,
   ) {}
 
-  /** Everything the module stores about the signed-in user, as a JSON download. */
+  /** Everything the module stores about the signed-in user, as a JSON download (not from another site). */
   @Get('account/export')
-  @UseGuards(SessionGuard)
+  @UseGuards(ExportOriginGuard, SessionGuard)
   @Header('Cache-Control', 'no-store')
   @Header('Content-Disposition', 'attachment; filename="account-export.json"')
   export(@Req() request: EdgeRequest, @CurrentUser() user: User) {

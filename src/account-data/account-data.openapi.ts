@@ -63,11 +63,11 @@ export function accountDataPaths({ prefix, signedIn, origin, operation }: PathCo
     [`${prefix}/account/export`]: {
       get: operation('exportAccount', 'Everything stored about the signed-in user', {
         description:
-          'The user row, sign-in methods, sessions, passkeys, second-factor state, pending one-time secrets (type and expiry) and security events, as a JSON download. No password hash, token, token hash or secret. Recorded as `account.exported`.',
+          'The user row, sign-in methods, sessions, passkeys, second-factor state, pending one-time secrets (type and expiry) and security events, as a JSON download. No password hash, token, token hash or secret. Recorded as `account.exported`. Refused from another site (an untrusted `Origin` or `Referer`, or `Sec-Fetch-Site: cross-site`).',
         security: signedIn,
         responses: {
           200: ok('The export.', ref('ArrafAuthAccountExport')),
-          ...errors('UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
+          ...errors('INVALID_ORIGIN', 'UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
         },
       }),
     },

@@ -1,22 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { deriveKey, hmacSha256 } from '../crypto/crypto.util.js';
-import { SignInMethodMarks } from '../accounts/sign-in-method-marks.entity.js';
+import { SignInMethodReview } from '../accounts/sign-in-method-review.js';
 import { Account } from '../entities/account.entity.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { OtpService, type OtpSent } from '../otp/otp.service.js';
-import { Passkey } from '../passkeys/passkey.entity.js';
+import { PasskeyService } from '../passkeys/passkey.service.js';
 import { PasswordCredentials } from '../password/password-credentials.js';
 import { PasswordHasher } from '../password/password-hasher.js';
-import { SecurityEvent } from '../security-events/security-event.entity.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { SessionService } from '../session/session.service.js';
-import { TwoFactorProof } from '../two-factor/two-factor-proof.entity.js';
-import { TwoFactor } from '../two-factor/two-factor.entity.js';
+import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { VerificationService } from '../verification/verification.service.js';
 import { boundIdentifiers, DELETED_USER_KEY_PURPOSE, DELETED_USER_PREFIX } from './account-data.constants.js';
 
@@ -49,17 +47,22 @@ export class AccountDeletionService {
     private readonly hasher: PasswordHasher,
     private readonly otp: OtpService,
     private readonly events: SecurityEventsService,
+    private readonly passkeys: PasskeyService,
+    private readonly twoFactor: TwoFactorService,
+    private readonly review: SignInMethodReview,
   ) {
     this.pseudonymKey = deriveKey(options.secrets[0], DELETED_USER_KEY_PURPOSE);
   }
 
   /**
    * Sends the code that confirms a deletion to the user's verified phone (purpose `account-delete`,
-   * so no sign-in or reset code can delete an account). 400 `PHONE_NOT_VERIFIED` without one.
+   * so no sign-in or reset code can delete an account), bound to the account: a code sent for
+   * another account that had or has the same number deletes nothing here. 400 `PHONE_NOT_VERIFIED`
+   * without one.
    */
   sendCode(user: User, locale: 'ar' | 'en', client: AccountDeletionClient = {}): Promise<OtpSent> {
     if (user.phone === null || !user.phoneVerified) throw new ArrafAuthException('PHONE_NOT_VERIFIED');
-    return this.otp.send(user.phone, 'account-delete', locale, { ip: client.ip });
+    return this.otp.send(user.phone, 'account-delete', locale, { ip: client.ip, account: user.id });
   }
 
   /**
@@ -93,7 +96,7 @@ export class AccountDeletionService {
     }
     if (user.phone === null || !user.phoneVerified) throw new ArrafAuthException('INVALID_CREDENTIALS');
     try {
-      await this.otp.verify(user.phone, 'account-delete', proof.otp, { ip: client.ip });
+      await this.otp.verify(user.phone, 'account-delete', proof.otp, { ip: client.ip, account: user.id });
     } catch (error) {
       if (error instanceof ArrafAuthException && ['OTP_INVALID', 'INVALID_INPUT'].includes(error.code))
         throw new ArrafAuthException('INVALID_CREDENTIALS');
@@ -101,19 +104,23 @@ export class AccountDeletionService {
     }
   }
 
-  /** Every row of the user, then the user, inside `manager`'s transaction. */
+  /** Every row of the user, then the user, inside `manager`'s transaction, each through its table's owner. */
   private async erase(user: User, manager: EntityManager): Promise<void> {
     const userId = user.id;
+    // Sessions stay SessionService's: their ids are read here only to find the second-factor proofs.
     const sessionIds = (await manager.getRepository(Session).find({ select: { id: true }, where: { userId } })).map(
       (session) => session.id,
     );
-    if (sessionIds.length > 0) await manager.getRepository(TwoFactorProof).delete({ sessionId: In(sessionIds) });
+    await this.twoFactor.deleteForUser(userId, sessionIds, manager);
     await this.sessions.revokeUserSessions(userId, { manager });
     await this.verifications.revokeBound(boundIdentifiers(user), userId, manager);
-    // Security events have no foreign key (the pseudonymous record below must outlive the user);
-    // the other tables' keys cascade, and deleting explicitly keeps a database without them just as clean.
-    for (const entity of [Account, Passkey, TwoFactor, SignInMethodMarks, SecurityEvent])
-      await manager.getRepository<{ userId: string | null }>(entity).delete({ userId });
+    await this.passkeys.deleteForUser(userId, manager);
+    await this.review.forget(userId, manager);
+    // Security events have no foreign key (the pseudonymous record below must outlive the user).
+    await this.events.deleteForUser(userId, manager);
+    // Password and provider rows (two owners: PasswordCredentials and the OAuth accounts); their key
+    // cascades, and deleting explicitly keeps a database without it just as clean.
+    await manager.getRepository(Account).delete({ userId });
     await manager.getRepository<User>(USER_TABLE).delete({ id: userId });
     await this.sessions.forgetUser(userId, { manager });
   }

@@ -1,20 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  DataSource,
-  type EntityTarget,
-  type FindOptionsWhere,
-  In,
-  IsNull,
-  LessThan,
-  Not,
-  type ObjectLiteral,
-  type Repository,
-} from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { Session } from '../entities/session.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { SecurityEvent } from '../security-events/security-event.entity.js';
+import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { SessionService } from '../session/session.service.js';
+import { eraseClientDetailsBefore } from '../utils/in-batches.js';
 import type { ResolvedRetentionOptions } from './retention.options.js';
 
 /** What one {@link ArrafAuthRetention.apply} run changed. */
@@ -35,9 +26,10 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Applies the `retention` option: deletes expired sessions and one-time secrets (through
- * `SessionService.deleteExpired()`), erases the IP address and user agent of sessions and security
- * events older than `ipAddressesAfterDays`, and deletes security events older than
- * `securityEventsAfterDays`, `batchSize` rows per statement. Nothing runs on its own: the
+ * `SessionService.deleteExpired()`, which leaves the codes to `VerificationService`), erases the IP
+ * address and user agent of sessions and security events older than `ipAddressesAfterDays`, and
+ * deletes security events older than `securityEventsAfterDays` (both through
+ * `SecurityEventsService`, the table's one writer), `batchSize` rows per statement. Nothing runs on its own: the
  * application schedules `apply()` (daily, e.g. with `@nestjs/schedule`); every run is idempotent.
  *
  * @example @Cron(CronExpression.EVERY_DAY_AT_3AM) prune() { return this.retention.apply(); }
@@ -51,6 +43,7 @@ export class ArrafAuthRetention {
     @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly sessions: SessionService,
+    private readonly events: SecurityEventsService,
   ) {
     this.settings = options.retention;
   }
@@ -73,56 +66,16 @@ export class ArrafAuthRetention {
     }
     if (securityEventsAfterDays !== false) {
       const before = new Date(now.getTime() - securityEventsAfterDays * DAY_MS);
-      report.eventsDeleted = await this.deleteOldEvents(before);
+      report.eventsDeleted = await this.events.deleteBefore(before, batchSize);
     }
     if (ipAddressesAfterDays !== false) {
       const before = new Date(now.getTime() - ipAddressesAfterDays * DAY_MS);
-      report.sessionsAnonymised = await this.eraseClientDetails(Session, 'ipAddress', before);
-      report.eventsAnonymised = await this.eraseClientDetails(SecurityEvent, 'ip', before);
+      // Sessions are written here, not through SessionService, which has no such method yet.
+      const sessions = this.dataSource.getRepository(Session);
+      report.sessionsAnonymised = await eraseClientDetailsBefore(sessions, 'ipAddress', before, batchSize);
+      report.eventsAnonymised = await this.events.eraseClientDetailsBefore(before, batchSize);
     }
     this.logger.log(`Retention applied: ${JSON.stringify(report)}`);
     return report;
-  }
-
-  /** Deletes security events created before `before`, `batchSize` at a time. */
-  private deleteOldEvents(before: Date): Promise<number> {
-    const repository = this.dataSource.getRepository(SecurityEvent);
-    return this.inBatches(repository, { createdAt: LessThan(before) }, (ids) => repository.delete({ id: In(ids) }));
-  }
-
-  /**
-   * Sets the client columns (`ip` or `ipAddress`, and `userAgent`) of rows created before `before`
-   * to NULL, `batchSize` rows per UPDATE. Only rows that still hold one are touched, so each batch
-   * makes progress and a second run changes nothing.
-   */
-  private eraseClientDetails(entity: EntityTarget<ObjectLiteral>, ipColumn: 'ip' | 'ipAddress', before: Date) {
-    const repository = this.dataSource.getRepository<ObjectLiteral>(entity);
-    const old = { createdAt: LessThan(before) };
-    const where = [
-      { ...old, [ipColumn]: Not(IsNull()) },
-      { ...old, userAgent: Not(IsNull()) },
-    ];
-    return this.inBatches(repository, where, (ids) =>
-      repository.update({ id: In(ids) }, { [ipColumn]: null, userAgent: null }),
-    );
-  }
-
-  /**
-   * Runs `change` on the ids of rows matching `where`, `batchSize` at a time, until none is left.
-   * `change` must take the rows out of `where`, or the loop would see them again.
-   */
-  private async inBatches(
-    repository: Repository<ObjectLiteral>,
-    where: FindOptionsWhere<ObjectLiteral> | FindOptionsWhere<ObjectLiteral>[],
-    change: (ids: string[]) => Promise<{ affected?: number | null }>,
-  ): Promise<number> {
-    const { batchSize } = this.settings;
-    let total = 0;
-    for (;;) {
-      const batch = await repository.find({ select: { id: true }, where, take: batchSize });
-      if (batch.length === 0) return total;
-      total += (await change(batch.map((row) => row.id as string))).affected ?? batch.length;
-      if (batch.length < batchSize) return total;
-    }
   }
 }

@@ -72,6 +72,11 @@ export class SignInMethodReview {
     await this.dataSource.getRepository(SignInMethodMarks).update({ userId }, { reviewFrom: null, reviewUntil: null });
   }
 
+  /** Deletes the user's marks in `manager`'s transaction (account deletion). */
+  async forget(userId: string, manager: EntityManager): Promise<void> {
+    await manager.getRepository(SignInMethodMarks).delete({ userId });
+  }
+
   /** The methods the open review flags, oldest first; none when no review is open. */
   async unrecognised(userId: string, manager: EntityManager = this.dataSource.manager): Promise<UnrecognisedMethod[]> {
     const marks = await manager.getRepository(SignInMethodMarks).findOneBy({ userId });

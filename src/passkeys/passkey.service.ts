@@ -9,7 +9,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
@@ -198,6 +198,11 @@ export class PasskeyService {
     const result = await this.repository().update({ id, userId }, { name });
     if (result.affected !== 1) throw new ArrafAuthException('PASSKEY_NOT_FOUND');
     return toPasskeySummary(await this.repository().findOneByOrFail({ id, userId }));
+  }
+
+  /** Deletes every passkey of the user in `manager`'s transaction (account deletion). */
+  async deleteForUser(userId: string, manager: EntityManager): Promise<void> {
+    await manager.getRepository(Passkey).delete({ userId });
   }
 
   /** Deletes one of the user's passkeys; 409 `LAST_SIGN_IN_METHOD` when it is their last way in (W2). */

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Brackets, DataSource, type EntityManager } from 'typeorm';
+import { Brackets, DataSource, type EntityManager, In, LessThan } from 'typeorm';
 import { randomId } from '../crypto/crypto.util.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
+import { eraseClientDetailsBefore, inBatches } from '../utils/in-batches.js';
 import { AfterCommit } from './after-commit.js';
 import { SecurityEventBus } from './security-event-bus.js';
 import { SecurityEvent } from './security-event.entity.js';
@@ -148,5 +149,26 @@ export class SecurityEventsService {
       return event;
     });
     return { events: page, next: rows.length > limit ? page[page.length - 1].id : null };
+  }
+
+  /** Deletes every event of `userId` in `manager`'s transaction (account deletion); returns how many. */
+  async deleteForUser(userId: string, manager: EntityManager): Promise<number> {
+    return (await manager.getRepository(SecurityEvent).delete({ userId })).affected ?? 0;
+  }
+
+  /** Deletes events created before `before`, `batchSize` per statement (retention); returns how many. */
+  deleteBefore(before: Date, batchSize: number): Promise<number> {
+    const repository = this.dataSource.getRepository(SecurityEvent);
+    return inBatches(repository, { createdAt: LessThan(before) }, batchSize, (ids) =>
+      repository.delete({ id: In(ids) }),
+    );
+  }
+
+  /**
+   * Erases the IP address and user agent of events created before `before`, `batchSize` per
+   * UPDATE (retention); only rows that still hold one are touched, so a second run changes nothing.
+   */
+  eraseClientDetailsBefore(before: Date, batchSize: number): Promise<number> {
+    return eraseClientDetailsBefore(this.dataSource.getRepository(SecurityEvent), 'ip', before, batchSize);
   }
 }

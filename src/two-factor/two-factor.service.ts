@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
-import { DataSource, type EntityManager, LessThan, MoreThan } from 'typeorm';
+import { DataSource, type EntityManager, In, LessThan, MoreThan } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -193,6 +193,15 @@ export class TwoFactorService {
   /** Records that a session just passed a second factor (for `@RequireTwoFactor()`). */
   async recordProof(sessionId: string): Promise<void> {
     await this.dataSource.getRepository(TwoFactorProof).upsert({ sessionId, verifiedAt: new Date() }, ['sessionId']);
+  }
+
+  /**
+   * Deletes the user's authenticator and the second-factor proofs of `sessionIds` (its sessions)
+   * in `manager`'s transaction (account deletion).
+   */
+  async deleteForUser(userId: string, sessionIds: string[], manager: EntityManager): Promise<void> {
+    if (sessionIds.length > 0) await manager.getRepository(TwoFactorProof).delete({ sessionId: In(sessionIds) });
+    await manager.getRepository(TwoFactor).delete({ userId });
   }
 
   /** Whether a session passed a second factor within `twoFactor.freshAge`. */

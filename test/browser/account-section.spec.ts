@@ -29,7 +29,9 @@ describeInChromium(suiteName, () => {
   let context: BrowserContext;
   let page: Page;
   const email = `account-${randomBytes(4).toString('hex')}@example.sa`;
-  const password = `Oasis-${randomBytes(9).toString('base64url')}-Palm`;
+  const firstPassword = `Oasis-${randomBytes(9).toString('base64url')}-Palm`;
+  /** The current password: the reset below replaces the first one. */
+  let password = firstPassword;
   const phone = `05${6 + randomInt(0, 3)}${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
   const e164 = `+966${phone.slice(1)}`;
 
@@ -120,6 +122,44 @@ describeInChromium(suiteName, () => {
       .evaluateAll((items) => items.map((i: any) => i.dataset.eventType));
     expect(types[0]).toBe('method.added');
     await screenshot('phone-added-ar');
+  });
+
+  it('keeps the methods an email-proven reset flagged, after asking for the current password', async () => {
+    // The reset, through the API from the page (the recovery form has its own suite).
+    const from = sample.log().length;
+    const post = (path: string, body: object) =>
+      page.evaluate(
+        async ([p, b]) =>
+          (
+            await fetch(p as string, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: b as string,
+            })
+          ).status,
+        [path, JSON.stringify(body)],
+      );
+    expect(await post('/auth/forgot-password', { method: 'email', email })).toBe(200);
+    const code = await sample.mail(email, 'reset-password', from);
+    password = `${firstPassword}-2`;
+    expect(await post('/auth/reset-password', { method: 'email', email, otp: code, newPassword: password })).toBe(200);
+    expect(await post('/auth/sign-in', { method: 'email', email, password })).toBe(200);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.locator('#methods-unrecognised').waitFor({ state: 'visible' });
+    // The phone added above, masked: its last digits.
+    expect(await text('#unrecognised-list')).toContain(e164.slice(-2));
+    expect(await text('#acknowledge-submit')).toBe('أعرف هذه الطرق، أبقِها');
+    await screenshot('unrecognised-ar');
+
+    await page.fill('#acknowledge-password', 'not the password at all');
+    await act('#acknowledge-submit', 'POST', '/auth/account/methods/acknowledge', 401);
+    expect(await page.locator('#methods-unrecognised').isVisible()).toBe(true);
+    await page.fill('#acknowledge-password', password);
+    await act('#acknowledge-submit', 'POST', '/auth/account/methods/acknowledge');
+    await page.locator('#methods-unrecognised').waitFor({ state: 'hidden' });
+    expect(await text('#notice')).toBe('أُبقيت الطرق ولن تظهر تنبيهًا بعد الآن.');
+    expect(await text('#methods-list li[data-method="phone"]')).toContain(e164);
   });
 
   it('switches the sections to English and back', async () => {

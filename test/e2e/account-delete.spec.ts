@@ -8,6 +8,7 @@ import {
   Session,
   VerificationService,
 } from '../../src/index.js';
+import { createTestSession } from '../../src/testing/index.js';
 import { GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import { APP_ORIGIN, randomIpv4, type SecurityTestApp, uniquePhone } from '../apps/security-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
@@ -74,6 +75,8 @@ describe.each(testDatabases())('account deletion on $name', (db: TestDatabase) =
   beforeAll(async () => {
     database = await db.create();
     t = await createAccountDataApp(database.options, {
+      // A number can get a second code at once (a deletion code right after another account's).
+      auth: { otp: { resendCooldown: 0 } },
       configure: (builder) =>
         builder
           .overrideProvider(VerificationService)
@@ -230,6 +233,29 @@ describe.each(testDatabases())('account deletion on $name', (db: TestDatabase) =
       expect(noPassword.status).toBe(401);
       expect(await cookieWorks(user.cookie)).toBe(true);
       await remove(user.cookie, { otp: code }).expect(200);
+    });
+
+    it("refuses a code sent for another account that had the same number, and the owner's own code works", async () => {
+      const previous = await phoneUser();
+      await sendCode(previous.cookie).expect(200);
+      const othersCode = t.sms.lastCodeFor(previous.phone)!;
+      // The number moves on to another account (the first one took a new number).
+      await dataSource().getRepository('users').update({ id: previous.id }, { phone: uniquePhone().e164 });
+      const next = await createTestSession(t.app, { phone: previous.phone, phoneVerified: true });
+      const user = { id: next.user.id, phone: previous.phone, email: `none-${previous.phone}`, cookie: next.cookie };
+      const sessionIds = await sessionIdsOf(user.id);
+
+      const refused = await remove(user.cookie, { otp: othersCode });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect((await rowsReferencing(dataSource(), user, sessionIds)).users).toBe(1);
+      expect(await cookieWorks(user.cookie)).toBe(true);
+
+      await sendCode(user.cookie).expect(200);
+      const own = t.sms.lastCodeFor(user.phone)!;
+      expect(own).not.toBe(othersCode);
+      await remove(user.cookie, { otp: own }).expect(200, { success: true });
+      expect((await rowsReferencing(dataSource(), user, sessionIds)).users).toBe(0);
     });
 
     it('an account without a verified phone gets 400 PHONE_NOT_VERIFIED and no code', async () => {

@@ -335,6 +335,22 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    route: 'POST /auth/account/delete/code',
+    trustedStatus: 200,
+    async setup(t) {
+      const { cookie } = await createTestSession(t.app, { phone: uniquePhone().e164, phoneVerified: true });
+      return post(t, '/auth/account/delete/code', cookie);
+    },
+  },
+  {
+    route: 'DELETE /auth/account',
+    trustedStatus: 200,
+    async setup(t) {
+      const v = await signUp(t);
+      return del(t, '/auth/account', v.cookie, { password: GOOD_PASSWORD });
+    },
+  },
+  {
     route: "POST /me/update (the application's own route behind SessionGuard)",
     trustedStatus: 201,
     refusesMissingOrigin: false,
@@ -414,6 +430,34 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
     },
   );
 
+  it('refuses GET /auth/account/export from another site (Origin, Referer, Sec-Fetch-Site) with 403 and records nothing; the app and a typed address get it', async () => {
+    const v = await signUp(t);
+    const exportFrom = (headers: Record<string, string>) =>
+      t.http().get('/auth/account/export').set('Cookie', v.cookie).set(headers);
+    const before = await observe(t);
+    expectError(await exportFrom({ Origin: EVIL }), 403, 'INVALID_ORIGIN');
+    expectError(await exportFrom({ Referer: `${EVIL}/csrf.html` }), 403, 'INVALID_ORIGIN');
+    expectError(await exportFrom({ Origin: 'null' }), 403, 'INVALID_ORIGIN');
+    expectError(await exportFrom({ 'Sec-Fetch-Site': 'cross-site' }), 403, 'INVALID_ORIGIN');
+    expect(await observe(t)).toEqual(before);
+
+    const trusted: Record<string, string>[] = [
+      { Origin: APP_ORIGIN },
+      { Referer: `${APP_ORIGIN}/settings`, 'Sec-Fetch-Site': 'same-origin' },
+      {},
+    ];
+    for (const headers of trusted) {
+      const res = await exportFrom(headers);
+      expect({ headers, status: res.status, email: res.body.user?.email }).toEqual({
+        headers,
+        status: 200,
+        email: v.email,
+      });
+    }
+    // Each export that was served is recorded, and only those.
+    expect((await observe(t)).events).toBe(before.events + 3);
+  });
+
   it('changes nothing on any GET route, called cross-site with a valid session cookie', async () => {
     const v = await signUp(t);
     const paths = [
@@ -445,6 +489,8 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
       '/auth/account/email',
       '/auth/account/password',
       `/auth/account/providers/${randomUUID()}`,
+      '/auth/account/delete/code',
+      '/auth/account?password=correct+horse+battery+staple',
     ];
     const before = await observe(t);
     const statuses: Record<string, number> = {};
@@ -464,5 +510,7 @@ describe.each<Platform>(['express', 'fastify'])('origin checks on %s', (platform
     expect(statuses['/auth/link/github?redirectTo=/home']).toBe(302);
     expect(statuses['/auth/account/methods/acknowledge?currentPassword=correct+horse+battery+staple']).toBe(404);
     expect(statuses['/auth/sign-out']).toBe(404);
+    expect(statuses['/auth/account/delete/code']).toBe(404);
+    expect(statuses['/auth/account?password=correct+horse+battery+staple']).toBe(404);
   });
 });
