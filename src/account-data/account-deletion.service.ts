@@ -87,11 +87,7 @@ export class AccountDeletionService {
 
   private async checkProof(user: User, proof: AccountDeletionProof, client: AccountDeletionClient): Promise<void> {
     if ('password' in proof) {
-      const account = await this.credentials.find(user.id);
-      const stored = account?.password ?? null;
-      // A dummy hash when there is no password: the answer takes as long either way.
-      const matches = await this.hasher.verify(stored ?? (await this.hasher.getDummyHash()), proof.password);
-      if (stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+      await this.credentials.checkCurrent(user.id, proof.password);
       return;
     }
     if (user.phone === null || !user.phoneVerified) throw new ArrafAuthException('INVALID_CREDENTIALS');

@@ -87,7 +87,7 @@ export class AccountMethodsService {
    * change), unless it is the last way in (409 `LAST_SIGN_IN_METHOD`).
    */
   async removePassword(user: User, currentPassword: string, client: MethodEventClient = {}): Promise<void> {
-    const { account, stored } = await this.checkPassword(user, currentPassword);
+    const { account, stored } = await this.credentials.checkCurrent(user.id, currentPassword);
     await this.methods.change(
       user.id,
       async ({ tx, record }) => {
@@ -106,22 +106,8 @@ export class AccountMethodsService {
    * email's owner knows it, so whoever added a flagged method cannot clear the flag by signing in with it.
    */
   async acknowledgeUnrecognised(user: User, currentPassword: string): Promise<void> {
-    await this.checkPassword(user, currentPassword);
+    await this.credentials.checkCurrent(user.id, currentPassword);
     await this.review.acknowledge(user.id);
-  }
-
-  /** Checks `user`'s password (401 `INVALID_CREDENTIALS`, counted per account like a password change). */
-  private async checkPassword(
-    user: User,
-    currentPassword: string,
-  ): Promise<{ account: { id: string }; stored: string }> {
-    await this.limiter.consume('change-password:account', user.id);
-    const account = await this.credentials.find(user.id);
-    const stored = account?.password ?? null;
-    const matches = await this.hasher.verify(stored ?? (await this.hasher.getDummyHash()), currentPassword);
-    if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
-    await this.limiter.reset('change-password:account', user.id);
-    return { account, stored };
   }
 
   /** Unlinks the identity `id` of the user (404 `SIGN_IN_METHOD_NOT_FOUND`), unless it is the last way in. */

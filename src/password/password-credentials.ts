@@ -6,7 +6,9 @@ import { isUniqueViolation } from '../auth/auth.service.js';
 import { randomId } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import type { User } from '../entities/user.entity.js';
+import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { PasswordHasher } from './password-hasher.js';
 
 /** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
@@ -24,7 +26,25 @@ export class PasswordCredentials {
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
+    private readonly limiter: RateLimiter,
   ) {}
+
+  /**
+   * Checks a signed-in user's current password before a sensitive change (401
+   * `INVALID_CREDENTIALS`), counted per account under `change-password:account` so a stolen
+   * session cannot guess it faster through one route than another. Returns the row and the hash
+   * that was checked, for a change made only over that hash.
+   */
+  async checkCurrent(userId: string, password: string): Promise<{ account: { id: string }; stored: string }> {
+    await this.limiter.consume('change-password:account', userId);
+    const account = await this.find(userId);
+    const stored = account?.password ?? null;
+    // A dummy hash when there is no password: the answer takes as long either way.
+    const matches = await this.hasher.verify(stored ?? (await this.hasher.getDummyHash()), password);
+    if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    await this.limiter.reset('change-password:account', userId);
+    return { account, stored };
+  }
 
   find(
     userId: string,

@@ -30,11 +30,16 @@ export class TwoFactorGuard implements CanActivate {
     const transport = getTransportContext(context);
     const session = transport?.holder[REQUEST_SESSION_KEY] as Session | undefined;
     const error = session
-      ? (await this.twoFactor.hasFreshProof(session.id))
-        ? undefined
-        : new ArrafAuthException('TWO_FACTOR_REQUIRED')
+      ? await this.twoFactor
+          .hasFreshProof(session.id)
+          .then((fresh) => (fresh ? undefined : new ArrafAuthException('TWO_FACTOR_REQUIRED')), unavailable)
       : new ArrafAuthException('UNAUTHENTICATED');
     if (!error) return true;
     throw transport?.type === 'ws' ? await toWsException(error) : error;
   }
+}
+
+/** A storage failure is 503 `SERVICE_UNAVAILABLE` on every transport, like the session check: never a 500. */
+function unavailable(error: unknown): ArrafAuthException {
+  return error instanceof ArrafAuthException ? error : new ArrafAuthException('SERVICE_UNAVAILABLE', { cause: error });
 }

@@ -119,7 +119,11 @@ export class TwoFactorService {
     await this.spendBudgetSlot(userId);
     if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
     const revoked = await this.change(userId, 'two_factor.enabled', { ...options, ...client }, async (tx) => {
-      await tx.getRepository(TwoFactor).update({ userId, enabled: false }, { enabled: true });
+      // Only the secret the code was checked against: an `enable` in between replaced it, unproven.
+      const updated = await tx
+        .getRepository(TwoFactor)
+        .update({ userId, enabled: false, secret: row.secret }, { enabled: true });
+      if (updated.affected !== 1) throw new ArrafAuthException('TWO_FACTOR_INVALID');
     });
     this.logger.log(`two-factor enabled for user ${userId}`);
     return revoked;
