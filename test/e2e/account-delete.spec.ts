@@ -157,6 +157,23 @@ describe.each(testDatabases())('account deletion on $name', (db: TestDatabase) =
     await expectIntact(user, sessionIds);
   });
 
+  it('shares the password-guess budget of change-password: once it is spent, even the right password is 429', async () => {
+    const user = await richAccount(t);
+    const sessionIds = await sessionIdsOf(user.id);
+    for (let i = 0; i < 10; i++) {
+      const res = await t
+        .http()
+        .post('/auth/change-password')
+        .set('Origin', APP_ORIGIN)
+        .set('Cookie', user.cookie)
+        .send({ currentPassword: `wrong password ${i}`, newPassword: `${GOOD_PASSWORD} new` });
+      expect(res.status).toBe(401);
+    }
+    const res = await remove(user.cookie, { password: GOOD_PASSWORD });
+    expect(res.status).toBe(429);
+    await expectIntact(user, sessionIds);
+  });
+
   it.each(['after-verifications', 'final-event'] as const)(
     'a failure mid-transaction (%s) leaves everything intact',
     async (failure) => {
