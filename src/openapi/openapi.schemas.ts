@@ -1,10 +1,13 @@
-import { z } from 'zod';
+import { bodyComponents } from './openapi.bodies.js';
 import { ARRAF_AUTH_ERRORS } from '../errors/error-codes.js';
 import { createBodySchemas } from '../schemas/request-bodies.js';
 
 /** Building blocks of the OpenAPI description: component schemas and response helpers. */
 
 export type Schema = Record<string, unknown>;
+
+/** A code of the error catalogue. */
+type ErrorCode = keyof typeof ARRAF_AUTH_ERRORS;
 
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 export const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
@@ -40,13 +43,7 @@ const BODY_COMPONENTS = {
  * cap, code-point lengths) are described in the field's text. The default password limits apply.
  */
 export function requestBodySchemas(): Record<string, Schema> {
-  const bodies = createBodySchemas({ maxPasswordBytes: 1024 });
-  return Object.fromEntries(
-    Object.entries(BODY_COMPONENTS).map(([name, key]) => [
-      name,
-      z.toJSONSchema(bodies[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
-    ]),
-  );
+  return bodyComponents(BODY_COMPONENTS, createBodySchemas({ maxPasswordBytes: 1024 }));
 }
 
 /** Request and response bodies; the names are prefixed so they never collide with the application's. */
@@ -158,6 +155,20 @@ export function error(...codes: (keyof typeof ARRAF_AUTH_ERRORS)[]): Schema {
     ...json(ref('ArrafAuthError')),
     ...(codes.some((c) => c === 'RATE_LIMITED' || c === 'OTP_TOO_MANY_ATTEMPTS') ? { headers: retryAfter } : {}),
   };
+}
+
+/** A route's responses: `success` (an {@link ok}) as its 200, and the error responses of `codes`. */
+export function answers(success: Schema, ...codes: ErrorCode[]): Record<string, Schema> {
+  return { 200: success, ...errors(...codes) };
+}
+
+/**
+ * The responses of a route that signs in: `success` (with the session cookie) under `status`, the
+ * route's own `codes`, and how any sign-in is refused: a malformed body, the application's hook
+ * and the edge rules.
+ */
+export function signInAnswers(status: 200 | 201, success: Schema, ...codes: ErrorCode[]): Record<string, Schema> {
+  return { [status]: success, ...errors('INVALID_INPUT', ...codes, 'HOOK_REJECTED', ...EDGE_ERRORS) };
 }
 
 /** The error responses of `codes`, grouped by their status. */
