@@ -6,9 +6,6 @@ import { createBodySchemas } from '../schemas/request-bodies.js';
 
 export type Schema = Record<string, unknown>;
 
-/** A code of the error catalogue. */
-type ErrorCode = keyof typeof ARRAF_AUTH_ERRORS;
-
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 export const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
 export const nullableStr = (extra: Schema = {}): Schema => ({ type: 'string', nullable: true, ...extra });
@@ -155,20 +152,6 @@ export function error(...codes: (keyof typeof ARRAF_AUTH_ERRORS)[]): Schema {
     ...json(ref('ArrafAuthError')),
     ...(codes.some((c) => c === 'RATE_LIMITED' || c === 'OTP_TOO_MANY_ATTEMPTS') ? { headers: retryAfter } : {}),
   };
-}
-
-/** A route's responses: `success` (an {@link ok}) as its 200, and the error responses of `codes`. */
-export function answers(success: Schema, ...codes: ErrorCode[]): Record<string, Schema> {
-  return { 200: success, ...errors(...codes) };
-}
-
-/**
- * The responses of a route that signs in: `success` (with the session cookie) under `status`, the
- * route's own `codes`, and how any sign-in is refused: a malformed body, the application's hook
- * and the edge rules.
- */
-export function signInAnswers(status: 200 | 201, success: Schema, ...codes: ErrorCode[]): Record<string, Schema> {
-  return { [status]: success, ...errors('INVALID_INPUT', ...codes, 'HOOK_REJECTED', ...EDGE_ERRORS) };
 }
 
 /** The error responses of `codes`, grouped by their status. */
