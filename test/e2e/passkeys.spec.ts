@@ -318,7 +318,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'password' }]);
   });
 
-  it("another account's passkey does not complete a pending sign-in, which its owner can still complete", async () => {
+  it("another account's passkey does not complete a pending sign-in, and ends it: cookie cleared, state gone", async () => {
     const owner = await emailAccount();
     const authenticator = await enrolTotp(owner.cookie);
     await new SoftPasskey(owner.userId).store(app);
@@ -329,15 +329,30 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     const { pending } = await firstFactor(owner.email);
     const refused = await passkeySignIn(strangerPasskey, pending);
     expectErrorBody(refused, 400, 'PASSKEY_INVALID');
-    expect(refused.headers['set-cookie']).toBeUndefined();
+    expect(cookieFrom(refused, 'auth_session')).toBeUndefined();
+    expect(setCookies(refused).some((c) => c.startsWith(`${PENDING}=;`) && /Max-Age=0/.test(c))).toBe(true);
     const sessions = app.get(DataSource).getRepository(Session);
     expect(await sessions.countBy({ userId: stranger.userId })).toBe(1);
     expect(await eventsOf(owner.userId, 'sign_in.failed')).toEqual([['passkey', { reason: 'PASSKEY_INVALID' }]]);
+    // The pending state is gone: whoever kept the cookie cannot finish with the owner's code.
+    const pendingRows = app.get(DataSource).getRepository(Verification);
+    expect(await pendingRows.countBy({ type: 'two-factor:pending', identifier: `${owner.userId}:email` })).toBe(0);
+    expectErrorBody(
+      await http()
+        .post('/auth/two-factor/verify')
+        .set(ORIGIN)
+        .set('Cookie', pending)
+        .send({ code: await authenticator.code() }),
+      401,
+      'TWO_FACTOR_PENDING_EXPIRED',
+    );
 
+    // The owner signs in again and completes with their own code.
+    const again = await firstFactor(owner.email);
     const done = await http()
       .post('/auth/two-factor/verify')
       .set(ORIGIN)
-      .set('Cookie', pending)
+      .set('Cookie', again.pending)
       .send({ code: await authenticator.code() })
       .expect(200);
     expect(done.body.user.id).toBe(owner.userId);
