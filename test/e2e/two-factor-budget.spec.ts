@@ -7,7 +7,7 @@ import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { twoFactorBudgetScope } from '../../src/two-factor/two-factor.constants.js';
 import { failureBudgetKey } from '../../src/verification/verification.constants.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
-import { Authenticator, createTwoFactorTestApp, TWO_FACTOR_APP_URL } from '../apps/two-factor-test-app.js';
+import { createTwoFactorTestApp, enrolAuthenticator, TWO_FACTOR_APP_URL } from '../apps/two-factor-test-app.js';
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 
 const ORIGIN = { Origin: TWO_FACTOR_APP_URL };
@@ -40,17 +40,7 @@ describe.each(STORES)('the second-factor failure budget ($name store)', ({ stora
   async function enrolled() {
     const signedUp = await post('/auth/sign-up').send({ email: freshEmail('budget'), password: GOOD_PASSWORD });
     const cookie = sessionCookie(signedUp);
-    const enabled = await post('/auth/two-factor/enable', cookie).expect(200);
-    const authenticator = new Authenticator(enabled.body.totpUri);
-    await post('/auth/two-factor/confirm', cookie)
-      .send({ code: await authenticator.code(-1) })
-      .expect(200);
-    return {
-      cookie,
-      authenticator,
-      backupCodes: enabled.body.backupCodes as string[],
-      userId: signedUp.body.user.id as string,
-    };
+    return { cookie, userId: signedUp.body.user.id as string, ...(await enrolAuthenticator(app, cookie)) };
   }
 
   /** A backup code of the same slot (first digit) as `code` that is not `code`. */

@@ -7,9 +7,10 @@ import { Session, Verification } from '../../src/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import type { Platform } from '../apps/test-app.js';
 import {
-  Authenticator,
   cookieFrom,
   createTwoFactorTestApp,
+  enrolAuthenticator,
+  PENDING_COOKIE as PENDING,
   setCookies,
   SoftPasskey,
   TWO_FACTOR_APP_URL,
@@ -17,7 +18,6 @@ import {
 import { type TestDatabase, testDatabases } from '../helpers/databases.js';
 
 const ORIGIN = { Origin: TWO_FACTOR_APP_URL };
-const PENDING = 'arraf_2fa_pending';
 const PLATFORMS: Platform[] = ['express', 'fastify'];
 const sqlite = testDatabases().find((db) => db.name === 'sqlite')!;
 
@@ -44,12 +44,7 @@ describe.each(PLATFORMS)('pending second-factor sign-ins (%s)', (platform) => {
   async function enrolled() {
     const email = freshEmail('edge');
     const signedUp = await post('/auth/sign-up').send({ email, password: GOOD_PASSWORD }).expect(201);
-    const cookie = sessionCookie(signedUp);
-    const enabled = await post('/auth/two-factor/enable', cookie).expect(200);
-    const authenticator = new Authenticator(enabled.body.totpUri);
-    await post('/auth/two-factor/confirm', cookie)
-      .send({ code: await authenticator.code(-1) })
-      .expect(200);
+    const { authenticator } = await enrolAuthenticator(app, sessionCookie(signedUp));
     return { email, authenticator, userId: signedUp.body.user.id as string };
   }
 
