@@ -20,8 +20,8 @@ export interface TransactionOptions {
 /**
  * Every transaction of the module starts here. On PostgreSQL and MariaDB/MySQL it is
  * `dataSource.transaction` (a connection of its own, row locks order the writers). On SQLite, whose
- * one connection cannot hold two transactions, the module's transactions run one at a time (see
- * {@link sqliteTransactionQueue}).
+ * one connection cannot hold two transactions, the module's transactions run one at a time, and a
+ * statement from outside the open one waits for its end (see {@link sqliteTransactionQueue}).
  */
 @Injectable()
 export class Transactions {

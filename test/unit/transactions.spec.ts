@@ -39,7 +39,7 @@ describe.each(testDatabases())('Transactions on $name', (db: TestDatabase) => {
   });
 
   const insert = (manager: EntityManager, who: string) =>
-    manager.query('INSERT INTO tx_probe (who) VALUES (?)'.replace('?', db.name === 'postgres' ? '$1' : '?'), [who]);
+    manager.query(`INSERT INTO tx_probe (who) VALUES (${db.name === 'postgres' ? '$1' : '?'})`, [who]);
   const written = async () =>
     ((await ds.query('SELECT who FROM tx_probe ORDER BY who')) as { who: string }[]).map((row) => row.who);
 
@@ -83,5 +83,20 @@ describe.each(testDatabases())('Transactions on $name', (db: TestDatabase) => {
       }),
     ).rejects.toThrow('injected');
     expect(await written()).toEqual(db.name === 'sqlite' ? [] : ['inner']);
+  });
+
+  it("with `savepoint`, a failure undoes only the work, and the caller's transaction commits", async () => {
+    await transactions.run(async (tx) => {
+      await insert(tx, 'outer');
+      const failed = transactions.run(
+        async (nested) => {
+          await insert(nested, 'nested');
+          throw new Error('injected: nested failed');
+        },
+        { manager: tx, savepoint: true },
+      );
+      await expect(failed).rejects.toThrow('injected');
+    });
+    expect(await written()).toEqual(['outer']);
   });
 });
