@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import { body, errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
 import { ACCOUNT_DATA_BODIES } from '../schemas/account-data-bodies.js';
@@ -9,11 +9,7 @@ const list = (items: Schema): Schema => ({ type: 'array', items });
 /** The components the account data routes refer to. */
 export function accountDataComponents(): Record<string, Schema> {
   return {
-    ArrafAuthAccountDeleteBody: z.toJSONSchema(ACCOUNT_DATA_BODIES.accountDelete, {
-      target: 'openapi-3.0',
-      io: 'input',
-      unrepresentable: 'any',
-    }) as Schema,
+    ArrafAuthAccountDeleteBody: inputSchema(ACCOUNT_DATA_BODIES.accountDelete),
     ArrafAuthAccountExport: object({
       exportedAt: date,
       user: { type: 'object', additionalProperties: true, description: 'Every column of the user row.' },
