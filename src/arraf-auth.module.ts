@@ -71,6 +71,7 @@ import { AccountDeletionService } from './account-data/account-deletion.service.
 import { AccountExportService } from './account-data/account-export.service.js';
 import { ArrafAuthRetention } from './account-data/retention.service.js';
 import { AfterCommit } from './security-events/after-commit.js';
+import { Transactions } from './database/transactions.js';
 import { SecurityEventBus } from './security-events/security-event-bus.js';
 import { SecurityEventsService } from './security-events/security-events.service.js';
 import { SecurityEventsController } from './security-events/security-events.controller.js';
@@ -143,6 +144,7 @@ const PUBLIC_PROVIDERS = [
     OAuthStateStore,
     ...OAUTH_PROVIDERS,
     AfterCommit,
+    Transactions,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -23,7 +23,7 @@ export class EmailVerification {
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly auth: AuthService,
     private readonly methods: SignInMethodsService,
     private readonly review: SignInMethodReview,
@@ -57,7 +57,7 @@ export class EmailVerification {
       await this.mailer.redeemCode(found, email, 'verify-email', input.otp);
       user = found!;
     }
-    const removedMethods = await this.dataSource.transaction(async (tx) => {
+    const removedMethods = await this.transactions.run(async (tx) => {
       await this.auth.users(tx).update({ id: user.id, email }, { emailVerified: true });
       await this.review.mark(user.id, { emailProvenAt: new Date() }, tx);
       if (user.emailVerified) return [];
