@@ -17,6 +17,9 @@ import { OTP_DAY_SECONDS, otpKeys } from './otp.constants.js';
  * use the bound up; wrong codes are never forgotten (a success does not reset the count), so an
  * attacker gets no more guesses for each sign-in of the real reviewer. Successes are only ever added,
  * and a stale look at them refuses more, never less: the bound holds however the calls interleave.
+ * A refused check keeps its slot: giving it back would let a late-comer's refusal free room for an
+ * earlier guess still on its way to the comparison, and the bound would no longer hold. So more than
+ * `maxFailuresPerDay` checks of one number in flight at once can refuse a right code too.
  *
  * The counters are bucketed by UTC day (`floor(now / 24 h)` in the key), so attempts and successes
  * always count over the same window: a store's window end is not a stable name to share.
