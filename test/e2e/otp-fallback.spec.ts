@@ -88,7 +88,9 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
   }
 
   function fallbackLines(warn: ReturnType<typeof jest.spyOn>): string[] {
-    return warn.mock.calls.map(([line]) => String(line)).filter((l) => l.includes('No delivery receipt'));
+    return warn.mock.calls
+      .map(([line]: unknown[]) => String(line))
+      .filter((l: string) => l.includes('No delivery receipt'));
   }
 
   beforeAll(async () => {
