@@ -70,12 +70,12 @@ describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) =>
     expect(sms.messages.filter((m) => texted.has(m.to))).toHaveLength(cap);
   });
 
-  it('pauses a prefix whose codes are not verified, logs a warning, and a verified code lifts the pause', async () => {
+  it('pauses a prefix whose codes are not verified, logs a warning, and lifts it once enough of its codes are verified', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
     const { app, sms } = await start({
       prefixGuard: { digits: 6, minSends: 4, minVerifiedRatio: 0.5, pauseFor: 600 },
     });
-    const numbers = prefixNumbers(6);
+    const numbers = prefixNumbers(8);
     const clients = numbers.map(() => otpClient(app));
     for (let i = 0; i < 4; i++) expect((await clients[i].send(numbers[i].local)).status).toBe(200);
     const paused = await clients[4].send(numbers[4].local);
@@ -84,10 +84,28 @@ describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) =>
     expect(warn.mock.calls.some(([line]) => /paused for 600 s: 0 of 4 codes verified/.test(String(line)))).toBe(true);
     expect(sms.lastCodeFor(numbers[4].e164)).toBeUndefined();
 
-    // The owner of one of the numbers types the code they did get: the prefix converts again.
-    const code = sms.lastCodeFor(numbers[0].e164)!;
-    expect((await clients[0].verify(numbers[0].local, code)).status).toBe(200);
-    expect((await clients[5].send(numbers[5].local)).status).toBe(200);
+    // The owners of the numbers type the codes they did get: 1 of 4 is not yet the ratio, 2 of 4 is.
+    expect((await clients[0].verify(numbers[0].local, sms.lastCodeFor(numbers[0].e164)!)).status).toBe(200);
+    expectTooMany(await clients[5].send(numbers[5].local), 'OTP_PREFIX_PAUSED', 600);
+    expect((await clients[1].verify(numbers[1].local, sms.lastCodeFor(numbers[1].e164)!)).status).toBe(200);
+    // Lifted, and the sample that paused it starts again: it does not trip the breaker a second time.
+    for (const i of [5, 6, 7]) expect((await otpClient(app).send(numbers[i].local)).status).toBe(200);
+  });
+
+  it('keeps a prefix paused when one code is verified among many unverified sends', async () => {
+    const { app, sms } = await start({
+      prefixGuard: { digits: 6, minSends: 10, minVerifiedRatio: 0.5, pauseFor: 600 },
+    });
+    const numbers = prefixNumbers(12);
+    for (let i = 0; i < 10; i++) expect((await otpClient(app).send(numbers[i].local)).status).toBe(200);
+    expectTooMany(await otpClient(app).send(numbers[10].local), 'OTP_PREFIX_PAUSED', 600);
+
+    // The attacker owns one number of the pumped prefix and verifies its code.
+    const owned = otpClient(app);
+    expect((await owned.verify(numbers[0].local, sms.lastCodeFor(numbers[0].e164)!)).status).toBe(200);
+    expectTooMany(await otpClient(app).send(numbers[11].local), 'OTP_PREFIX_PAUSED', 600);
+    expectTooMany(await otpClient(app).send(numbers[0].local), 'OTP_PREFIX_PAUSED', 600);
+    expect(sms.lastCodeFor(numbers[11].e164)).toBeUndefined();
   });
 
   it('keeps sending to a prefix whose codes are verified', async () => {
