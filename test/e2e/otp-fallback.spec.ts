@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
@@ -10,7 +10,7 @@ import type { DeliveryReceipt, OtpChannel } from '../../src/sms/sms-provider.int
 import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { otpClient } from './otp.helpers.js';
+import { otpClient, otpSuite } from './otp.helpers.js';
 
 /**
  * The fake provider of the other OTP suites, declaring WhatsApp and reading receipts; no receipt ever
@@ -54,13 +54,12 @@ function freshNumber(): { local: string; e164: string } {
 }
 
 describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) => {
-  let database: Awaited<ReturnType<typeof db.create>>;
-  const apps: INestApplication[] = [];
+  const suite = otpSuite(db);
 
   async function start(otp: ArrafAuthOptions['otp'] = {}) {
     const sms = new NoReceiptProvider();
     const { app } = await createOtpTestApp({
-      database: database.options,
+      database: suite.options(),
       smsVia: 'option',
       auth: {
         sms,
@@ -74,8 +73,7 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
         rateLimit: { storage, limits: OPEN_ROUTES },
       },
     });
-    apps.push(app);
-    return { app, sms };
+    return suite.track({ app, sms });
   }
 
   /** Sends a WhatsApp code to a fresh number; returns the number, its client and the code. */
@@ -92,19 +90,6 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
       .map(([line]: unknown[]) => String(line))
       .filter((l: string) => l.includes('No delivery receipt'));
   }
-
-  beforeAll(async () => {
-    database = await db.create();
-  });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await database?.drop();
-  });
 
   it('sends exactly one SMS with the same code when no receipt arrives, and that code signs in', async () => {
     const { app, sms } = await start();

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomInt } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
@@ -8,7 +8,7 @@ import type { RateLimitStore } from '../../src/rate-limit/rate-limit-store.inter
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { expectError, expectTooMany, otpClient } from './otp.helpers.js';
+import { expectError, expectTooMany, otpClient, otpSuite } from './otp.helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) process.stdout.write('otp-pumping.spec: Redis storage SKIPPED: TEST_REDIS_URL not set (memory runs)\n');
@@ -33,30 +33,15 @@ const STORAGES: { name: string; storage: NonNullable<ArrafAuthOptions['rateLimit
 
 describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) => {
   const db = testDatabases()[0];
-  let database: Awaited<ReturnType<typeof db.create>>;
-  const apps: INestApplication[] = [];
+  const suite = otpSuite(db);
 
   async function start(otp: ArrafAuthOptions['otp']): Promise<{ app: INestApplication; sms: InMemorySmsProvider }> {
     const started = await createOtpTestApp({
-      database: database.options,
+      database: suite.options(),
       auth: { otp, rateLimit: { storage, limits: OPEN_ROUTES } },
     });
-    apps.push(started.app);
-    return started;
+    return suite.track(started);
   }
-
-  beforeAll(async () => {
-    database = await db.create();
-  });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await database?.drop();
-  });
 
   it('lets exactly maxSendsPerHour of 200 parallel sends to one prefix through; the rest get 429 OTP_PREFIX_PAUSED', async () => {
     const cap = 7;

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { type INestApplication, Logger } from '@nestjs/common';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
 import type { RateLimitStore } from '../../src/rate-limit/rate-limit-store.interface.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { expectError, expectTooMany, otpClient, saudiMobile, wrongCode } from './otp.helpers.js';
+import { expectError, expectTooMany, otpClient, otpSuite, saudiMobile, wrongCode } from './otp.helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) process.stdout.write('otp-reviewer.spec: Redis storage SKIPPED: TEST_REDIS_URL not set\n');
@@ -26,38 +26,23 @@ const DAY = 24 * 3600;
 
 describe.each(STORAGES)('reviewer numbers (otp.testNumbers) with $name storage', ({ storage }) => {
   const db = testDatabases()[0];
-  let database: Awaited<ReturnType<typeof db.create>>;
-  const apps: INestApplication[] = [];
+  const suite = otpSuite(db);
 
   /** An app whose reviewer number is a fresh one (the day's counters of a shared store start at zero). */
   async function start() {
     const reviewer = saudiMobile();
     const { app } = await createOtpTestApp({
-      database: database.options,
+      database: suite.options(),
       auth: {
         otp: { testNumbers: { [reviewer.e164]: FIXED }, maxFailuresPerDay: CAP },
         rateLimit: { storage, limits: OPEN_ROUTES },
       },
     });
-    apps.push(app);
-    return { app, reviewer };
+    return suite.track({ app, reviewer });
   }
-
-  beforeAll(async () => {
-    database = await db.create();
-  });
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-  });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  afterAll(async () => {
-    for (const app of apps) await app.close();
-    await database?.drop();
   });
 
   it(`compares at most maxFailuresPerDay of 50 parallel wrong codes; the rest, then the right code, get 429`, async () => {
