@@ -21,7 +21,7 @@ export function twoFactorComponents(): Record<string, Schema> {
     minimum: 0,
     description: 'With `revokeOtherSessions: true`: how many other sessions were revoked.',
   };
-  const backupCodes = { type: 'array', items: str({ example: '01234-567890' }), minItems: 10, maxItems: 10 };
+  const backupCodes = { type: 'array', items: str({ example: '012345-678901-234567' }), minItems: 10, maxItems: 10 };
   return {
     ...bodies,
     ArrafAuthTwoFactorEnrolment: object({

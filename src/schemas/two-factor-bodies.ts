@@ -14,8 +14,8 @@ const totpCode = z
   .meta({ example: '123456', description: 'The six digits the authenticator app shows.' });
 const backupCode = z
   .string()
-  .regex(/^[0-9 -]{11,20}$/)
-  .meta({ example: '01234-567890', description: 'One of the backup codes, dashes and spaces ignored.' });
+  .regex(/^[0-9 -]{11,40}$/)
+  .meta({ example: '012345-678901-234567', description: 'One of the backup codes, dashes and spaces ignored.' });
 const passkeyName = z
   .string()
   .transform((value) => value.normalize('NFC').trim())

@@ -2,10 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { VerificationCheck } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
-import { BACKUP_CODE_COUNT, BACKUP_CODE_POLICY, twoFactorBudgetScope } from './two-factor.constants.js';
+import {
+  BACKUP_CODE_COUNT,
+  BACKUP_CODE_POLICY,
+  LEGACY_BACKUP_CODE_POLICY,
+  twoFactorBudgetScope,
+} from './two-factor.constants.js';
 
-/** A typed backup code: the slot digit and ten digits, spaces and dashes ignored. */
-const TYPED_CODE = /^[0-9]{11}$/;
+/** A typed backup code once spaces and dashes are gone: the slot digit and the code's digits. */
+const TYPED_CODE = /^[0-9]+$/;
+/** Digits shown per group (`012345-678901-234567`). */
+const GROUP = 6;
 
 /**
  * Backup codes, issued and redeemed through the {@link VerificationService} (HMAC at rest, single
@@ -18,27 +25,31 @@ export class BackupCodesService {
   constructor(private readonly verifications: VerificationService) {}
 
   /**
-   * Issues ten new codes, returned once (`01234-567890`); each replaces its slot's older code. The
-   * caller voids the old set first ({@link revoke}), in the transaction of the change that asks for it.
+   * Issues ten new codes, returned once (`012345-678901-234567`: the slot digit and 17 random digits,
+   * 56 bits); each replaces its slot's older code. The caller voids the old set first ({@link revoke}),
+   * in the transaction of the change that asks for it.
    */
   async issue(userId: string): Promise<string[]> {
     const codes: string[] = [];
     for (let slot = 0; slot < BACKUP_CODE_COUNT; slot++) {
       await this.verifications.issue(BACKUP_CODE_POLICY, this.subject(userId, slot), {
-        deliver: ({ secret }) => {
-          const typed = `${slot}${secret}`;
-          codes.push(`${typed.slice(0, 5)}-${typed.slice(5)}`);
-        },
+        deliver: ({ secret }) => void codes.push(grouped(`${slot}${secret}`)),
       });
     }
     return codes;
   }
 
-  /** Checks and consumes one code; the verification service's outcome, `invalid` for a malformed code. */
+  /**
+   * Checks and consumes one code, spaces and dashes ignored; the verification service's outcome,
+   * `invalid` for a malformed code. A code of an earlier build (the slot and ten digits) is checked
+   * as one ({@link LEGACY_BACKUP_CODE_POLICY}) until the set is regenerated.
+   */
   async redeem(userId: string, typed: string): Promise<VerificationCheck> {
     const code = typed.replace(/[\s-]/g, '');
-    if (!TYPED_CODE.test(code)) return { ok: false, reason: 'invalid' };
-    return this.verifications.redeemCode(BACKUP_CODE_POLICY, this.subject(userId, Number(code[0])), code.slice(1));
+    const policy =
+      code.length === LEGACY_BACKUP_CODE_POLICY.length + 1 ? LEGACY_BACKUP_CODE_POLICY : BACKUP_CODE_POLICY;
+    if (!TYPED_CODE.test(code) || code.length !== policy.length + 1) return { ok: false, reason: 'invalid' };
+    return this.verifications.redeemCode(policy, this.subject(userId, Number(code[0])), code.slice(1));
   }
 
   /** Voids every code of the user (second factor disabled, set regenerated); in `manager`'s transaction when given. */
@@ -49,4 +60,11 @@ export class BackupCodesService {
   private subject(userId: string, slot: number) {
     return { identifier: `${userId}:${slot}`, budgetScope: twoFactorBudgetScope(userId) };
   }
+}
+
+/** `012345678901234567` → `012345-678901-234567`: groups of six, easy to read aloud and copy. */
+function grouped(code: string): string {
+  const groups: string[] = [];
+  for (let i = 0; i < code.length; i += GROUP) groups.push(code.slice(i, i + GROUP));
+  return groups.join('-');
 }

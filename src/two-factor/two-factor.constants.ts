@@ -43,22 +43,31 @@ export const PENDING_POLICY: VerificationPolicy = {
 };
 
 /**
- * One backup code: ten digits (33 bits) HMAC'd at rest by the verification service, bound to its
- * slot (`<userId>:<slot>`), single use. The person types the slot digit and the ten digits; the
- * failure budget it shares with TOTP keeps online guessing far below NIST's 20-bit floor per guess.
- * Wrong guesses never use a code up: a per-code limit would let whoever holds the password destroy
- * the owner's recovery codes (a few guesses a slot) and adds nothing the budget does not bound.
+ * One backup code: seventeen digits (56 bits, SECURITY-CHECKLIST T3 asks for at least 50) HMAC'd at
+ * rest by the verification service, bound to its slot (`<userId>:<slot>`), single use. The person
+ * types the slot digit and the seventeen digits (`012345-678901-234567`); digits, so a phone shows
+ * its numeric keypad and a code can be read aloud. Wrong guesses never use a code up: a per-code
+ * limit would let whoever holds the password destroy the owner's recovery codes (a few guesses a
+ * slot) and adds nothing the failure budget it shares with TOTP does not bound.
  */
 export const BACKUP_CODE_POLICY: VerificationPolicy = {
   type: 'two-factor:backup-code',
   kind: 'code',
-  length: 10,
+  length: 17,
   // Backup codes do not expire; ten years stands in for "never" in a NOT NULL column.
   ttlSeconds: 10 * 365 * 24 * 3600,
   // No per-code limit: the largest value of the INT attempts column stands for "never used up".
   maxAttempts: 2_147_483_647,
   budget: TWO_FACTOR_FAILURE_BUDGET,
 };
+
+/**
+ * Codes issued by earlier builds carried ten digits after the slot (`01234-567890`, 33 bits). They keep
+ * working, once each, until the set is regenerated or the second factor turned off (both void every
+ * row of the type); the same rows, type, HMAC and budget, only the length differs. New sets never
+ * use it.
+ */
+export const LEGACY_BACKUP_CODE_POLICY: VerificationPolicy = { ...BACKUP_CODE_POLICY, length: 10 };
 
 /** The failure-budget scope shared by every second-factor check of a user. */
 export function twoFactorBudgetScope(userId: string): string {

@@ -45,9 +45,8 @@ describe.each(STORES)('the second-factor failure budget ($name store)', ({ stora
 
   /** A backup code of the same slot (first digit) as `code` that is not `code`. */
   function wrongInSlot(code: string, i: number): string {
-    const typed = code.replace('-', '');
-    const wrong = `${typed.slice(0, 6)}${String((Number(typed.slice(6)) + 1 + i) % 100_000).padStart(5, '0')}`;
-    return `${wrong.slice(0, 5)}-${wrong.slice(5)}`;
+    const [head, middle, last] = code.split('-');
+    return `${head}-${middle}-${String((Number(last) + 1 + i) % 1_000_000).padStart(6, '0')}`;
   }
 
   beforeAll(async () => {

@@ -109,6 +109,30 @@ describe.each(testDatabases())('VerificationService on $name', (db: TestDatabase
     expect(link.valueHash).toBe(createHash('sha256').update(token).digest('hex'));
   });
 
+  it('issues and checks long codes (17 digits, as backup codes are) by their exact length, digits uniform', async () => {
+    const policy = codePolicy('two-factor:backup-code', { length: 17, maxAttempts: 1000, budget: undefined });
+    const counts = Array.from({ length: 10 }, () => 0);
+    let code = '';
+    for (let i = 0; i < 40; i++) {
+      code = await issueCode(policy, `u17:${counter}:${i}`);
+      expect(code).toMatch(/^[0-9]{17}$/);
+      for (const digit of code) counts[Number(digit)]++;
+    }
+    // 680 digits, 68 expected per value (σ ≈ 7.8): a biased generator (modulo, or a digit never drawn) falls outside.
+    for (const count of counts) expect(count).toBeGreaterThan(30);
+    for (const count of counts) expect(count).toBeLessThan(110);
+    const subject = { identifier: `u17:${counter}:39` };
+    for (const typed of [
+      code.slice(0, 10),
+      code.slice(0, 16),
+      `${code}0`,
+      `${code.slice(0, 16)}${(Number(code[16]) + 1) % 10}`,
+    ]) {
+      expect(await service.redeemCode(policy, subject, typed)).toStrictEqual({ ok: false, reason: 'invalid' });
+    }
+    expect(await service.redeemCode(policy, subject, code)).toMatchObject({ ok: true });
+  });
+
   it('lets at most maxAttempts of 40 parallel wrong codes be compared, then refuses the right code', async () => {
     const policy = codePolicy('otp:sign-in');
     const { identifier } = subject();
