@@ -1,15 +1,19 @@
 import { z } from 'zod';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import { body, errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
-import { ACCOUNT_DATA_BODIES } from '../schemas/account-data-bodies.js';
+import { createAccountBodies } from '../schemas/account-bodies.js';
 
 const date = str({ format: 'date-time' });
 const list = (items: Schema): Schema => ({ type: 'array', items });
 
-/** The components the account data routes refer to. */
+/**
+ * The components the account data routes refer to; the delete body is the schema `BodyGuard` reads
+ * it with, for the default limits as in `requestBodySchemas` (the byte cap is not JSON Schema).
+ */
 export function accountDataComponents(): Record<string, Schema> {
+  const { accountDelete } = createAccountBodies(1024);
   return {
-    ArrafAuthAccountDeleteBody: z.toJSONSchema(ACCOUNT_DATA_BODIES.accountDelete, {
+    ArrafAuthAccountDeleteBody: z.toJSONSchema(accountDelete, {
       target: 'openapi-3.0',
       io: 'input',
       unrepresentable: 'any',
