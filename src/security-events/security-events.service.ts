@@ -35,16 +35,12 @@ function boundedDetail(detail: SecurityEventDetail | undefined): string | null {
   return entries.length === 0 ? null : JSON.stringify(Object.fromEntries(entries));
 }
 
-function parseDetail(detail: string | null): SecurityEventDetail | null {
-  if (detail === null) return null;
-  try {
-    return JSON.parse(detail) as SecurityEventDetail;
-  } catch {
-    return null;
-  }
-}
-
-function toPublished(row: SecurityEvent): PublishedSecurityEvent {
+/**
+ * A stored event as the bus publishes it; without its `userId`, as its owner reads it (`GET
+ * account/events`, the account export). A detail that is not JSON (a row written by hand) reads as
+ * `null`, or with `keepText` (the export: everything stored) as `{ text }`.
+ */
+export function toPublished(row: SecurityEvent, keepText = false): PublishedSecurityEvent {
   return {
     id: row.id,
     type: row.type as PublishedSecurityEvent['type'],
@@ -52,9 +48,24 @@ function toPublished(row: SecurityEvent): PublishedSecurityEvent {
     method: row.method,
     ip: row.ip,
     userAgent: row.userAgent,
-    detail: parseDetail(row.detail),
+    detail: parseDetail(row.detail, keepText),
     createdAt: row.createdAt,
   };
+}
+
+/** {@link toPublished} for the event's owner: without `userId`. */
+export function toOwnerEvent(row: SecurityEvent, keepText = false): Omit<PublishedSecurityEvent, 'userId'> {
+  const { userId: _owner, ...event } = toPublished(row, keepText);
+  return event;
+}
+
+function parseDetail(detail: string | null, keepText: boolean): SecurityEventDetail | null {
+  if (detail === null) return null;
+  try {
+    return JSON.parse(detail) as SecurityEventDetail;
+  } catch {
+    return keepText ? { text: detail } : null;
+  }
 }
 
 /**
@@ -144,10 +155,7 @@ export class SecurityEventsService {
       .addOrderBy('e.id', 'DESC')
       .limit(limit + 1)
       .getMany();
-    const page = rows.slice(0, limit).map((row) => {
-      const { userId: _owner, ...event } = toPublished(row);
-      return event;
-    });
+    const page = rows.slice(0, limit).map((row) => toOwnerEvent(row));
     return { events: page, next: rows.length > limit ? page[page.length - 1].id : null };
   }
 
