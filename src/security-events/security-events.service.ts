@@ -110,7 +110,7 @@ export class SecurityEventsService {
     // its own: on SQLite's one connection, parallel failed sign-ins then collided ("cannot start a
     // transaction within a transaction") and waited on the lock with the event loop blocked.
     await write(options.manager ?? this.dataSource.manager);
-    this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
+    await this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
   }
 
   /** Runs `work` in `manager`'s transaction when given, else in a new one. */
