@@ -32,6 +32,19 @@ export class EmailSecretMailer {
   ) {}
 
   /**
+   * The application's callback that delivers the codes and links of `flow` (`A password reset`), or
+   * `undefined`, logged as the setup error it is, when it is not set: nothing can be sent.
+   */
+  deliveryCallback(
+    name: 'onVerifyEmail' | 'onForgotPassword',
+    flow: string,
+  ): ((delivery: VerificationDelivery) => unknown) | undefined {
+    const deliver = this.options.callbacks[name];
+    if (!deliver) this.logger.error(`${flow} was requested but callbacks.${name} is not set: nothing was sent`);
+    return deliver;
+  }
+
+  /**
    * Issues a code or link for `user` at `email` and hands it to `deliver`. A failed delivery is 502
    * `DELIVERY_FAILED` and deletes the new secret (older ones stay valid); once it succeeds, older
    * secrets of the purpose stop working, for every address of the account.
