@@ -4,6 +4,7 @@ import type { User } from '../entities/user.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { maskPhone } from '../phone/normalize-phone.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import { errorMessage } from '../utils/error-message.js';
 
 const PHONE_NOTICE = {
   ar: '{appName}: تم تغيير رقم الجوال المرتبط بحسابك أو إزالته. إن لم تكن أنت، فأعد تعيين كلمة المرور فورًا.',
@@ -31,7 +32,7 @@ export class ChangeNotices {
       const result = await this.sms.send({ to: previous, code: '', message, channel: 'sms', locale });
       if (!result?.success) throw new Error(result?.error ?? 'the provider reported a failure');
     } catch (error) {
-      this.logger.warn(`The phone change notice to ${maskPhone(previous)} failed: ${describe(error)}`);
+      this.logger.warn(`The phone change notice to ${maskPhone(previous)} failed: ${errorMessage(error)}`);
     }
   }
 
@@ -47,11 +48,7 @@ export class ChangeNotices {
     try {
       await notify({ user, previousEmail, newEmail });
     } catch (error) {
-      this.logger.error(`callbacks.onEmailChanged failed: ${describe(error)}`);
+      this.logger.error(`callbacks.onEmailChanged failed: ${errorMessage(error)}`);
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

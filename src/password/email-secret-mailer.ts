@@ -15,6 +15,7 @@ import {
 import type { IssuedSecret, VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import type { DeliveryMode } from './password-input.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /**
  * Emailed codes and links (password reset, email verification) on top of `VerificationService`:
@@ -71,7 +72,7 @@ export class EmailSecretMailer {
       });
     } catch (error) {
       if (!(error instanceof DeliveryFailure)) throw error;
-      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${describe(error.cause)}`);
+      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${errorMessage(error.cause)}`);
       throw new ArrafAuthException('DELIVERY_FAILED', { cause: error.cause });
     }
   }
@@ -135,8 +136,4 @@ class DeliveryFailure extends Error {
   constructor(override readonly cause: unknown) {
     super('delivery failed');
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

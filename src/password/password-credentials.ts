@@ -10,6 +10,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { PasswordHasher } from './password-hasher.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
 export const CREDENTIAL_PROVIDER_ID = 'credential';
@@ -99,7 +100,7 @@ export class PasswordCredentials {
       // Only over the hash that was checked, so a password changed meanwhile is not overwritten.
       await this.replace(accountId, stored, upgraded, this.dataSource.manager);
     } catch (error) {
-      this.logger.warn(`Upgrading a password hash failed: ${describe(error)}`);
+      this.logger.warn(`Upgrading a password hash failed: ${errorMessage(error)}`);
     }
   }
 
@@ -112,11 +113,7 @@ export class PasswordCredentials {
     try {
       await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
     } catch (error) {
-      this.logger.error(`callbacks.onPasswordChanged failed: ${describe(error)}`);
+      this.logger.error(`callbacks.onPasswordChanged failed: ${errorMessage(error)}`);
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

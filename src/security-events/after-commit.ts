@@ -7,6 +7,7 @@ import {
   type TransactionCommitEvent,
   type TransactionRollbackEvent,
 } from 'typeorm';
+import { errorMessage } from '../utils/error-message.js';
 
 /** Work to do once committed; a promise is awaited before the next callback (and before the commit returns). */
 export type AfterCommitCallback = () => void | Promise<void>;
@@ -83,7 +84,7 @@ export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnA
     try {
       await callback();
     } catch (error) {
-      this.logger.error(`An after-commit callback failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`An after-commit callback failed: ${errorMessage(error)}`);
     }
   }
 }

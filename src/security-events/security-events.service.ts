@@ -12,6 +12,7 @@ import {
   type SecurityEventDetail,
   type SecurityEventInput,
 } from './security-event.types.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** A page of a user's events, newest first; `next` is the `before` of the following page. */
 export interface SecurityEventPage {
@@ -123,7 +124,7 @@ export class SecurityEventsService {
     try {
       await this.record(event);
     } catch (error) {
-      this.logger.error(`Recording ${event.type} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`Recording ${event.type} failed: ${errorMessage(error)}`);
     }
   }
 
