@@ -1,13 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { ChangeNotices } from '../accounts/change-notices.js';
 import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import { randomId } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { PasswordHasher } from './password-hasher.js';
 import { errorMessage } from '../utils/error-message.js';
@@ -24,10 +23,10 @@ export class PasswordCredentials {
   private readonly logger = new Logger('ArrafAuth');
 
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly limiter: RateLimiter,
+    private readonly notices: ChangeNotices,
   ) {}
 
   /**
@@ -105,15 +104,7 @@ export class PasswordCredentials {
   }
 
   /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
-  async notifyChanged(
-    user: User,
-    reason: 'change' | 'reset',
-    removedMethods: RemovedSignInMethod[] = [],
-  ): Promise<void> {
-    try {
-      await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
-    } catch (error) {
-      this.logger.error(`callbacks.onPasswordChanged failed: ${errorMessage(error)}`);
-    }
+  notifyChanged(user: User, reason: 'change' | 'reset', removedMethods: RemovedSignInMethod[] = []): Promise<void> {
+    return this.notices.passwordChanged(user, reason, removedMethods);
   }
 }
