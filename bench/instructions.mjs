@@ -83,7 +83,7 @@ const dir = mkdtempSync(join(tmpdir(), 'arraf-ins-'));
 const database =
   opt.db === 'postgres'
     ? { type: 'postgres', url: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/arraf_ins' }
-    : { type: 'better-sqlite3', database: join(dir, 'ins.db') };
+    : { type: 'better-sqlite3', database: join(dir, 'ins.db'), enableWAL: true };
 const migrator = new DataSource({ ...database, entities: ARRAF_AUTH_ENTITIES, migrations: ARRAF_AUTH_MIGRATIONS });
 await migrator.initialize();
 await migrator.runMigrations();

@@ -45,6 +45,8 @@ for (const file of files) {
 }
 
 let duplicatePairs;
+/** Of the pairs: both sides in migrations, and rows the tool marks `boilerplate` (thin or folder-wide shapes). */
+let duplicateKinds = { migrations: 0, boilerplate: 0 };
 let duplicateReport = '';
 try {
   duplicateReport = execFileSync('duplicates', ['--repo', 'src', '--most', '200', '--seconds', '60'], {
@@ -53,6 +55,11 @@ try {
   });
   const head = duplicateReport.split('\n')[0];
   duplicatePairs = /^no duplicates/.test(head) ? 0 : Number(/(\d+) pairs?/.exec(head)?.[1] ?? NaN);
+  const rows = duplicateReport.split('\n').filter((line) => /^D\d+ /.test(line));
+  duplicateKinds = {
+    migrations: rows.filter((row) => /^D\d+ migrations\/\S+ ~ migrations\//.test(row)).length,
+    boilerplate: rows.filter((row) => / boilerplate\b/.test(row)).length,
+  };
 } catch {
   duplicatePairs = undefined;
 }
@@ -64,7 +71,9 @@ const report = [
   `functions over ${MAX_FUNCTION_LINES} lines: ${longFunctions.length}${longFunctions.map((l) => `\n  ${l}`).join('')}`,
   duplicatePairs === undefined
     ? 'duplicated blocks (6+ lines): not measured (the `duplicates` command is not on this machine)'
-    : `duplicated blocks (6+ lines) in src/: ${duplicatePairs} pairs (limit ${MAX_DUPLICATE_PAIRS})`,
+    : `duplicated blocks (6+ lines) in src/: ${duplicatePairs} pairs (limit ${MAX_DUPLICATE_PAIRS}); ` +
+      `of them ${duplicateKinds.migrations} within migrations, ${duplicateKinds.boilerplate} marked boilerplate ` +
+      `by the tool, ${duplicatePairs - duplicateKinds.migrations - duplicateKinds.boilerplate} others`,
   `unit specs: ${unitSpecs.length} (${unitSpecs.join(', ')})`,
 ];
 console.log(report.join('\n'));

@@ -88,7 +88,8 @@ Req()(BenchController.prototype, 'passport', 0);
 function databaseOptions() {
   const common = { entities: ARRAF_AUTH_ENTITIES, synchronize: false, migrationsRun: false, logging: false };
   if (env.BENCH_DB === 'postgres') return { ...common, type: 'postgres', url: env.BENCH_DB_URL };
-  return { ...common, type: 'better-sqlite3', database: env.BENCH_DB_URL };
+  // WAL, as the sample opens its SQLite file.
+  return { ...common, type: 'better-sqlite3', database: env.BENCH_DB_URL, enableWAL: true };
 }
 
 class BenchModule {}

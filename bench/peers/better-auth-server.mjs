@@ -29,6 +29,8 @@ const database =
   env.BENCH_DB === 'postgres'
     ? new pg.Pool({ connectionString: env.BENCH_DB_URL, max: 10 })
     : new Database(env.BENCH_DB_URL);
+// WAL, as our bench server and the sample open the same SQLite file: both libraries read the same way.
+if (database instanceof Database) database.pragma('journal_mode = WAL');
 const auth = betterAuth({
   database,
   secret: env.BENCH_SECRET,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import { body, errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
 import { createAccountBodies } from '../schemas/account-bodies.js';
@@ -13,11 +13,7 @@ const list = (items: Schema): Schema => ({ type: 'array', items });
 export function accountDataComponents(): Record<string, Schema> {
   const { accountDelete } = createAccountBodies(1024);
   return {
-    ArrafAuthAccountDeleteBody: z.toJSONSchema(accountDelete, {
-      target: 'openapi-3.0',
-      io: 'input',
-      unrepresentable: 'any',
-    }) as Schema,
+    ArrafAuthAccountDeleteBody: inputSchema(accountDelete),
     ArrafAuthAccountExport: object({
       exportedAt: date,
       user: { type: 'object', additionalProperties: true, description: 'Every column of the user row.' },

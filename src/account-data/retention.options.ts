@@ -1,3 +1,5 @@
+import { boolean, fail, integer, knownOptions } from '../options/option-checks.js';
+
 /**
  * How long the module keeps what it no longer needs (`retention` option), applied by
  * {@link ArrafAuthRetention.apply} when the application schedules it (Saudi PDPL: personal data is
@@ -32,18 +34,11 @@ const KNOWN = ['deleteExpired', 'ipAddressesAfterDays', 'securityEventsAfterDays
 /** Ten years: past it a "retention" is a typo. */
 const MAX_DAYS = 3650;
 
-/** Validates `retention` once at boot; `fail` throws the module's configuration error. */
-export function resolveRetentionOptions(
-  value: unknown,
-  fail: (path: string, message: string) => never,
-): ResolvedRetentionOptions {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    fail('retention', 'must be an object');
-  }
-  const input = (value ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(input)) if (!KNOWN.includes(key)) fail(`retention.${key}`, 'is not a known option');
-  if (input.deleteExpired !== undefined && typeof input.deleteExpired !== 'boolean')
-    fail('retention.deleteExpired', 'must be true or false');
+/** Validates `retention` once at boot. */
+export function resolveRetentionOptions(value: unknown): ResolvedRetentionOptions {
+  const input = knownOptions('retention', value, KNOWN);
+  const deleteExpired = boolean('retention.deleteExpired', input.deleteExpired, true);
+  const batchSize = integer('retention.batchSize', input.batchSize ?? 1000, 1000, 1, 100_000);
   const days = (name: string, fallback: number | false): number | false => {
     const raw = input[name] ?? fallback;
     if (raw === false) return false;
@@ -54,11 +49,8 @@ export function resolveRetentionOptions(
       );
     return raw;
   };
-  const batchSize = input.batchSize ?? 1000;
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
-    fail('retention.batchSize', `must be a whole number from 1 to 100000 (got ${JSON.stringify(batchSize)})`);
   return {
-    deleteExpired: input.deleteExpired !== false,
+    deleteExpired,
     ipAddressesAfterDays: days('ipAddressesAfterDays', 90),
     securityEventsAfterDays: days('securityEventsAfterDays', false),
     batchSize,

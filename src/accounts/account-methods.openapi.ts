@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { bodyComponents } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import {
   body,
@@ -34,12 +34,7 @@ export function accountMethodComponents(): Record<string, Schema> {
     nullable: true,
   });
   return {
-    ...Object.fromEntries(
-      Object.entries(BODY_COMPONENTS).map(([name, key]) => [
-        name,
-        z.toJSONSchema(bodies[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
-      ]),
-    ),
+    ...bodyComponents(BODY_COMPONENTS, bodies),
     ArrafAuthUnrecognisedMethod: object({
       type: str({ enum: ['phone', 'oauth', 'passkey'] }),
       id: nullableStr({ description: 'The identity or passkey id to remove it with; `null` for the phone.' }),

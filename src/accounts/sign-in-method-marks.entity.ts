@@ -1,6 +1,7 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Column, Entity, type Relation } from 'typeorm';
 import { USER_TABLE } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
+import { OwnerKey } from '../entities/user-owned-row.js';
 
 /** Table of {@link SignInMethodMarks}. */
 export const SIGN_IN_METHOD_MARKS_TABLE = 'sign_in_method_marks';
@@ -13,11 +14,10 @@ export const SIGN_IN_METHOD_MARKS_TABLE = 'sign_in_method_marks';
  */
 @Entity(SIGN_IN_METHOD_MARKS_TABLE)
 export class SignInMethodMarks {
-  @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'PK_sign_in_method_marks' })
+  @OwnerKey(SIGN_IN_METHOD_MARKS_TABLE, USER_TABLE, 'user')
   userId!: string;
 
-  @ManyToOne(USER_TABLE, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'userId', foreignKeyConstraintName: 'FK_sign_in_method_marks_user' })
+  /** Joined on `userId` by {@link OwnerKey}. */
   user?: Relation<User>;
 
   /** When the current phone number was proven and attached (`null`: with the account). */

@@ -21,6 +21,8 @@ export interface SignInContext {
   userAgent?: string | null;
   /** The session credential the client already holds: that session ends with this sign-in. */
   replaces?: string;
+  /** `beforeSignIn` already ran for this sign-in, before its second-factor step: not run again. */
+  beforeSignInRan?: boolean;
 }
 
 /** A completed sign-in: the user, the new session, and the token the client gets for it. */
@@ -129,7 +131,7 @@ export class AuthService {
     context: SignInContext = {},
     after?: (session: Session) => Promise<void>,
   ): Promise<CompletedSignIn> {
-    await this.runHook(this.options.hooks.beforeSignIn, { user, method });
+    if (!context.beforeSignInRan) await this.runHook(this.options.hooks.beforeSignIn, { user, method });
     const { session, cookieValue } = await this.sessions.createSession(user, {
       ipAddress: context.ipAddress ?? null,
       userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,

@@ -8,6 +8,8 @@ import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.int
 import { AuthService } from './auth.service.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ArrafAuthErrorCode } from '../errors/error-codes.js';
+import { BodyReader } from '../schemas/body.guard.js';
+import type { BodySchemaName, ParsedBody } from '../schemas/request-bodies.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 
@@ -89,6 +91,20 @@ export abstract class StrategyAuthGuard implements CanActivate {
     const options = this.moduleRef.get<ResolvedArrafAuthOptions>(ARRAF_AUTH_OPTIONS, { strict: false });
     const user = await find(this.moduleRef.get(AuthService, { strict: false }), options);
     return { method, userId: user?.id ?? null };
+  }
+
+  /**
+   * A failed attempt by `method` on the account `find` names from the request's validated `schema`
+   * body (read once per request: the strategy has read it already).
+   */
+  protected failedOnBody<N extends BodySchemaName>(
+    request: EdgeRequest,
+    schema: N,
+    method: string,
+    find: (auth: AuthService, body: ParsedBody<N>, options: ResolvedArrafAuthOptions) => Promise<{ id: string } | null>,
+  ): Promise<FailedSignIn> {
+    const body = this.moduleRef.get(BodyReader, { strict: false }).read(request, schema);
+    return this.failedOn(method, (auth, options) => find(auth, body, options));
   }
 
   /** Records a failed attempt; a failure to record is logged and never changes the answer. */

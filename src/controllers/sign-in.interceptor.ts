@@ -80,7 +80,11 @@ export class SignInInterceptor implements NestInterceptor {
       if (redirectTo !== undefined) return { url: withTwoFactorRequired(redirectTo), statusCode: 302 };
       return { twoFactorRequired: true, methods: pending.methods };
     }
-    const client = signInContext(request, this.cookie);
+    // A completed pending sign-in ran `beforeSignIn` before its second factor (TwoFactorPendingService.start).
+    const client = {
+      ...signInContext(request, this.cookie),
+      beforeSignInRan: signIn.answer.secondFactor !== undefined,
+    };
     const { method, detail } = signInEvent(signIn, request);
     // Recorded as part of the sign-in: when the event cannot be written, the new session is revoked.
     const done = await this.auth.completeSignIn(signIn.user, signIn.method, client, async (session) => {

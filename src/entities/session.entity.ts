@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index } from 'typeorm';
 import { SESSION_TABLE } from '../arraf-auth.constants.js';
+import { ClientIpColumn, UserAgentColumn } from './client-columns.js';
 import { UserOwnedRow } from './user-owned-row.js';
 
 /**
@@ -20,10 +21,10 @@ export class Session extends UserOwnedRow {
   @Column({ type: Date })
   lastActiveAt!: Date;
 
-  @Column({ type: 'varchar', length: 45, nullable: true })
+  @ClientIpColumn()
   ipAddress!: string | null;
 
-  @Column({ type: 'varchar', length: 512, nullable: true })
+  @UserAgentColumn()
   userAgent!: string | null;
 
   /** When the user signed in; drives `freshAge`. */

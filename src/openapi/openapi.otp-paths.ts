@@ -1,5 +1,6 @@
 import type { PathContext, Paths } from './openapi.paths.js';
-import { body, EDGE_ERRORS, errors, ok, ref, setCookie, str } from './openapi.schemas.js';
+import { body, EDGE_ERRORS, errors, ok, ref, str } from './openapi.schemas.js';
+import { signInAnswers } from './openapi.responses.js';
 
 /** What a route that sends a phone code can answer besides success. */
 export const PHONE_SEND_ERRORS = [
@@ -35,18 +36,12 @@ export function otpPaths(context: PathContext): Paths {
       post: operation('otpVerify', 'Sign in with the SMS code', {
         description: 'Creates the account on first sign-in and sets the session cookie.',
         requestBody: body(ref('ArrafAuthOtpVerifyBody')),
-        responses: {
-          200: ok('Signed in.', ref('ArrafAuthOtpVerifyResult'), setCookie),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_PHONE',
-            'OTP_INVALID',
-            'OTP_EXPIRED',
-            'HOOK_REJECTED',
-            'OTP_TOO_MANY_ATTEMPTS',
-            ...EDGE_ERRORS,
-          ),
-        },
+        responses: signInAnswers(200, 'Signed in.', ref('ArrafAuthOtpVerifyResult'), [
+          'INVALID_PHONE',
+          'OTP_INVALID',
+          'OTP_EXPIRED',
+          'OTP_TOO_MANY_ATTEMPTS',
+        ]),
       }),
     },
   };

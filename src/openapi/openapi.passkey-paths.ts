@@ -1,7 +1,8 @@
-import { z } from 'zod';
 import { TWO_FACTOR_BODIES, type TwoFactorBodyName } from '../schemas/two-factor-bodies.js';
+import { bodyComponents } from './openapi.bodies.js';
 import type { PathContext, Paths } from './openapi.paths.js';
-import { body, bool, errors, nullableStr, object, ok, ref, type Schema, setCookie, str } from './openapi.schemas.js';
+import { body, bool, errors, nullableStr, object, ok, ref, type Schema, str } from './openapi.schemas.js';
+import { signInAnswers } from './openapi.responses.js';
 
 const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
   ArrafAuthPasskeyRegisterBody: 'passkeyRegisterVerify',
@@ -11,12 +12,7 @@ const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
 
 /** The components the passkey paths refer to. */
 export function passkeyComponents(): Record<string, Schema> {
-  const bodies = Object.fromEntries(
-    Object.entries(BODY_COMPONENTS).map(([name, key]) => [
-      name,
-      z.toJSONSchema(TWO_FACTOR_BODIES[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
-    ]),
-  );
+  const bodies = bodyComponents(BODY_COMPONENTS, TWO_FACTOR_BODIES);
   const passkey = object({
     id: str({ format: 'uuid' }),
     name: str(),
@@ -100,18 +96,11 @@ function signInPaths({ prefix, origin, operation }: PathContext): Paths {
           'With the pending cookie of a first factor (`{ twoFactorRequired: true }`), a passkey of the same account completes that sign-in ' +
           `and clears the pending cookie; a passkey of another account is refused. ${origin}`,
         requestBody: body(ref('ArrafAuthPasskeySignInBody')),
-        responses: {
-          200: ok('Signed in.', ref('ArrafAuthSignInResult'), setCookie),
-          ...errors(
-            'INVALID_INPUT',
-            'PASSKEY_INVALID',
-            'TWO_FACTOR_PENDING_EXPIRED',
-            'HOOK_REJECTED',
-            'NOT_FOUND',
-            'INVALID_ORIGIN',
-            'RATE_LIMITED',
-          ),
-        },
+        responses: signInAnswers(200, 'Signed in.', ref('ArrafAuthSignInResult'), [
+          'PASSKEY_INVALID',
+          'TWO_FACTOR_PENDING_EXPIRED',
+          'NOT_FOUND',
+        ]),
       }),
     },
   };

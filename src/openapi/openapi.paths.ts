@@ -12,6 +12,7 @@ import {
   setCookie,
   str,
 } from './openapi.schemas.js';
+import { signInAnswers } from './openapi.responses.js';
 import { PHONE_SEND_ERRORS } from './openapi.otp-paths.js';
 
 /** What every group of paths needs from the options. */
@@ -34,18 +35,12 @@ export function signUpAndSignInPaths({ prefix, origin, operation }: PathContext)
       post: operation('signUp', 'Create an account and sign in', {
         description: `An email or a phone number; a password is required with an email. ${origin}`,
         requestBody: body(ref('ArrafAuthSignUpBody')),
-        responses: {
-          201: ok('Account created and signed in.', ref('ArrafAuthSignInResult'), setCookie),
-          ...errors(
-            'INVALID_INPUT',
-            'INVALID_EMAIL',
-            'INVALID_PHONE',
-            ...NEW_PASSWORD_ERRORS,
-            'HOOK_REJECTED',
-            'USER_ALREADY_EXISTS',
-            ...EDGE_ERRORS,
-          ),
-        },
+        responses: signInAnswers(201, 'Account created and signed in.', ref('ArrafAuthSignInResult'), [
+          'INVALID_EMAIL',
+          'INVALID_PHONE',
+          ...NEW_PASSWORD_ERRORS,
+          'USER_ALREADY_EXISTS',
+        ]),
       }),
     },
     [`${prefix}/sign-in`]: {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { bodyComponents } from './openapi.bodies.js';
 import { ARRAF_AUTH_ERRORS } from '../errors/error-codes.js';
 import { createBodySchemas } from '../schemas/request-bodies.js';
 
@@ -40,13 +40,7 @@ const BODY_COMPONENTS = {
  * cap, code-point lengths) are described in the field's text. The default password limits apply.
  */
 export function requestBodySchemas(): Record<string, Schema> {
-  const bodies = createBodySchemas({ maxPasswordBytes: 1024 });
-  return Object.fromEntries(
-    Object.entries(BODY_COMPONENTS).map(([name, key]) => [
-      name,
-      z.toJSONSchema(bodies[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
-    ]),
-  );
+  return bodyComponents(BODY_COMPONENTS, createBodySchemas({ maxPasswordBytes: 1024 }));
 }
 
 /** Request and response bodies; the names are prefixed so they never collide with the application's. */

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { TWO_FACTOR_BODIES, type TwoFactorBodyName } from '../schemas/two-factor-bodies.js';
+import { bodyComponents } from './openapi.bodies.js';
 import type { PathContext, Paths } from './openapi.paths.js';
 import { body, errors, object, ok, ref, type Schema, setCookie, str, trueOnly } from './openapi.schemas.js';
 
@@ -14,12 +14,7 @@ const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
 
 /** The components the second-factor paths refer to. */
 export function twoFactorComponents(): Record<string, Schema> {
-  const bodies = Object.fromEntries(
-    Object.entries(BODY_COMPONENTS).map(([name, key]) => [
-      name,
-      z.toJSONSchema(TWO_FACTOR_BODIES[key], { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
-    ]),
-  );
+  const bodies = bodyComponents(BODY_COMPONENTS, TWO_FACTOR_BODIES);
   const revoked = {
     type: 'integer',
     minimum: 0,

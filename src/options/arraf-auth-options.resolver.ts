@@ -92,7 +92,7 @@ export function resolveArrafAuthOptions(input: ArrafAuthOptions): ResolvedArrafA
     routes: resolveRoutes(input.routes),
     appName: input.appName ?? 'Arraf',
     appUrl,
-    twoFactor: resolveTwoFactorOptions(input.twoFactor, appUrl, fail),
-    retention: resolveRetentionOptions(input.retention, fail),
+    twoFactor: resolveTwoFactorOptions(input.twoFactor, appUrl),
+    retention: resolveRetentionOptions(input.retention),
   };
 }

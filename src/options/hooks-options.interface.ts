@@ -15,7 +15,10 @@ export interface ArrafAuthHooks {
   beforeSignUp?: Hook<{ user: Partial<User>; method: SignInMethod }>;
   /** After a new user is stored, before its first session. */
   afterSignUp?: Hook<{ user: User; method: SignInMethod }>;
-  /** Before a session is created for a successful sign-in. */
+  /**
+   * Before a session is created for a successful sign-in; with a second factor, before the
+   * second-factor step instead (once per sign-in: not again when the step completes).
+   */
   beforeSignIn?: Hook<{ user: User; method: SignInMethod }>;
   /** After the session is created; throwing revokes it. */
   afterSignIn?: Hook<{ user: User; session: Session; method: SignInMethod }>;

@@ -29,6 +29,13 @@ export function rejectUnknown(path: string, value: Record<string, unknown>, know
   }
 }
 
+/** The options object at `path` (`{}` when absent), refused when it holds a key outside `known`. */
+export function knownOptions(path: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  const record = objectAt(path, value);
+  rejectUnknown(path, record, known);
+  return record;
+}
+
 export function duration(
   path: string,
   value: unknown,
@@ -68,8 +75,7 @@ export function integer(path: string, value: unknown, fallback: number, min: num
 }
 
 export function functionsAt<T>(path: string, value: unknown, known: readonly string[]): T {
-  const record = objectAt(path, value);
-  rejectUnknown(path, record, known);
+  const record = knownOptions(path, value, known);
   for (const [name, fn] of Object.entries(record)) {
     if (fn !== undefined && typeof fn !== 'function') fail(`${path}.${name}`, 'must be a function');
   }

@@ -92,8 +92,7 @@ export class OtpAuthGuard extends StrategyAuthGuard {
 
   /** `phone`, on the account that owns the (verified) number when there is one. */
   protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
-    const body = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'otpVerify');
-    return this.failedOn('phone', async (auth, options) => {
+    return this.failedOnBody(request, 'otpVerify', 'phone', async (auth, body, options) => {
       const user = await auth.findUserByPhone(allowedPhone(body.phone, options.phone));
       return user?.phoneVerified ? user : null;
     });

@@ -102,8 +102,9 @@ export class PasskeyController {
     const user = await this.passkeys.authenticate(response as unknown as AuthenticationResponseJSON, client);
     const pendingToken = this.pendingCookie.read(request.headers);
     if (pendingToken !== undefined) {
-      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, client);
+      // Cleared whatever the outcome: completed, gone, or ended by a passkey of another account.
       this.pendingCookie.clear(reply);
+      const completed = await this.pending.completeWithPasskey(pendingToken, user.id, client);
       if (completed) return this.twoFactorSignIn.completed(completed);
     }
     return new SignIn(user, 'passkey', {

@@ -1,6 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, type Relation } from 'typeorm';
 import { USER_TABLE } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
+import { OwnedBy } from '../entities/user-owned-row.js';
 
 /** Table name of {@link Passkey}. */
 export const PASSKEY_TABLE = 'passkeys';
@@ -21,8 +22,7 @@ export class Passkey {
   @Column({ type: 'varchar', length: 36 })
   userId!: string;
 
-  @ManyToOne(USER_TABLE, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'userId', foreignKeyConstraintName: 'FK_passkeys_user' })
+  @OwnedBy(USER_TABLE, 'userId', 'FK_passkeys_user')
   user?: Relation<User>;
 
   /** The credential id, base64url. */

@@ -47,8 +47,7 @@ export class PasswordAuthGuard extends StrategyAuthGuard {
 
   /** `password`, on the account of the email when there is one. */
   protected override failedSignIn(request: EdgeRequest): Promise<FailedSignIn> {
-    const input = this.moduleRef.get(BodyReader, { strict: false }).read(request, 'signIn');
-    return this.failedOn('password', async (auth) =>
+    return this.failedOnBody(request, 'signIn', 'password', async (auth, input) =>
       input.method === 'email' ? auth.findUserByEmail(normalizeEmail(input.email)) : null,
     );
   }

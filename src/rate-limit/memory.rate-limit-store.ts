@@ -62,6 +62,11 @@ export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
     this.windows.delete(key);
   }
 
+  async release(key: string): Promise<void> {
+    const current = this.windows.get(key);
+    if (current && current.resetAt > Date.now() && current.count > 0) current.count -= 1;
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }

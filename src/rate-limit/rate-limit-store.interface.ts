@@ -17,4 +17,9 @@ export interface RateLimitStore {
   peek(key: string): Promise<RateLimitHit | null>;
   /** Forgets `key`. */
   reset(key: string): Promise<void>;
+  /**
+   * Takes back one hit of `key`'s open window (a slot reserved before a check that then passed):
+   * never below zero, never opens a window. Optional: a store without it keeps the hit, the safe side.
+   */
+  release?(key: string): Promise<void>;
 }

@@ -65,6 +65,16 @@ export class RateLimiter {
     return this.guard(() => this.store.peek(key));
   }
 
+  /**
+   * Takes back one hit of a raw key (a failure-budget slot reserved before a check that passed).
+   * Never fails the request: when the store cannot, the slot stays spent (the safe side) and the
+   * failure is logged. A store without `release` keeps every hit.
+   */
+  async releaseKey(key: string): Promise<void> {
+    if (!this.store.release) return;
+    await this.guard(() => this.store.release!(key)).catch(() => undefined);
+  }
+
   /** Forgets a raw key (a cooldown after a failed SMS, so the person may retry at once). */
   async resetKey(key: string): Promise<void> {
     await this.guard(() => this.store.reset(key));

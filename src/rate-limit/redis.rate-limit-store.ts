@@ -28,6 +28,13 @@ if ttl < 0 then return false end
 return { tonumber(count), ttl }
 `;
 
+/** Takes back one hit of an open window: DECR keeps the expiry; a missing or zero key stays as it is. */
+const RELEASE_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count and count > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
 const KEY_PREFIX = 'arraf-auth:rl:';
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -52,6 +59,7 @@ export interface RedisRateLimitClient {
 type ScriptedRedis = RedisRateLimitClient & {
   arrafRateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
   arrafRateLimitPeek(key: string): Promise<[number, number] | null>;
+  arrafRateLimitRelease(key: string): Promise<number>;
 };
 
 /** Connection settings of {@link RedisRateLimitStore.connect}. */
@@ -87,6 +95,7 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
     this.client = client as ScriptedRedis;
     this.client.defineCommand('arrafRateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.client.defineCommand('arrafRateLimitPeek', { numberOfKeys: 1, lua: PEEK_SCRIPT });
+    this.client.defineCommand('arrafRateLimitRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
     this.client.on('error', (error: Error) => this.logError(error));
   }
 
@@ -127,6 +136,10 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
 
   async reset(key: string): Promise<void> {
     await this.run(() => this.client.del(storeKey(key)));
+  }
+
+  async release(key: string): Promise<void> {
+    await this.run(() => this.client.arrafRateLimitRelease(storeKey(key)));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { ClientIpColumn, UserAgentColumn } from '../entities/client-columns.js';
 import { SECURITY_EVENT_TABLE } from './security-event.types.js';
 
 /**
@@ -22,10 +23,10 @@ export class SecurityEvent {
   @Column({ type: 'varchar', length: 32, nullable: true })
   method!: string | null;
 
-  @Column({ type: 'varchar', length: 45, nullable: true })
+  @ClientIpColumn()
   ip!: string | null;
 
-  @Column({ type: 'varchar', length: 512, nullable: true })
+  @UserAgentColumn()
   userAgent!: string | null;
 
   /** JSON of a {@link SecurityEventDetail}. */

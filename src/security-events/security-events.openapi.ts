@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import { errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
 import { SECURITY_EVENT_TYPES } from './security-event.types.js';
@@ -37,7 +37,7 @@ export function securityEventPaths({ prefix, signedIn, operation }: PathContext)
     name,
     in: 'query',
     required: false,
-    schema: z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Schema,
+    schema: inputSchema(schema),
   }));
   return {
     [`${prefix}/account/events`]: {

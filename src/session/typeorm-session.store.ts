@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   DataSource,
-  type EntityMetadata,
   type EntityTarget,
   In,
   LessThan,
@@ -10,14 +9,12 @@ import {
   type ObjectLiteral,
   QueryFailedError,
 } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
-import { sha256 } from '../crypto/crypto.util.js';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
-import { Passkey } from '../passkeys/passkey.entity.js';
-import { TwoFactor } from '../two-factor/two-factor.entity.js';
 import type { SessionLookupKey } from './session-codec.interface.js';
+import { buildSessionQueries, type SessionQueries } from './session-queries.js';
 import type { SessionStore, SessionWriteOptions, StoredSession } from './session-store.interface.js';
 
 /**
@@ -32,20 +29,12 @@ interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-type Columns = EntityMetadata['columns'];
-
-interface Queries {
-  byTokenHash: string;
-  byId: string;
-  /** Names of the lookups as PostgreSQL prepared statements, derived from their text. */
-  statementNames: Map<string, string>;
-  touch: string;
-  renew: string;
-  userColumns: Columns;
-  userPrototype: object;
-  sessionColumns: Columns;
-  /** Whether the lookups also answer "has a second factor" (`twoFactor.required`). */
-  secondFactor: boolean;
+/** The part of a better-sqlite3 database and statement the lookup uses. */
+interface SqliteStatement {
+  all(...parameters: unknown[]): Record<string, unknown>[];
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
 }
 
 /**
@@ -56,9 +45,11 @@ interface Queries {
 @Injectable()
 export class TypeOrmSessionStore implements SessionStore {
   private readonly logger = new Logger('ArrafAuth');
-  private queries?: Queries;
-  /** Whether lookups run as named prepared statements (PostgreSQL); decided on first use. */
-  private preparedStatements?: boolean;
+  private queries?: SessionQueries;
+  /** How lookups run (see {@link choosePath}); decided on first use. */
+  private lookupPath?: 'prepared' | 'sqlite' | 'query';
+  /** better-sqlite3 statements of the lookups, per connection (a re-initialised DataSource has a new one). */
+  private readonly sqliteStatements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -72,7 +63,7 @@ export class TypeOrmSessionStore implements SessionStore {
 
   // Promise chains rather than `async`: no extra turns of the microtask queue on the guard's path.
   find(key: SessionLookupKey): Promise<StoredSession | null> {
-    const queries = this.lookupQueries();
+    const queries = this.sessionQueries();
     const [sql, value] = key.by === 'id' ? [queries.byId, key.sessionId] : [queries.byTokenHash, key.tokenHash];
     return this.lookup(queries, sql, [value]).then((rows) =>
       rows.length === 0 ? null : this.hydrate(rows[0], queries),
@@ -80,7 +71,7 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   async update(sessionId: string, changes: { expiresAt?: Date; lastActiveAt: Date }): Promise<void> {
-    const queries = this.lookupQueries();
+    const queries = this.sessionQueries();
     const driver = this.dataSource.driver;
     const persist = (value: Date, name: string) =>
       driver.preparePersistentValue(
@@ -119,6 +110,10 @@ export class TypeOrmSessionStore implements SessionStore {
     return deleteExpiredInBatches(this.dataSource, Session, now, batchSize);
   }
 
+  private sessionQueries(): SessionQueries {
+    return (this.queries ??= buildSessionQueries(this.dataSource, this.options?.twoFactor.required ?? false));
+  }
+
   private repository(options: SessionWriteOptions) {
     return (options.manager ?? this.dataSource.manager).getRepository(Session);
   }
@@ -126,20 +121,57 @@ export class TypeOrmSessionStore implements SessionStore {
   /**
    * Runs a session lookup. On PostgreSQL it is a named prepared statement, so the server parses and
    * plans the join once per connection instead of on every request (about two thirds of the
-   * database's CPU per lookup; bench/results.md). It goes through TypeORM's query runner and logger
-   * like `dataSource.query` does (logQuery, logQuerySlow, logQueryError, QueryFailedError). Other
-   * databases, DataSources with query subscribers, and connection paths that lose prepared statements
-   * (transaction pooling) use `dataSource.query`.
+   * database's CPU per lookup; bench/results.md). On better-sqlite3 it is the driver's statement,
+   * called directly. Both go through TypeORM's logger like `dataSource.query` does (logQuery,
+   * logQueryError, QueryFailedError; logQuerySlow on PostgreSQL). Other databases, DataSources with
+   * query subscribers, and connection paths that lose prepared statements use `dataSource.query`.
    */
-  private lookup(queries: Queries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
-    this.preparedStatements ??=
-      this.dataSource.driver.options.type === 'postgres' &&
-      !this.dataSource.subscribers.some((s) => s.beforeQuery !== undefined || s.afterQuery !== undefined);
-    return this.preparedStatements ? this.prepared(queries, sql, parameters) : this.dataSource.query(sql, parameters);
+  private lookup(queries: SessionQueries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+    this.lookupPath ??= this.choosePath();
+    if (this.lookupPath === 'sqlite') return this.sqlite(sql, parameters);
+    return this.lookupPath === 'prepared'
+      ? this.prepared(queries, sql, parameters)
+      : this.dataSource.query(sql, parameters);
+  }
+
+  /**
+   * PostgreSQL: named prepared statements. better-sqlite3: the driver's own statement, run directly
+   * (TypeORM's query runner adds a query runner, two broadcasts and three awaits around the same
+   * synchronous call). DataSources with query subscribers keep `dataSource.query`, which calls them.
+   */
+  private choosePath(): 'prepared' | 'sqlite' | 'query' {
+    const subscribed = this.dataSource.subscribers.some(
+      (s) => s.beforeQuery !== undefined || s.afterQuery !== undefined,
+    );
+    const type = this.dataSource.driver.options.type;
+    if (subscribed) return 'query';
+    return type === 'postgres' ? 'prepared' : type === 'better-sqlite3' ? 'sqlite' : 'query';
+  }
+
+  /** {@link lookup} on better-sqlite3: a statement prepared once per connection, through TypeORM's logger. */
+  private sqlite(sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+    const connection = (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection })
+      .databaseConnection;
+    let statements = this.sqliteStatements.get(connection);
+    if (!statements) this.sqliteStatements.set(connection, (statements = new Map()));
+    const logger = this.dataSource.logger;
+    logger.logQuery(sql, parameters);
+    try {
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = connection.prepare(sql)));
+      return Promise.resolve(statement.all(...parameters));
+    } catch (error) {
+      logger.logQueryError(error as Error, sql, parameters);
+      return Promise.reject(new QueryFailedError(sql, parameters, error as Error));
+    }
   }
 
   /** {@link lookup} as a named prepared statement, through TypeORM's query runner and logger. */
-  private async prepared(queries: Queries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
+  private async prepared(
+    queries: SessionQueries,
+    sql: string,
+    parameters: unknown[],
+  ): Promise<Record<string, unknown>[]> {
     const runner = this.dataSource.createQueryRunner();
     try {
       const client = (await runner.connect()) as PgClient;
@@ -157,7 +189,7 @@ export class TypeOrmSessionStore implements SessionStore {
           logger.logQueryError(error as Error, sql, parameters, runner);
           throw new QueryFailedError(sql, parameters, error as Error);
         }
-        this.preparedStatements = false;
+        this.lookupPath = 'query';
         this.logger.warn(
           'Prepared statements are not kept on this PostgreSQL connection path; session lookups use plain queries',
         );
@@ -169,7 +201,7 @@ export class TypeOrmSessionStore implements SessionStore {
   }
 
   /** Builds the entities from one joined row with the driver's own conversions, skipping the ORM's builder. */
-  private hydrate(row: Record<string, unknown>, queries: Queries): StoredSession {
+  private hydrate(row: Record<string, unknown>, queries: SessionQueries): StoredSession {
     const driver = this.dataSource.driver;
     const user = Object.create(queries.userPrototype) as Record<string, unknown>;
     for (const column of queries.userColumns) {
@@ -182,71 +214,6 @@ export class TypeOrmSessionStore implements SessionStore {
     const stored: StoredSession = { user: user as unknown as User, session: session as unknown as Session };
     if (queries.secondFactor) stored.secondFactor = Number(row.x_secondFactor) === 1;
     return stored;
-  }
-
-  /** Builds the SQL once from the entity metadata, so naming strategies and User subclasses are honoured. */
-  private lookupQueries(): Queries {
-    if (this.queries) return this.queries;
-    const driver = this.dataSource.driver;
-    const userMetadata = this.dataSource.getMetadata(USER_TABLE);
-    const sessionMetadata = this.dataSource.getMetadata(Session);
-    const q = (name: string) => driver.escape(name);
-    const table = (metadata: EntityMetadata) => metadata.tablePath.split('.').map(q).join('.');
-    const col = (metadata: EntityMetadata, property: string) =>
-      q(metadata.findColumnWithPropertyName(property)!.databaseName);
-    // Plain columns only; `userId` is both a column and a relation's join column and stays.
-    const plain = (c: Columns[number]) => !c.isVirtual && c.relationMetadata?.propertyName !== c.propertyName;
-    const userColumns = userMetadata.columns.filter(plain);
-    const sessionColumns = sessionMetadata.columns.filter(plain);
-    const p = (i: number) => driver.createParameter(`p${i}`, i);
-    const secondFactor = this.secondFactorColumn();
-    const select =
-      `SELECT ${sessionColumns.map((c) => `s.${q(c.databaseName)} AS ${q(`s_${c.propertyName}`)}`).join(', ')}, ` +
-      `${userColumns.map((c) => `u.${q(c.databaseName)} AS ${q(`u_${c.propertyName}`)}`).join(', ')}` +
-      `${secondFactor ?? ''} FROM ${table(sessionMetadata)} s INNER JOIN ${table(userMetadata)} u ` +
-      `ON u.${col(userMetadata, 'id')} = s.${col(sessionMetadata, 'userId')}`;
-    const sessionTable = table(sessionMetadata);
-    const id = col(sessionMetadata, 'id');
-    const byTokenHash = `${select} WHERE s.${col(sessionMetadata, 'tokenHash')} = ${p(0)}`;
-    const byId = `${select} WHERE s.${id} = ${p(0)}`;
-    this.queries = {
-      byTokenHash,
-      byId,
-      // From the text, so a statement name never stands for two different texts on one connection.
-      statementNames: new Map([byTokenHash, byId].map((sql) => [sql, `arraf_auth_${sha256(sql).slice(0, 16)}`])),
-      renew:
-        `UPDATE ${sessionTable} SET ${col(sessionMetadata, 'expiresAt')} = ${p(0)}, ` +
-        `${col(sessionMetadata, 'lastActiveAt')} = ${p(1)} WHERE ${id} = ${p(2)}`,
-      touch: `UPDATE ${sessionTable} SET ${col(sessionMetadata, 'lastActiveAt')} = ${p(0)} WHERE ${id} = ${p(1)}`,
-      userColumns,
-      userPrototype: (userMetadata.target as { prototype: object }).prototype,
-      sessionColumns,
-      secondFactor: secondFactor !== undefined,
-    };
-    return this.queries;
-  }
-
-  /**
-   * With `twoFactor.required`, the guard needs "has a second factor" (an active authenticator or a
-   * passkey, as `TwoFactorService.hasSecondFactor`) on every request: answered by the lookup itself,
-   * as two indexed `EXISTS`, instead of one or two more queries.
-   */
-  private secondFactorColumn(): string | undefined {
-    const ds = this.dataSource;
-    if (!this.options?.twoFactor.required || !ds.hasMetadata(TwoFactor) || !ds.hasMetadata(Passkey)) return undefined;
-    const q = (name: string) => ds.driver.escape(name);
-    const [factors, passkeys] = [ds.getMetadata(TwoFactor), ds.getMetadata(Passkey)];
-    const table = (m: EntityMetadata) => m.tablePath.split('.').map(q).join('.');
-    const col = (m: EntityMetadata, property: string) => m.findColumnWithPropertyName(property)!;
-    const enabled = col(factors, 'enabled');
-    const yes = String(ds.driver.preparePersistentValue(true, enabled));
-    const userId = q(ds.getMetadata(USER_TABLE).findColumnWithPropertyName('id')!.databaseName);
-    const owner = (m: EntityMetadata, alias: string) => `${alias}.${q(col(m, 'userId').databaseName)} = u.${userId}`;
-    return (
-      `, CASE WHEN EXISTS (SELECT 1 FROM ${table(factors)} f WHERE ${owner(factors, 'f')} ` +
-      `AND f.${q(enabled.databaseName)} = ${yes}) OR EXISTS (SELECT 1 FROM ${table(passkeys)} k ` +
-      `WHERE ${owner(passkeys, 'k')}) THEN 1 ELSE 0 END AS ${q('x_secondFactor')}`
-    );
   }
 }
 

@@ -8,18 +8,20 @@ import { BACKUP_CODE_COUNT, BACKUP_CODE_POLICY, twoFactorBudgetScope } from './t
 const TYPED_CODE = /^[0-9]{11}$/;
 
 /**
- * Backup codes, issued and redeemed through the {@link VerificationService} (HMAC at rest, attempts
- * counted atomically, single use, the failure budget shared with TOTP). Each of the ten codes lives
- * in its own slot (`<userId>:<slot>`); the slot is the code's first digit, so a check touches one
- * row and spends one budget slot.
+ * Backup codes, issued and redeemed through the {@link VerificationService} (HMAC at rest, single
+ * use, the failure budget shared with TOTP; wrong guesses never use a code up). Each of the ten codes
+ * lives in its own slot (`<userId>:<slot>`); the slot is the code's first digit, so a check touches
+ * one row and spends one budget slot.
  */
 @Injectable()
 export class BackupCodesService {
   constructor(private readonly verifications: VerificationService) {}
 
-  /** Voids every code of the user and issues ten new ones, returned once (`01234-567890`). */
-  async regenerate(userId: string): Promise<string[]> {
-    await this.revoke(userId);
+  /**
+   * Issues ten new codes, returned once (`01234-567890`); each replaces its slot's older code. The
+   * caller voids the old set first ({@link revoke}), in the transaction of the change that asks for it.
+   */
+  async issue(userId: string): Promise<string[]> {
     const codes: string[] = [];
     for (let slot = 0; slot < BACKUP_CODE_COUNT; slot++) {
       await this.verifications.issue(BACKUP_CODE_POLICY, this.subject(userId, slot), {

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import type { SecurityEventClient } from '../security-events/security-event.types.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { SignInMethod } from '../options/arraf-auth-options.interface.js';
+import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
@@ -53,15 +54,18 @@ export class TwoFactorPendingService {
     private readonly limiter: RateLimiter,
     private readonly auth: AuthService,
     private readonly events: SecurityEventsService,
+    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
   ) {}
 
   /**
    * A pending sign-in when the user has a second factor (an active authenticator app or a passkey),
-   * else `null` (sign the user in). `methods` lists what completes it.
+   * else `null` (sign the user in). `methods` lists what completes it. `beforeSignIn` runs first: a
+   * user the application refuses never reaches the second factor; it does not run again on completion.
    */
   async start(user: User, method: SignInMethod): Promise<PendingSignIn | null> {
-    const methods = await this.twoFactor.pendingMethodsOf(user.id);
+    const methods = await this.twoFactor.methodsOf(user.id);
     if (methods.length === 0) return null;
+    await this.auth.runHook(this.options.hooks.beforeSignIn, { user, method });
     let token = '';
     const issued = await this.verifications.issue(
       PENDING_POLICY,
@@ -99,8 +103,9 @@ export class TwoFactorPendingService {
 
   /**
    * Completes the pending sign-in `token` with a passkey `userId` has just proven (a passkey counts
-   * as both factors). `null` when `token` is not pending any more (the passkey signs in on its own);
-   * a passkey of another user than the pending sign-in's is refused with `PASSKEY_INVALID`.
+   * as both factors). `null` when `token` is not pending any more (the passkey signs in on its own).
+   * A passkey of another user than the pending sign-in's is refused with `PASSKEY_INVALID`, and the
+   * pending sign-in ends: whoever holds it presented a proof that is not its account's.
    */
   async completeWithPasskey(
     token: string,
@@ -110,6 +115,7 @@ export class TwoFactorPendingService {
     const pending = await this.find(token);
     if (!pending) return null;
     if (pending.userId !== userId) {
+      await this.verifications.consume(pending.match);
       const refused = new ArrafAuthException('PASSKEY_INVALID');
       await this.recordFailure(pending.userId, 'passkey', refused, client);
       throw refused;

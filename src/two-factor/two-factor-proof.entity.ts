@@ -1,6 +1,7 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Column, Entity, type Relation } from 'typeorm';
 import { SESSION_TABLE } from '../arraf-auth.constants.js';
 import type { Session } from '../entities/session.entity.js';
+import { OwnerKey } from '../entities/user-owned-row.js';
 import { TWO_FACTOR_PROOF_TABLE } from './two-factor.constants.js';
 
 /**
@@ -9,11 +10,10 @@ import { TWO_FACTOR_PROOF_TABLE } from './two-factor.constants.js';
  */
 @Entity(TWO_FACTOR_PROOF_TABLE)
 export class TwoFactorProof {
-  @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'PK_two_factor_proofs' })
+  @OwnerKey(TWO_FACTOR_PROOF_TABLE, SESSION_TABLE, 'session')
   sessionId!: string;
 
-  @ManyToOne(SESSION_TABLE, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'sessionId', foreignKeyConstraintName: 'FK_two_factor_proofs_session' })
+  /** Joined on `sessionId` by {@link OwnerKey}. */
   session?: Relation<Session>;
 
   @Column({ type: Date })

@@ -46,6 +46,8 @@ export const PENDING_POLICY: VerificationPolicy = {
  * One backup code: ten digits (33 bits) HMAC'd at rest by the verification service, bound to its
  * slot (`<userId>:<slot>`), single use. The person types the slot digit and the ten digits; the
  * failure budget it shares with TOTP keeps online guessing far below NIST's 20-bit floor per guess.
+ * Wrong guesses never use a code up: a per-code limit would let whoever holds the password destroy
+ * the owner's recovery codes (a few guesses a slot) and adds nothing the budget does not bound.
  */
 export const BACKUP_CODE_POLICY: VerificationPolicy = {
   type: 'two-factor:backup-code',
@@ -53,7 +55,8 @@ export const BACKUP_CODE_POLICY: VerificationPolicy = {
   length: 10,
   // Backup codes do not expire; ten years stands in for "never" in a NOT NULL column.
   ttlSeconds: 10 * 365 * 24 * 3600,
-  maxAttempts: 3,
+  // No per-code limit: the largest value of the INT attempts column stands for "never used up".
+  maxAttempts: 2_147_483_647,
   budget: TWO_FACTOR_FAILURE_BUDGET,
 };
 

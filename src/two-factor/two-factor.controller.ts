@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Controller, HttpCode, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
@@ -46,10 +47,7 @@ export class TwoFactorController {
   ) {}
 
   /** `{ password? }` → `{ totpUri, qrCode, backupCodes }`; active after `confirm`. */
-  @Post('two-factor/enable')
-  @HttpCode(200)
-  @UseGuards(SessionGuard)
-  @RequireFreshSession()
+  @FactorChange('two-factor/enable')
   @AllowWithoutTwoFactor()
   async enable(@Req() request: EdgeRequest, @CurrentUser() user: User) {
     const { password } = readTwoFactorBody(request, 'twoFactorEnable', true);
@@ -67,36 +65,25 @@ export class TwoFactorController {
   @AllowWithoutTwoFactor()
   async confirm(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
     const { code, revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorCode');
-    const options = changeOptions(revokeOtherSessions, session);
-    const revoked = await this.twoFactor.confirm(user.id, code, options, eventClientOf(request));
+    const revoked = await this.twoFactor.confirm(user.id, code, changeOptions(request, revokeOtherSessions, session));
     await this.twoFactor.recordProof(session.id);
     return withRevoked({ success: true }, revokeOtherSessions, revoked);
   }
 
   /** `{ code }` or `{ backupCode }`, and `revokeOtherSessions?` → second factor off, backup codes void. */
-  @Post('two-factor/disable')
-  @HttpCode(200)
-  @UseGuards(SessionGuard)
-  @RequireFreshSession()
+  @FactorChange('two-factor/disable')
   async disable(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
     const { revokeOtherSessions, ...input } = readTwoFactorBody(request, 'twoFactorDisable');
-    const options = changeOptions(revokeOtherSessions, session);
-    const revoked = await this.twoFactor.disable(user.id, input, options, eventClientOf(request));
-    return withRevoked({ success: true }, revokeOtherSessions, revoked);
+    const options = changeOptions(request, revokeOtherSessions, session);
+    return withRevoked({ success: true }, revokeOtherSessions, await this.twoFactor.disable(user.id, input, options));
   }
 
   /** A new set of backup codes (the old set stops working); optional body `{ revokeOtherSessions? }`. */
-  @Post('two-factor/backup-codes')
-  @HttpCode(200)
-  @UseGuards(SessionGuard)
-  @RequireFreshSession()
+  @FactorChange('two-factor/backup-codes')
   async backupCodes(@Req() request: EdgeRequest, @CurrentUser() user: User, @CurrentSession() session: Session) {
     const { revokeOtherSessions } = readTwoFactorBody(request, 'twoFactorBackupCodes', true);
-    const { backupCodes, revoked } = await this.twoFactor.regenerateBackupCodes(
-      user.id,
-      changeOptions(revokeOtherSessions, session),
-      eventClientOf(request),
-    );
+    const options = changeOptions(request, revokeOtherSessions, session);
+    const { backupCodes, revoked } = await this.twoFactor.regenerateBackupCodes(user.id, options);
     return withRevoked({ backupCodes }, revokeOtherSessions, revoked);
   }
 
@@ -133,9 +120,19 @@ export class TwoFactorController {
   }
 }
 
-/** Keeps the current session when the owner asks to end the others. */
-function changeOptions(revokeOtherSessions: boolean | undefined, session: Session): FactorChangeOptions {
-  return revokeOtherSessions === true ? { revokeOtherSessionsExcept: session.id } : {};
+/** A route that changes the second factor: `POST`, 200, signed in with a fresh session. */
+function FactorChange(path: string): MethodDecorator {
+  return applyDecorators(Post(path), HttpCode(200), UseGuards(SessionGuard), RequireFreshSession());
+}
+
+/** Who asks for a change, keeping the current session when the owner asks to end the others. */
+function changeOptions(
+  request: EdgeRequest,
+  revokeOtherSessions: boolean | undefined,
+  session: Session,
+): FactorChangeOptions {
+  const client = eventClientOf(request);
+  return revokeOtherSessions === true ? { ...client, revokeOtherSessionsExcept: session.id } : client;
 }
 
 /** The answer, with `revoked` (other sessions ended) when the owner asked for it. */

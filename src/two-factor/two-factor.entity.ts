@@ -1,5 +1,6 @@
-import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { Column, CreateDateColumn, Entity, type Relation } from 'typeorm';
 import { USER_TABLE } from '../arraf-auth.constants.js';
+import { OwnerKey } from '../entities/user-owned-row.js';
 import type { User } from '../entities/user.entity.js';
 import { TWO_FACTOR_TABLE } from './two-factor.constants.js';
 
@@ -9,11 +10,10 @@ import { TWO_FACTOR_TABLE } from './two-factor.constants.js';
  */
 @Entity(TWO_FACTOR_TABLE)
 export class TwoFactor {
-  @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'PK_two_factors' })
+  @OwnerKey(TWO_FACTOR_TABLE, USER_TABLE, 'user')
   userId!: string;
 
-  @ManyToOne(USER_TABLE, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'userId', foreignKeyConstraintName: 'FK_two_factors_user' })
+  /** Joined on `userId` by {@link OwnerKey}. */
   user?: Relation<User>;
 
   /** `v1.<iv>.<tag>.<ciphertext>` (base64url) of the base32 TOTP secret. */

@@ -1,3 +1,4 @@
+import { boolean, fail, knownOptions } from '../options/option-checks.js';
 import { parseDuration } from '../utils/duration.js';
 
 /** Second factors and passkeys (`twoFactor` option). */
@@ -33,17 +34,9 @@ export interface ResolvedTwoFactorOptions {
 const KNOWN = ['freshAge', 'required', 'passkeyRpId'];
 const HOST_LABELS = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
-/** Validates `twoFactor` once at boot; `fail` throws the module's configuration error. */
-export function resolveTwoFactorOptions(
-  value: unknown,
-  appUrl: string | undefined,
-  fail: (path: string, message: string) => never,
-): ResolvedTwoFactorOptions {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    fail('twoFactor', 'must be an object');
-  }
-  const input = (value ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(input)) if (!KNOWN.includes(key)) fail(`twoFactor.${key}`, 'is not a known option');
+/** Validates `twoFactor` once at boot. */
+export function resolveTwoFactorOptions(value: unknown, appUrl: string | undefined): ResolvedTwoFactorOptions {
+  const input = knownOptions('twoFactor', value, KNOWN);
   const freshAge = parseDuration(input.freshAge ?? '15m');
   if (freshAge === undefined || freshAge < 1) {
     fail(
@@ -51,12 +44,11 @@ export function resolveTwoFactorOptions(
       `must be a positive number of seconds or a string like '15m' (got ${JSON.stringify(input.freshAge)})`,
     );
   }
-  if (input.required !== undefined && typeof input.required !== 'boolean')
-    fail('twoFactor.required', 'must be true or false');
-  return { freshAge, required: input.required === true, passkeyRpId: rpIdOf(input.passkeyRpId, appUrl, fail) };
+  const required = boolean('twoFactor.required', input.required, false);
+  return { freshAge, required, passkeyRpId: rpIdOf(input.passkeyRpId, appUrl) };
 }
 
-function rpIdOf(value: unknown, appUrl: string | undefined, fail: (path: string, message: string) => never) {
+function rpIdOf(value: unknown, appUrl: string | undefined) {
   const host = appUrl === undefined ? undefined : new URL(appUrl).hostname;
   if (value === undefined) return host;
   if (typeof value !== 'string' || !HOST_LABELS.test(value))

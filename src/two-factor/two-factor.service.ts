@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
 import { DataSource, type EntityManager, In, LessThan, MoreThan } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -32,8 +32,8 @@ export interface TwoFactorEnrolment {
   backupCodes: string[];
 }
 
-/** What a change of second factor also does when its owner asks. */
-export interface FactorChangeOptions {
+/** What a change of second factor also does when its owner asks, and who asked (recorded with its event). */
+export interface FactorChangeOptions extends SecurityEventClient {
   /** Revokes every other session of the user in the same transaction as the change; this one stays. */
   revokeOtherSessionsExcept?: string;
 }
@@ -65,17 +65,17 @@ export class TwoFactorService {
    * Empty when the user has no second factor (a first factor then signs in on its own).
    */
   async methodsOf(userId: string): Promise<TwoFactorMethod[]> {
-    const [totp, passkey] = await Promise.all([
-      this.totps().existsBy({ userId, enabled: true }),
-      this.dataSource.getRepository(Passkey).existsBy({ userId }),
-    ]);
-    const methods: TwoFactorMethod[] = totp ? ['totp', 'backup_code'] : [];
-    return passkey ? [...methods, 'passkey'] : methods;
-  }
-
-  /** The methods that complete a pending sign-in of this user: the same as {@link methodsOf}. */
-  async pendingMethodsOf(userId: string): Promise<TwoFactorMethod[]> {
-    return this.methodsOf(userId);
+    // One query, two indexed EXISTS: asked on every `GET session` and every first factor.
+    const query = this.dataSource.createQueryBuilder().from(USER_TABLE, 'u').where('u.id = :userId', { userId });
+    const totp = query.subQuery().select('1').from(TwoFactor, 'f').where('f.userId = u.id AND f.enabled = :on');
+    const passkey = query.subQuery().select('1').from(Passkey, 'k').where('k.userId = u.id');
+    const row = await query
+      .select(`CASE WHEN EXISTS ${totp.getQuery()} THEN 1 ELSE 0 END`, 'totp')
+      .addSelect(`CASE WHEN EXISTS ${passkey.getQuery()} THEN 1 ELSE 0 END`, 'passkey')
+      .setParameter('on', true)
+      .getRawOne<{ totp: number | string; passkey: number | string }>();
+    const methods: TwoFactorMethod[] = Number(row?.totp) === 1 ? ['totp', 'backup_code'] : [];
+    return Number(row?.passkey) === 1 ? [...methods, 'passkey'] : methods;
   }
 
   /** Whether the user has any second factor: an active authenticator app or a passkey. */
@@ -91,6 +91,7 @@ export class TwoFactorService {
     const secret = newTotpSecret();
     await this.dataSource.transaction(async (tx) => {
       await tx.getRepository(TwoFactor).delete({ userId: user.id, enabled: false });
+      await this.backupCodes.revoke(user.id, tx);
       await tx.getRepository(TwoFactor).insert({
         userId: user.id,
         secret: this.cipher.seal(secret, user.id),
@@ -100,25 +101,19 @@ export class TwoFactorService {
     });
     const uri = totpUri(secret, this.options.appName, user.email ?? user.phone ?? user.id);
     const qrCode = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2 });
-    return { totpUri: uri, qrCode, backupCodes: await this.backupCodes.regenerate(user.id) };
+    return { totpUri: uri, qrCode, backupCodes: await this.backupCodes.issue(user.id) };
   }
 
   /**
    * Activates the authenticator once the user proves a code from it (`two_factor.enabled` recorded in
    * the same transaction). Returns how many other sessions were revoked (see {@link FactorChangeOptions}).
    */
-  async confirm(
-    userId: string,
-    code: string,
-    options: FactorChangeOptions = {},
-    client: SecurityEventClient = {},
-  ): Promise<number> {
+  async confirm(userId: string, code: string, options: FactorChangeOptions = {}): Promise<number> {
     const row = await this.totps().findOneBy({ userId });
     if (!row) throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     if (row.enabled) throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
-    await this.spendBudgetSlot(userId);
-    if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
-    const revoked = await this.change(userId, 'two_factor.enabled', { ...options, ...client }, async (tx) => {
+    await this.requireTotp(row, code);
+    const revoked = await this.change(userId, 'two_factor.enabled', options, async (tx) => {
       // Only the secret the code was checked against: an `enable` in between replaced it, unproven.
       const updated = await tx
         .getRepository(TwoFactor)
@@ -133,14 +128,10 @@ export class TwoFactorService {
    * Turns the second factor off after one more proof; the backup codes die with it
    * (`two_factor.disabled` recorded in the same transaction). Returns the sessions revoked.
    */
-  async disable(
-    userId: string,
-    input: SecondFactorInput,
-    options: FactorChangeOptions = {},
-    client: SecurityEventClient = {},
-  ): Promise<number> {
+  async disable(userId: string, input: SecondFactorInput, options: FactorChangeOptions = {}): Promise<number> {
+    const { revokeOtherSessionsExcept, ...client } = options;
     await this.requireValid(userId, input, client);
-    const revoked = await this.change(userId, 'two_factor.disabled', { ...options, ...client }, async (tx) => {
+    const revoked = await this.change(userId, 'two_factor.disabled', options, async (tx) => {
       await tx.getRepository(TwoFactor).delete({ userId });
       await this.backupCodes.revoke(userId, tx);
     });
@@ -155,15 +146,15 @@ export class TwoFactorService {
   async regenerateBackupCodes(
     userId: string,
     options: FactorChangeOptions = {},
-    client: SecurityEventClient = {},
   ): Promise<{ backupCodes: string[]; revoked: number }> {
     if (!(await this.totps().existsBy({ userId, enabled: true })))
       throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
+    const { revokeOtherSessionsExcept, ...client } = options;
     const revoked = await this.dataSource.transaction(async (tx) => {
       await this.backupCodes.revoke(userId, tx);
-      return this.revokeOtherSessions(userId, options, tx);
+      return this.revokeOtherSessions(userId, revokeOtherSessionsExcept, tx);
     });
-    const backupCodes = await this.backupCodes.regenerate(userId);
+    const backupCodes = await this.backupCodes.issue(userId);
     // The codes are issued one by one by the verification service: recorded after, never losing the new set.
     await this.events.recordQuietly({ type: 'two_factor.backup_codes_regenerated', userId, ...client });
     this.logger.log(`backup codes regenerated for user ${userId}`);
@@ -172,8 +163,9 @@ export class TwoFactorService {
 
   /**
    * Checks an authenticator or backup code of a user whose authenticator app is active; throws
-   * `TWO_FACTOR_INVALID`, `TWO_FACTOR_NOT_ENABLED` (no active app, a passkey-only account included) or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check
-   * spends a slot of the user's failure budget before comparing.
+   * `TWO_FACTOR_INVALID`, `TWO_FACTOR_NOT_ENABLED` (no active app, a passkey-only account included)
+   * or `TWO_FACTOR_TOO_MANY_ATTEMPTS` (with `Retry-After`). Every check reserves a slot of the user's
+   * failure budget before comparing (parallel guesses never exceed it); a right code gives it back.
    */
   async requireValid(userId: string, input: SecondFactorInput, client: SecurityEventClient = {}): Promise<void> {
     const row = await this.totps().findOneBy({ userId, enabled: true });
@@ -181,6 +173,7 @@ export class TwoFactorService {
     if (input.backupCode !== undefined) {
       const result = await this.backupCodes.redeem(userId, input.backupCode);
       if (result.ok) {
+        await this.releaseBudgetSlot(userId);
         this.logger.warn(`backup code used by user ${userId}`);
         // Spent atomically by the verification service: recorded after, never costing the code.
         const event = { type: 'two_factor.backup_code_used', userId, method: 'backup_code', ...client } as const;
@@ -190,8 +183,7 @@ export class TwoFactorService {
       if (result.reason === 'budget') throw tooManyAttempts(result.retryAt);
       throw new ArrafAuthException('TWO_FACTOR_INVALID');
     }
-    await this.spendBudgetSlot(userId);
-    if (!(await this.acceptTotp(row, input.code ?? ''))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
+    await this.requireTotp(row, input.code ?? '');
   }
 
   /** Records that a session just passed a second factor (for `@RequireTwoFactor()`). */
@@ -221,25 +213,36 @@ export class TwoFactorService {
   private async change(
     userId: string,
     type: 'two_factor.enabled' | 'two_factor.disabled',
-    { revokeOtherSessionsExcept, ...client }: FactorChangeOptions & SecurityEventClient,
+    { revokeOtherSessionsExcept, ...client }: FactorChangeOptions,
     apply: (tx: EntityManager) => Promise<void>,
   ): Promise<number> {
     return this.dataSource.transaction(async (tx) => {
       await apply(tx);
       await this.events.record({ type, userId, method: 'totp', ...client }, { manager: tx });
-      return this.revokeOtherSessions(userId, { revokeOtherSessionsExcept }, tx);
+      return this.revokeOtherSessions(userId, revokeOtherSessionsExcept, tx);
     });
   }
 
-  private async revokeOtherSessions(userId: string, options: FactorChangeOptions, tx: EntityManager): Promise<number> {
-    const keep = options.revokeOtherSessionsExcept;
+  private async revokeOtherSessions(userId: string, keep: string | undefined, tx: EntityManager): Promise<number> {
     return keep === undefined ? 0 : this.sessions.revokeOtherSessions(userId, keep, { manager: tx });
   }
 
-  private async spendBudgetSlot(userId: string): Promise<void> {
+  /**
+   * Throws `TWO_FACTOR_INVALID` unless `code` is the authenticator's. A budget slot is reserved first,
+   * so parallel wrong codes never compare more than the budget allows; a right code gives it back:
+   * the budget counts failures only.
+   */
+  private async requireTotp(row: TwoFactor, code: string): Promise<void> {
     const { limit, windowSeconds } = TWO_FACTOR_FAILURE_BUDGET;
-    const slot = await this.limiter.hitKey(failureBudgetKey(twoFactorBudgetScope(userId)), windowSeconds);
+    const slot = await this.limiter.hitKey(budgetKey(row.userId), windowSeconds);
     if (slot.count > limit) throw tooManyAttempts(slot.resetAt);
+    if (!(await this.acceptTotp(row, code))) throw new ArrafAuthException('TWO_FACTOR_INVALID');
+    await this.releaseBudgetSlot(row.userId);
+  }
+
+  /** Gives back the slot a right code reserved (the verification service reserves backup codes' own). */
+  private async releaseBudgetSlot(userId: string): Promise<void> {
+    await this.limiter.releaseKey(budgetKey(userId));
   }
 
   /**
@@ -267,6 +270,10 @@ export class TwoFactorService {
   private totps() {
     return this.dataSource.getRepository(TwoFactor);
   }
+}
+
+function budgetKey(userId: string): string {
+  return failureBudgetKey(twoFactorBudgetScope(userId));
 }
 
 function tooManyAttempts(retryAt: number): ArrafAuthException {

@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Secret, TOTP, URI } from 'otpauth';
+import request from 'supertest';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import {
   ARRAF_AUTH_ENTITIES,
@@ -19,6 +20,8 @@ import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { TEST_SECRET } from './test-app.js';
 
 export const TWO_FACTOR_APP_URL = 'http://app.example.test';
+/** The pending-sign-in cookie's name (without the `__Host-` prefix). */
+export const PENDING_COOKIE = 'arraf_2fa_pending';
 
 /** An application's own routes: one behind the session guard, one behind step-up. */
 @Controller('app')
@@ -97,6 +100,24 @@ export class Authenticator {
     }
     return this.totp.generate({ timestamp: Date.now() + steps * 30_000 });
   }
+}
+
+/**
+ * Turns the authenticator app on for the session `cookie` (enable, then confirm with the previous
+ * period's code, so the current one is still unused): the authenticator and the backup codes.
+ */
+export async function enrolAuthenticator(
+  app: INestApplication,
+  cookie: string,
+): Promise<{ authenticator: Authenticator; backupCodes: string[] }> {
+  const post = (path: string) =>
+    request(app.getHttpServer()).post(path).set('Origin', TWO_FACTOR_APP_URL).set('Cookie', cookie);
+  const enabled = await post('/auth/two-factor/enable').expect(200);
+  const authenticator = new Authenticator(enabled.body.totpUri);
+  await post('/auth/two-factor/confirm')
+    .send({ code: await authenticator.code(-1) })
+    .expect(200);
+  return { authenticator, backupCodes: enabled.body.backupCodes };
 }
 
 /** `name=value` of the cookie `name` a response sets (not a clearing one), or `undefined`. */

@@ -854,7 +854,14 @@ describe.each(PLATFORMS)('errors never leak (%s)', (platform) => {
   it('answers a failing session query with a generic 503: no SQL, stack or token', async () => {
     const s = await createTestSession(t.app, {});
     jest.spyOn(LoggerProto, 'error').mockImplementation(() => undefined);
-    jest.spyOn(t.ds, 'query').mockRejectedValue(leakyError(s.token));
+    // The driver's own statement call (SQLite here), which TypeORM's query runner and the session
+    // store's direct lookup both end in: the database itself fails, with the SQL and token in its error.
+    const connection = (t.ds.driver as unknown as { databaseConnection: { prepare(sql: string): object } })
+      .databaseConnection;
+    const statement = Object.getPrototypeOf(connection.prepare('SELECT 1')) as { all: () => unknown };
+    jest.spyOn(statement, 'all').mockImplementation(() => {
+      throw leakyError(s.token);
+    });
     for (const path of ['/me', '/auth/session']) {
       const res = await t.http().get(path).set('Cookie', s.cookie);
       expectError(res, 503, 'SERVICE_UNAVAILABLE');

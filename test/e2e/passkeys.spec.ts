@@ -252,6 +252,10 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     return { methods: res.body.methods, pending: cookieFrom(res, PENDING)! };
   }
 
+  /** `POST two-factor/verify` with the pending cookie `pending` and an authenticator code. */
+  const verifyPending = (pending: string, code: string) =>
+    http().post('/auth/two-factor/verify').set(ORIGIN).set('Cookie', pending).send({ code });
+
   /** The account's `type` events, as `[method, detail]` (detail parsed), oldest first. */
   async function eventsOf(userId: string, type: string): Promise<[string | null, unknown][]> {
     const rows = await app.get(DataSource).getRepository(SecurityEvent).find({ where: { userId, type } });
@@ -302,15 +306,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     // The pending cookie is cleared, and the pending state is spent: its code no longer completes it.
     expect(setCookies(res).some((c) => c.startsWith(`${PENDING}=;`) && /Max-Age=0/.test(c))).toBe(true);
     expect(cookieFrom(res, PENDING)).toBeUndefined();
-    expectErrorBody(
-      await http()
-        .post('/auth/two-factor/verify')
-        .set(ORIGIN)
-        .set('Cookie', pending)
-        .send({ code: await authenticator.code() }),
-      401,
-      'TWO_FACTOR_PENDING_EXPIRED',
-    );
+    expectErrorBody(await verifyPending(pending, await authenticator.code()), 401, 'TWO_FACTOR_PENDING_EXPIRED');
     await http().get('/app/me').set('Cookie', signedIn).expect(200, { id: owner.userId });
     await http().post('/app/vault').set(ORIGIN).set('Cookie', signedIn).expect(201, { opened: owner.userId });
     // Recorded by the sign-in edge like a code: the passkey as the method, the password as the first factor.
@@ -318,7 +314,7 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     expect(signIns.at(-1)).toEqual(['passkey', { sessionId: expect.any(String), firstFactor: 'password' }]);
   });
 
-  it("another account's passkey does not complete a pending sign-in, which its owner can still complete", async () => {
+  it("another account's passkey does not complete a pending sign-in, and ends it: cookie cleared, state gone", async () => {
     const owner = await emailAccount();
     const authenticator = await enrolTotp(owner.cookie);
     await new SoftPasskey(owner.userId).store(app);
@@ -329,17 +325,19 @@ describe.each(testDatabases())('passkey routes on $name', (db: TestDatabase) => 
     const { pending } = await firstFactor(owner.email);
     const refused = await passkeySignIn(strangerPasskey, pending);
     expectErrorBody(refused, 400, 'PASSKEY_INVALID');
-    expect(refused.headers['set-cookie']).toBeUndefined();
+    expect(cookieFrom(refused, 'auth_session')).toBeUndefined();
+    expect(setCookies(refused).some((c) => c.startsWith(`${PENDING}=;`) && /Max-Age=0/.test(c))).toBe(true);
     const sessions = app.get(DataSource).getRepository(Session);
     expect(await sessions.countBy({ userId: stranger.userId })).toBe(1);
     expect(await eventsOf(owner.userId, 'sign_in.failed')).toEqual([['passkey', { reason: 'PASSKEY_INVALID' }]]);
+    // The pending state is gone: whoever kept the cookie cannot finish with the owner's code.
+    const pendingRows = app.get(DataSource).getRepository(Verification);
+    expect(await pendingRows.countBy({ type: 'two-factor:pending', identifier: `${owner.userId}:email` })).toBe(0);
+    expectErrorBody(await verifyPending(pending, await authenticator.code()), 401, 'TWO_FACTOR_PENDING_EXPIRED');
 
-    const done = await http()
-      .post('/auth/two-factor/verify')
-      .set(ORIGIN)
-      .set('Cookie', pending)
-      .send({ code: await authenticator.code() })
-      .expect(200);
+    // The owner signs in again and completes with their own code.
+    const again = await firstFactor(owner.email);
+    const done = await verifyPending(again.pending, await authenticator.code()).expect(200);
     expect(done.body.user.id).toBe(owner.userId);
   });
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
-import { DataSource, type Logger as TypeOrmLogger } from 'typeorm';
+import { DataSource, QueryFailedError, type Logger as TypeOrmLogger } from 'typeorm';
 import { SESSION_STORE } from '../../src/arraf-auth.constants.js';
 import { ARRAF_AUTH_ENTITIES } from '../../src/entities/arraf-auth.entities.js';
 import { Session } from '../../src/entities/session.entity.js';
@@ -160,4 +160,74 @@ describe.each(testDatabases())('TypeOrmSessionStore on $name', (db: TestDatabase
     expect(log.count('DELETE', 'sessions')).toBeGreaterThanOrEqual(2);
     expect(await ds.getRepository(Session).countBy({ userId: user.id })).toBe(2);
   });
+
+  it('keeps query subscribers informed: with one, lookups go through dataSource.query and reach it', async () => {
+    const seen: string[] = [];
+    const watched = await new DataSource({
+      ...database.options,
+      entities: ARRAF_AUTH_ENTITIES,
+      subscribers: [],
+    }).initialize();
+    watched.subscribers.push({ beforeQuery: (event: { query: string }) => void seen.push(event.query) });
+    try {
+      const moduleRef = await Test.createTestingModule({
+        providers: [{ provide: DataSource, useValue: watched }, TypeOrmSessionStore],
+      }).compile();
+      const watchedStore = moduleRef.get(TypeOrmSessionStore);
+      const user = await newUser();
+      const session = newSession(user.id);
+      await store.insert(session);
+      seen.length = 0;
+      expect((await watchedStore.find({ by: 'tokenHash', tokenHash: session.tokenHash }))?.session.id).toBe(session.id);
+      expect(seen.filter((sql) => /^SELECT .* JOIN /s.test(sql))).toHaveLength(1);
+    } finally {
+      await watched.destroy();
+    }
+  });
+
+  // The two direct lookup paths (better-sqlite3 statements, PostgreSQL prepared statements); other
+  // databases use dataSource.query, whose errors are TypeORM's own.
+  const direct = db.name === 'sqlite' || db.name === 'postgres';
+  if (direct) {
+    it('turns a failing direct lookup into a QueryFailedError, and recovers', async () => {
+      const failing = new Error('the database is gone');
+      const restore = await breakLookups(ds, failing);
+      try {
+        await expect(store.find({ by: 'tokenHash', tokenHash: crypto.randomUUID() })).rejects.toBeInstanceOf(
+          QueryFailedError,
+        );
+      } finally {
+        restore();
+      }
+      expect(await store.find({ by: 'tokenHash', tokenHash: crypto.randomUUID() })).toBeNull();
+    });
+  }
 });
+
+/**
+ * Makes the database's own query call fail underneath TypeORM: the better-sqlite3 statement, the
+ * node-postgres client, or the query runner elsewhere. Returns the undo.
+ */
+async function breakLookups(ds: DataSource, error: Error): Promise<() => void> {
+  const runner = ds.createQueryRunner();
+  const connection = (await runner.connect()) as object;
+  await runner.release();
+  const type = ds.driver.options.type;
+  const target: Record<string, unknown> =
+    type === 'better-sqlite3'
+      ? Object.getPrototypeOf((connection as { prepare(sql: string): object }).prepare('SELECT 1'))
+      : type === 'postgres'
+        ? Object.getPrototypeOf(connection)
+        : {};
+  const name = type === 'better-sqlite3' ? 'all' : 'query';
+  const original = target[name];
+  target[name] =
+    type === 'better-sqlite3'
+      ? () => {
+          throw error;
+        }
+      : () => Promise.reject(error);
+  return () => {
+    target[name] = original;
+  };
+}
