@@ -70,6 +70,7 @@ import { AccountDataController } from './account-data/account-data.controller.js
 import { AccountDeletionService } from './account-data/account-deletion.service.js';
 import { AccountExportService } from './account-data/account-export.service.js';
 import { ArrafAuthRetention } from './account-data/retention.service.js';
+import { Transactions } from './database/transactions.js';
 import { SecurityEventBus } from './security-events/security-event-bus.js';
 import { SecurityEventsService } from './security-events/security-events.service.js';
 import { SecurityEventsController } from './security-events/security-events.controller.js';
@@ -141,6 +142,7 @@ const PUBLIC_PROVIDERS = [
     ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
     ...OAUTH_PROVIDERS,
+    Transactions,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).
       provide: RATE_LIMIT_STORE,

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { deriveKey, hmacSha256 } from '../crypto/crypto.util.js';
 import { SignInMethodReview } from '../accounts/sign-in-method-review.js';
@@ -40,7 +41,7 @@ export class AccountDeletionService {
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly sessions: SessionService,
     private readonly verifications: VerificationService,
     private readonly credentials: PasswordCredentials,
@@ -71,7 +72,7 @@ export class AccountDeletionService {
    */
   async deleteAccount(user: User, proof: AccountDeletionProof, client: AccountDeletionClient = {}): Promise<void> {
     await this.checkProof(user, proof, client);
-    await this.dataSource.transaction(async (manager) => {
+    await this.transactions.run(async (manager) => {
       await this.erase(user, manager);
       // No address or user agent: nothing left here may point back at the person.
       const method = 'password' in proof ? 'password' : 'phone';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager, In, Not } from 'typeorm';
+import { isSqlite, Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { Account } from '../entities/account.entity.js';
 import type { User } from '../entities/user.entity.js';
@@ -29,8 +30,6 @@ export interface MethodChange {
 // from there: password.service.ts imports this file, and a cycle would break decorator metadata.
 const PASSWORD_PROVIDER_ID = 'credential';
 
-const SQLITE_TYPES = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'react-native', 'expo']);
-
 /**
  * The one place that knows which ways into an account exist and keeps the last one:
  *
@@ -47,13 +46,12 @@ const SQLITE_TYPES = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 
 @Injectable()
 export class SignInMethodsService {
   private readonly logger = new Logger('ArrafAuth:Accounts');
-  /** The tail of the SQLite queue of changes. */
-  private sqliteQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly events: MethodEventLog,
+    private readonly transactions: Transactions,
   ) {}
 
   /**
@@ -64,19 +62,17 @@ export class SignInMethodsService {
    * @example await methods.change(user.id, async ({ tx }) => tx.getRepository(Account).delete({ id, userId: user.id }));
    */
   change<T>(userId: string, work: (change: MethodChange) => Promise<T>, client: MethodEventClient = {}): Promise<T> {
-    return this.serialised(() =>
-      this.dataSource.transaction(async (tx) => {
-        const user = await this.lockUser(userId, tx);
-        if (!user) throw new ArrafAuthException('UNAUTHENTICATED');
-        const before = await this.countWaysIn(user, tx);
-        const recorded: MethodEvent[] = [];
-        const result = await work({ tx, user, record: (event) => recorded.push(event) });
-        const after = await this.countWaysIn((await this.findUser(userId, tx)) ?? user, tx);
-        if (after === 0 && after < before) throw new ArrafAuthException('LAST_SIGN_IN_METHOD');
-        for (const event of recorded) await this.events.record(userId, event, client, tx);
-        return result;
-      }),
-    );
+    return this.transactions.run(async (tx) => {
+      const user = await this.lockUser(userId, tx);
+      if (!user) throw new ArrafAuthException('UNAUTHENTICATED');
+      const before = await this.countWaysIn(user, tx);
+      const recorded: MethodEvent[] = [];
+      const result = await work({ tx, user, record: (event) => recorded.push(event) });
+      const after = await this.countWaysIn((await this.findUser(userId, tx)) ?? user, tx);
+      if (after === 0 && after < before) throw new ArrafAuthException('LAST_SIGN_IN_METHOD');
+      for (const event of recorded) await this.events.record(userId, event, client, tx);
+      return result;
+    });
   }
 
   /** How many ways into the account `user` has (see the class), read through `manager`. */
@@ -135,26 +131,14 @@ export class SignInMethodsService {
     return manager.getRepository<User>(USER_TABLE).findOneBy({ id: userId });
   }
 
-  /** The user row, locked until the transaction ends (SQLite: serialised by {@link serialised} instead). */
+  /** The user row, locked until the transaction ends (SQLite: the module's transactions run one at a time instead). */
   private lockUser(userId: string, tx: EntityManager): Promise<User | null> {
-    if (this.isSqlite()) return this.findUser(userId, tx);
+    if (isSqlite(this.dataSource)) return this.findUser(userId, tx);
     return tx
       .getRepository<User>(USER_TABLE)
       .createQueryBuilder('user')
       .setLock('pessimistic_write')
       .where('user.id = :id', { id: userId })
       .getOne();
-  }
-
-  /** On SQLite, runs `work` after every change queued before it; elsewhere at once (the row lock orders them). */
-  private serialised<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.isSqlite()) return work();
-    const run = this.sqliteQueue.then(work);
-    this.sqliteQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private isSqlite(): boolean {
-    return SQLITE_TYPES.has(this.dataSource.driver.options.type);
   }
 }

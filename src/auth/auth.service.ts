@@ -1,5 +1,6 @@
 import { HttpException, Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import { randomId } from '../crypto/crypto.util.js';
 import type { Session } from '../entities/session.entity.js';
@@ -59,6 +60,7 @@ export class AuthService {
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly sessions: SessionService,
   ) {}
 
@@ -105,11 +107,14 @@ export class AuthService {
     const repository = this.users(manager);
     const user = repository.create({ ...draft, id: randomId() });
     try {
-      await manager.transaction(async (tx) => {
-        await beforeInsert?.(user, tx);
-        await this.users(tx).insert(user);
-        await afterInsert?.(user, tx);
-      });
+      await this.transactions.run(
+        async (tx) => {
+          await beforeInsert?.(user, tx);
+          await this.users(tx).insert(user);
+          await afterInsert?.(user, tx);
+        },
+        { manager, savepoint: true },
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw new ArrafAuthException('USER_ALREADY_EXISTS');
       throw error;

@@ -7,6 +7,7 @@ import { maskPhone } from '../phone/normalize-phone.js';
 import { findLink, smsSegments } from '../sms/sms-segments.js';
 import { type OtpChannel, providerChannels, type SmsProvider } from '../sms/sms-provider.interface.js';
 import { OtpReceipts } from './otp-receipts.service.js';
+import { PumpingGuard } from './pumping-guard.service.js';
 
 /** A failed delivery on every channel tried; its message is safe to log (the code is masked). */
 export class OtpDeliveryFailure extends Error {}
@@ -26,6 +27,7 @@ export class OtpDelivery implements OnModuleInit {
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     @Inject(SMS_PROVIDER) private readonly provider: SmsProvider,
     private readonly receipts: OtpReceipts,
+    private readonly guard: PumpingGuard,
   ) {}
 
   onModuleInit(): void {
@@ -76,30 +78,66 @@ export class OtpDelivery implements OnModuleInit {
 
   /**
    * Sends `code` on the first of `channels`, then once on the next when that fails, and returns the
-   * channel that delivered it; throws {@link OtpDeliveryFailure} when none did.
+   * channel that delivered it; throws {@link OtpDeliveryFailure} when none did. A WhatsApp message
+   * with no receipt within `otp.fallbackAfter` goes out once more on the next channel, if `pending`
+   * still says yes then (see {@link lateSend}).
    */
-  async deliver(e164: string, code: string, locale: 'ar' | 'en', channels: readonly OtpChannel[]): Promise<OtpChannel> {
+  async deliver(
+    e164: string,
+    code: string,
+    locale: 'ar' | 'en',
+    channels: readonly OtpChannel[],
+    pending: () => Promise<boolean>,
+  ): Promise<OtpChannel> {
     let reason = 'no channel of otp.channels is available';
     for (const [index, channel] of channels.entries()) {
       const outcome = await this.attempt(e164, code, locale, channel);
       if ('failure' in outcome) {
-        // The code never reaches a log line, whatever the provider put in its error.
-        reason = outcome.failure.split(code).join('******');
+        reason = masked(outcome.failure, code);
         this.logger.warn(`${channel} code to ${maskPhone(e164)} failed: ${reason}`);
         continue;
       }
       const next = channels[index + 1];
       if (channel === 'whatsapp' && next && outcome.messageId && this.receipts.enabled) {
-        this.receipts.watch(outcome.messageId, async () => {
-          this.logger.warn(`No delivery receipt for the WhatsApp code to ${maskPhone(e164)}; sending it by ${next}`);
-          const late = await this.attempt(e164, code, locale, next);
-          if ('failure' in late)
-            this.logger.warn(`${next} code to ${maskPhone(e164)} failed: ${late.failure.split(code).join('******')}`);
-        });
+        this.receipts.watch(outcome.messageId, () => this.lateSend(e164, code, locale, next, pending));
       }
       return channel;
     }
     throw new OtpDeliveryFailure(reason);
+  }
+
+  /**
+   * The fallback of a WhatsApp code that got no receipt. It goes out only while that exact code is
+   * still the one that works (`pending`: not verified, expired, used up or replaced by a newer code),
+   * and it is a send like any other for the pumping guard: it takes a slot of the prefix's hourly cap
+   * and of the daily budget, and a refusal means no message and a log line (it runs on a timer: there
+   * is nobody to answer). The conversion breaker is not told again: it counts codes, and this is the
+   * code it already counted, not a new one.
+   */
+  private async lateSend(
+    e164: string,
+    code: string,
+    locale: 'ar' | 'en',
+    channel: OtpChannel,
+    pending: () => Promise<boolean>,
+  ): Promise<void> {
+    const to = maskPhone(e164);
+    if (!(await pending())) {
+      this.logger.log(
+        `No delivery receipt for the WhatsApp code to ${to}, but that code is no longer pending: not resent`,
+      );
+      return;
+    }
+    try {
+      await this.guard.admit(e164);
+    } catch (error) {
+      const why = error instanceof ArrafAuthException ? error.code : String(error);
+      this.logger.warn(`No delivery receipt for the WhatsApp code to ${to}; not sent by ${channel}: ${why}`);
+      return;
+    }
+    this.logger.warn(`No delivery receipt for the WhatsApp code to ${to}; sending it by ${channel}`);
+    const late = await this.attempt(e164, code, locale, channel);
+    if ('failure' in late) this.logger.warn(`${channel} code to ${to} failed: ${masked(late.failure, code)}`);
   }
 
   /** The text of a code message for `channel` and `locale`. */
@@ -157,4 +195,9 @@ export class OtpDelivery implements OnModuleInit {
       );
     }
   }
+}
+
+/** A provider's error text with the code masked: the code never reaches a log line. */
+function masked(failure: string, code: string): string {
+  return failure.split(code).join('******');
 }

@@ -36,8 +36,10 @@ export const otpKeys = {
   /** Present while `client` asked for a code of `purpose` for `phone` recently. */
   requester: (purpose: string, phone: string, client: string) => `otp-requester:${purpose}:${phone}:${client}`,
   budgetScope: (phone: string) => `otp:${phone}`,
-  /** Wrong fixed codes of a reviewer number (`otp.testNumbers`). */
-  reviewerFailures: (phone: string) => `otp-reviewer-failures:${phone}`,
+  /** Checks of a reviewer number's fixed code (`otp.testNumbers`) in UTC day `day` (days since the epoch). */
+  reviewerAttempts: (phone: string, day: number) => `otp-reviewer-attempts:${phone}:${day}`,
+  /** Right fixed codes of a reviewer number in UTC day `day`: each gives its attempt back. */
+  reviewerSuccesses: (phone: string, day: number) => `otp-reviewer-successes:${phone}:${day}`,
 };
 
 /** Rate-limit store keys of the SMS-pumping guard, by number prefix (`+96655`) or global. */
@@ -46,5 +48,7 @@ export const pumpingKeys = {
   sent: (prefix: string) => `otp-prefix-sent:${prefix}`,
   verified: (prefix: string) => `otp-prefix-verified:${prefix}`,
   paused: (prefix: string) => `otp-prefix-paused:${prefix}`,
+  /** Present while the current sample has tripped the breaker: it is not judged again after the pause. */
+  judged: (prefix: string) => `otp-prefix-judged:${prefix}`,
   budget: 'otp-daily-budget',
 };

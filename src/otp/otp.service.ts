@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { safeEqual } from '../crypto/crypto.util.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { maskPhone, parsePhone, toAsciiDigits } from '../phone/normalize-phone.js';
@@ -23,6 +22,7 @@ import {
 import { OtpDelivery, OtpDeliveryFailure } from './otp-delivery.service.js';
 import { parseMobile } from './phone-type.js';
 import { PumpingGuard } from './pumping-guard.service.js';
+import { ReviewerCodes } from './reviewer-codes.js';
 
 /** The `verifications.type` of each purpose: a code never works for another purpose. */
 const OTP_TYPES = {
@@ -83,6 +83,7 @@ export interface OtpVerifyOptions {
 @Injectable()
 export class OtpService {
   private readonly logger = new Logger('ArrafAuth');
+  private readonly reviewers: ReviewerCodes;
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
@@ -90,7 +91,9 @@ export class OtpService {
     private readonly verifications: VerificationService,
     private readonly delivery: OtpDelivery,
     private readonly guard: PumpingGuard,
-  ) {}
+  ) {
+    this.reviewers = new ReviewerCodes(limiter, options.otp.maxFailuresPerDay, this.logger);
+  }
 
   /**
    * Normalises the number, refuses numbers outside phone.allowedCountries (400 PHONE_NOT_ALLOWED) and
@@ -122,15 +125,16 @@ export class OtpService {
     } else {
       await this.guard.admit(e164);
       try {
-        const deliver = async (secret: string) => {
-          channel = await this.delivery.deliver(e164, secret, locale, channels);
-        };
         const { account } = options;
-        await this.verifications.issue(
-          policy,
-          { identifier: account === undefined ? e164 : accountBound(account, e164) },
-          { deliver: ({ secret }) => deliver(secret), ...(account === undefined ? {} : { replaceScope: account }) },
-        );
+        const subject = { identifier: account === undefined ? e164 : accountBound(account, e164) };
+        const deliver = async (secret: string) => {
+          const pending = () => this.verifications.isPending(policy, subject, secret);
+          channel = await this.delivery.deliver(e164, secret, locale, channels, pending);
+        };
+        await this.verifications.issue(policy, subject, {
+          deliver: ({ secret }) => deliver(secret),
+          ...(account === undefined ? {} : { replaceScope: account }),
+        });
       } catch (error) {
         if (!(error instanceof OtpDeliveryFailure)) throw error;
         // The person may retry at once: a failed SMS does not start the cooldown.
@@ -168,7 +172,10 @@ export class OtpService {
     const e164 = parsePhone(phone, this.options.phone.defaultCountry).e164;
     const client = clientIpBucket(options.ip);
     const fixed = this.options.otp.testNumbers.get(e164);
-    if (fixed !== undefined) return this.verifyReviewer(e164, digits, fixed, options);
+    if (fixed !== undefined) {
+      await this.reviewers.verify(e164, digits, fixed, options.beforeConsume);
+      return e164;
+    }
 
     const check = await this.verifications.redeemCode(
       policy,
@@ -185,27 +192,6 @@ export class OtpService {
       return e164;
     }
     throw await this.failure(check, purpose, e164, client);
-  }
-
-  /** A reviewer number's fixed code, compared in constant time; its failures are bounded per day. */
-  private async verifyReviewer(
-    e164: string,
-    digits: string,
-    fixed: string,
-    options: OtpVerifyOptions,
-  ): Promise<string> {
-    const key = otpKeys.reviewerFailures(e164);
-    const failures = await this.limiter.peekKey(key);
-    if (failures && failures.count >= this.options.otp.maxFailuresPerDay)
-      throw tooManyRequests('OTP_TOO_MANY_ATTEMPTS', failures.resetAt);
-    if (!safeEqual(digits, fixed)) {
-      await this.limiter.hitKey(key, OTP_DAY_SECONDS);
-      this.logger.warn(`Reviewer number ${maskPhone(e164)}: wrong fixed code`);
-      throw new ArrafAuthException('OTP_INVALID');
-    }
-    await options.beforeConsume?.(e164);
-    this.logger.warn(`Reviewer number ${maskPhone(e164)} signed in with its fixed code (otp.testNumbers)`);
-    return e164;
   }
 
   /** Tells the pumping guard a code was verified; the sign-in stands even if the store fails here. */

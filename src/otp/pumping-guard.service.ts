@@ -53,18 +53,27 @@ export class PumpingGuard {
     }
   }
 
-  /** Counts a delivered code for the breaker and pauses its prefix when too few codes are verified. */
+  /**
+   * Counts a delivered code for the breaker and pauses its prefix when too few codes are verified.
+   * The sample that tripped the breaker is kept through the pause (it is what {@link verified} judges
+   * a lift on) and starts again with the first code delivered after the pause, so one bad hour is not
+   * judged twice.
+   */
   async delivered(e164: string): Promise<void> {
     const { digits, window, minSends, minVerifiedRatio, pauseFor } = this.options.otp.prefixGuard;
     const prefix = numberPrefix(e164, digits);
+    if (
+      (await this.limiter.peekKey(pumpingKeys.judged(prefix))) &&
+      !(await this.limiter.peekKey(pumpingKeys.paused(prefix)))
+    )
+      await this.newSample(prefix);
     const sent = await this.limiter.hitKey(pumpingKeys.sent(prefix), window);
     if (sent.count < minSends) return;
     const verified = (await this.limiter.peekKey(pumpingKeys.verified(prefix)))?.count ?? 0;
     if (verified / sent.count >= minVerifiedRatio) return;
     const pause = await this.limiter.hitKey(pumpingKeys.paused(prefix), pauseFor);
-    // The sample starts again after the pause, so one bad hour is not judged twice.
-    await this.limiter.resetKey(pumpingKeys.sent(prefix));
-    await this.limiter.resetKey(pumpingKeys.verified(prefix));
+    // Outlives the pause and the sample: the next delivery after the pause starts a new sample.
+    await this.limiter.hitKey(pumpingKeys.judged(prefix), pauseFor + window);
     if (pause.count === 1) {
       this.logger.warn(
         `Codes to ${prefix}… paused for ${pauseFor} s: ${verified} of ${sent.count} codes verified ` +
@@ -73,11 +82,29 @@ export class PumpingGuard {
     }
   }
 
-  /** Counts a verified code of `e164`'s prefix, and lifts a pause of that prefix. */
+  /**
+   * Counts a verified code of `e164`'s prefix. A paused prefix is lifted only when the verified share
+   * of the window's sample is back at `minVerifiedRatio`: no code goes out during a pause, so only
+   * codes of the sample that tripped the breaker can be verified, and enough of them must be. One
+   * number an attacker owns in a pumped prefix is one verification among many unverified sends; it
+   * does not lift the pause, while a prefix whose people are really typing their codes in does.
+   */
   async verified(e164: string): Promise<void> {
-    const { digits, window } = this.options.otp.prefixGuard;
+    const { digits, window, minVerifiedRatio } = this.options.otp.prefixGuard;
     const prefix = numberPrefix(e164, digits);
-    await this.limiter.hitKey(pumpingKeys.verified(prefix), window);
+    const verified = await this.limiter.hitKey(pumpingKeys.verified(prefix), window);
+    if (!(await this.limiter.peekKey(pumpingKeys.paused(prefix)))) return;
+    // No sample left (its window ended during the pause): nothing to judge, the pause runs out.
+    const sent = await this.limiter.peekKey(pumpingKeys.sent(prefix));
+    if (!sent || verified.count / sent.count < minVerifiedRatio) return;
     await this.limiter.resetKey(pumpingKeys.paused(prefix));
+    this.logger.log(`Codes to ${prefix}… resumed: ${verified.count} of ${sent.count} codes verified`);
+  }
+
+  /** Forgets the sample of a prefix whose pause is over. */
+  private async newSample(prefix: string): Promise<void> {
+    await this.limiter.resetKey(pumpingKeys.judged(prefix));
+    await this.limiter.resetKey(pumpingKeys.sent(prefix));
+    await this.limiter.resetKey(pumpingKeys.verified(prefix));
   }
 }

@@ -10,6 +10,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { DataSource, type EntityManager } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
@@ -61,6 +62,7 @@ export class PasskeyService {
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly verifications: VerificationService,
     private readonly auth: AuthService,
     private readonly events: SecurityEventsService,
@@ -118,7 +120,7 @@ export class PasskeyService {
       backedUp: credentialBackedUp,
       lastUsedAt: null,
     });
-    await this.dataSource.transaction(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await tx.getRepository(Passkey).insert(passkey);
       const detail = { passkeyId: passkey.id, deviceType: passkey.deviceType };
       await this.events.record(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
@@ -18,7 +18,7 @@ import type { ProvenEmailOutcome } from './password-recovery.js';
 @Injectable()
 export class EmailVerification {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly auth: AuthService,
     private readonly methods: SignInMethodsService,
     private readonly review: SignInMethodReview,
@@ -49,7 +49,7 @@ export class EmailVerification {
       await this.mailer.redeemCode(found, email, 'verify-email', input.otp);
       user = found!;
     }
-    const removedMethods = await this.dataSource.transaction(async (tx) => {
+    const removedMethods = await this.transactions.run(async (tx) => {
       await this.auth.users(tx).update({ id: user.id, email }, { emailVerified: true });
       await this.review.mark(user.id, { emailProvenAt: new Date() }, tx);
       if (user.emailVerified) return [];

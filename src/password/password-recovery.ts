@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
@@ -56,7 +56,7 @@ export type MessageLocale = 'ar' | 'en';
 export class PasswordRecovery {
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly auth: AuthService,
     private readonly otp: OtpService,
     private readonly limiter: RateLimiter,
@@ -163,7 +163,7 @@ export class PasswordRecovery {
     const provesEmail = verified.emailVerified === true && !user.emailVerified;
     let removedMethods: RemovedSignInMethod[] = [];
     let unrecognised: UnrecognisedMethod[] = [];
-    await this.dataSource.transaction(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await this.credentials.save(user.id, hash, tx);
       await this.auth.users(tx).update({ id: user.id }, verified);
       if (provesEmail) removedMethods = await this.methods.removeUnprovenMethods(user.id, tx);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { User } from '../entities/user.entity.js';
@@ -42,7 +42,7 @@ export class PasswordService {
 
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly auth: AuthService,
     private readonly limiter: RateLimiter,
     private readonly verifications: VerificationService,
@@ -176,7 +176,7 @@ export class PasswordService {
     const matches = await this.verify(stored ?? (await this.hasher.getDummyHash()), input.currentPassword);
     if (!account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
     const hash = await this.hash(next);
-    const revoked = await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.transactions.run(async (tx) => {
       // Only over the hash that was checked: a concurrent change wins, this one fails.
       if (!(await this.credentials.replace(account.id, stored, hash, tx)))
         throw new ArrafAuthException('INVALID_CREDENTIALS');

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Brackets, DataSource, type EntityManager, In, LessThan } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { randomId } from '../crypto/crypto.util.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { eraseClientDetailsBefore, inBatches } from '../utils/in-batches.js';
@@ -84,6 +85,7 @@ export class SecurityEventsService {
     private readonly dataSource: DataSource,
     private readonly bus: SecurityEventBus,
     private readonly afterCommit: AfterCommit,
+    private readonly transactions: Transactions,
   ) {}
 
   /**
@@ -116,7 +118,7 @@ export class SecurityEventsService {
 
   /** Runs `work` in `manager`'s transaction when given, else in a new one. */
   transaction<T>(manager: EntityManager | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return manager ? work(manager) : this.dataSource.transaction(work);
+    return this.transactions.run(work, { manager });
   }
 
   /** Like {@link record} outside a transaction, but a storage failure is logged, never thrown (failed sign-ins). */

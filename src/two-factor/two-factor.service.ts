@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import QRCode from 'qrcode';
 import { DataSource, type EntityManager, In, LessThan, MoreThan } from 'typeorm';
+import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
@@ -52,6 +53,7 @@ export class TwoFactorService {
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly cipher: TotpSecretCipher,
     private readonly backupCodes: BackupCodesService,
     private readonly limiter: RateLimiter,
@@ -89,7 +91,7 @@ export class TwoFactorService {
       throw new ArrafAuthException('TWO_FACTOR_ALREADY_ENABLED');
     }
     const secret = newTotpSecret();
-    await this.dataSource.transaction(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await tx.getRepository(TwoFactor).delete({ userId: user.id, enabled: false });
       await this.backupCodes.revoke(user.id, tx);
       await tx.getRepository(TwoFactor).insert({
@@ -150,7 +152,7 @@ export class TwoFactorService {
     if (!(await this.totps().existsBy({ userId, enabled: true })))
       throw new ArrafAuthException('TWO_FACTOR_NOT_ENABLED');
     const { revokeOtherSessionsExcept, ...client } = options;
-    const revoked = await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.transactions.run(async (tx) => {
       await this.backupCodes.revoke(userId, tx);
       return this.revokeOtherSessions(userId, revokeOtherSessionsExcept, tx);
     });
@@ -216,7 +218,7 @@ export class TwoFactorService {
     { revokeOtherSessionsExcept, ...client }: FactorChangeOptions,
     apply: (tx: EntityManager) => Promise<void>,
   ): Promise<number> {
-    return this.dataSource.transaction(async (tx) => {
+    return this.transactions.run(async (tx) => {
       await apply(tx);
       await this.events.record({ type, userId, method: 'totp', ...client }, { manager: tx });
       return this.revokeOtherSessions(userId, revokeOtherSessionsExcept, tx);

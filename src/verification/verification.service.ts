@@ -115,6 +115,23 @@ export class VerificationService {
   }
 
   /**
+   * Whether `secret`, issued to `subject` under `policy`, is still the one that works: the latest
+   * secret of that type and identifier, not consumed, not expired, not used up. Answers a yes or no
+   * only (a late resend of the same code asks it); nothing is counted, consumed or returned.
+   */
+  async isPending(policy: VerificationPolicy, subject: VerificationSubject, secret: string): Promise<boolean> {
+    const { identifier } = subject;
+    const row = await this.dataSource.getRepository(Verification).findOne({
+      where: { identifier, type: policy.type },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    if (!row || row.expiresAt.getTime() <= Date.now()) return false;
+    if (policy.kind === 'code' && row.attempts >= policy.maxAttempts) return false;
+    if (policy.kind === 'link') return safeEqual(sha256(secret), row.valueHash);
+    return this.codeMatches(policy, identifier, secret, row.valueHash);
+  }
+
+  /**
    * Deletes expired secrets in batches of `batchSize`, so concurrent requests keep being served.
    * Returns how many rows were deleted.
    */

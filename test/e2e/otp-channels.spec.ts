@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import request from 'supertest';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
@@ -8,7 +8,7 @@ import type { OtpChannel, SmsMessage, SmsSendResult } from '../../src/sms/sms-pr
 import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { expectError, otpClient, saudiMobile, sessionCookie } from './otp.helpers.js';
+import { expectError, otpClient, otpSuite, saudiMobile, sessionCookie } from './otp.helpers.js';
 
 /** A provider that declares both channels, records every call and fails the channels in `down`. */
 class TwoChannelSms extends InMemorySmsProvider {
@@ -27,31 +27,16 @@ class TwoChannelSms extends InMemorySmsProvider {
 const OPEN_ROUTES = { 'otp-send:ip': { limit: 100_000 }, 'otp-verify:ip': { limit: 100_000 } };
 
 const db = testDatabases()[0];
-let database: Awaited<ReturnType<typeof db.create>>;
-const apps: INestApplication[] = [];
+const suite = otpSuite(db);
 
 async function start(auth: Partial<ArrafAuthOptions>, sms?: InMemorySmsProvider) {
   const { app, sms: memory } = await createOtpTestApp({
-    database: database.options,
+    database: suite.options(),
     smsVia: sms ? 'option' : 'override',
     auth: { ...(sms ? { sms } : {}), ...auth },
   });
-  apps.push(app);
-  return { app, sms: sms ?? memory };
+  return suite.track({ app, sms: sms ?? memory });
 }
-
-beforeAll(async () => {
-  database = await db.create();
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
-
-afterAll(async () => {
-  for (const app of apps) await app.close();
-  await database?.drop();
-});
 
 describe('phone codes over SMS or WhatsApp', () => {
   let app: INestApplication;

@@ -1,11 +1,12 @@
 import { createHmac, hkdfSync, randomInt } from 'node:crypto';
-import { expect } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Session } from '../../src/entities/session.entity.js';
 import { User } from '../../src/entities/user.entity.js';
 import { Verification } from '../../src/entities/verification.entity.js';
+import type { TestDatabase } from '../helpers/databases.js';
 
 /** A fresh Saudi mobile number: the way a person types it and its E.164 form. */
 export function saudiMobile(): { local: string; e164: string } {
@@ -126,4 +127,31 @@ export async function storedFor(app: INestApplication, e164: string) {
   const userRows = await users.findBy({ phone: e164 });
   const sessionRows = userRows.length ? await sessions.findBy(userRows.map((u) => ({ userId: u.id }))) : [];
   return { codes: await verifications.findBy({ identifier: e164 }), users: userRows, sessions: sessionRows };
+}
+
+/**
+ * The lifecycle of a describe block that starts apps on one fresh database: the database is created
+ * before its tests and dropped after them, every app handed to `track` is closed, and spies are
+ * restored after each test. `options()` is the database's connection options.
+ */
+export function otpSuite(db: TestDatabase) {
+  let database: Awaited<ReturnType<TestDatabase['create']>> | undefined;
+  const apps: INestApplication[] = [];
+  beforeAll(async () => {
+    database = await db.create();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await database?.drop();
+  });
+  return {
+    options: () => database!.options,
+    track: <T extends { app: INestApplication }>(started: T): T => {
+      apps.push(started.app);
+      return started;
+    },
+  };
 }

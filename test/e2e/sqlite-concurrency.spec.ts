@@ -1,0 +1,132 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { SecurityEvent, Session, TypeOrmSessionStore } from '../../src/index.js';
+import { createPasswordTestApp, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
+import { type TestDatabase, testDatabases } from '../helpers/databases.js';
+import { sameSite } from '../helpers/same-site.js';
+
+const NEW_PASSWORD = 'a brand new passphrase for 2026';
+const PARALLEL = 20;
+
+/**
+ * Concurrent transactions (SQLite's one connection above all). The application's session store
+ * keeps an external cache in step: revoking a user's sessions waits on a network round trip, inside
+ * the module's transaction. While one request's transaction waits, others run: on SQLite they used
+ * to become savepoints of it (TypeORM shares one query runner), and their writes, the statements
+ * outside any transaction included, were rolled back with it after they had answered 200.
+ */
+describe.each(testDatabases())('concurrent transactions on $name', (db: TestDatabase) => {
+  let database: Awaited<ReturnType<TestDatabase['create']>>;
+  let app: INestApplication;
+  /** Users whose revocation fails after the round trip (their transaction rolls back). */
+  const unreachable = new Set<string>();
+  const http = () => request(app.getHttpServer());
+
+  class RemoteCachedSessionStore extends TypeOrmSessionStore {
+    override async deleteByUser(...args: Parameters<TypeOrmSessionStore['deleteByUser']>): Promise<number> {
+      const count = await super.deleteByUser(...args);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (unreachable.has(args[0])) throw new Error('injected: the session cache could not be reached');
+      return count;
+    }
+  }
+
+  beforeAll(async () => {
+    database = await db.create();
+    ({ app } = await createPasswordTestApp({
+      database: database.options,
+      auth: {
+        rateLimit: {
+          limits: { 'sign-in:ip': { limit: 10_000, window: 600 }, 'sign-up:ip': { limit: 10_000, window: 600 } },
+        },
+      },
+      configure: (builder) => builder.overrideProvider(TypeOrmSessionStore).useClass(RemoteCachedSessionStore),
+    }));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  beforeEach(() => unreachable.clear());
+
+  const signIn = (email: string, password: string) =>
+    http().post('/auth/sign-in').send({ method: 'email', email, password });
+  const isSignedIn = async (cookie: string) =>
+    (await http().get('/auth/session').set('Cookie', cookie).expect(200)).body.user !== null;
+  const changePassword = (cookie: string) =>
+    http()
+      .post('/auth/change-password')
+      .set(sameSite())
+      .set('Cookie', cookie)
+      .send({ currentPassword: GOOD_PASSWORD, newPassword: NEW_PASSWORD });
+
+  /** Users with two sessions each: the one from sign-up (`cookie`) and another (`other`). */
+  async function accounts(count: number) {
+    const users = [];
+    for (let i = 0; i < count; i++) {
+      const email = freshEmail('parallel');
+      const res = await http().post('/auth/sign-up').send({ email, password: GOOD_PASSWORD }).expect(201);
+      const other = sessionCookie(await signIn(email, GOOD_PASSWORD).expect(200));
+      users.push({ email, id: res.body.user.id as string, cookie: sessionCookie(res), other });
+    }
+    return users;
+  }
+
+  async function stored(userId: string) {
+    const dataSource = app.get(DataSource);
+    return {
+      sessions: await dataSource.getRepository(Session).countBy({ userId }),
+      events: await dataSource.getRepository(SecurityEvent).countBy({ userId, type: 'password.changed' }),
+    };
+  }
+
+  it('parallel password changes each commit exactly what they answered, whichever others roll back', async () => {
+    const users = await accounts(PARALLEL);
+    const failing = users.filter((_, i) => i % 4 === 0);
+    for (const user of failing) unreachable.add(user.id);
+    const results = await Promise.all(users.map((user) => changePassword(user.cookie)));
+    unreachable.clear();
+    for (const [i, user] of users.entries()) {
+      const res = results[i];
+      if (failing.includes(user)) {
+        // Nothing of the failed change stays: both sessions, no event, the old password.
+        expect({ status: res.status, stored: await stored(user.id) }).toEqual({
+          status: 503,
+          stored: { sessions: 2, events: 0 },
+        });
+        expect(await isSignedIn(user.other)).toBe(true);
+      } else {
+        // Everything a 200 reported stays: the other session revoked, the event, the new password.
+        expect({ status: res.status, body: res.body, stored: await stored(user.id) }).toEqual({
+          status: 200,
+          body: { success: true, revoked: 1 },
+          stored: { sessions: 1, events: 1 },
+        });
+        expect(await isSignedIn(user.other)).toBe(false);
+        await signIn(user.email, NEW_PASSWORD).expect(200);
+      }
+    }
+  });
+
+  it('a sign-in during another request’s failing transaction keeps its session', async () => {
+    const changing = await accounts(5);
+    const signingIn = await accounts(15);
+    for (const user of changing) unreachable.add(user.id);
+    const [changes, signIns] = await Promise.all([
+      Promise.all(changing.map((user) => changePassword(user.cookie))),
+      Promise.all(signingIn.map((user) => signIn(user.email, GOOD_PASSWORD))),
+    ]);
+    unreachable.clear();
+    expect(changes.map((res) => res.status)).toEqual(changing.map(() => 503));
+    expect(signIns.map((res) => res.status)).toEqual(signingIn.map(() => 200));
+    // Each new session was written outside any transaction; none was taken into a failing one.
+    const alive = await Promise.all(signIns.map((res) => isSignedIn(sessionCookie(res))));
+    expect(alive).toEqual(signingIn.map(() => true));
+    for (const user of signingIn) expect((await stored(user.id)).sessions).toBe(3);
+  });
+});
