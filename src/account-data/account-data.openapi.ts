@@ -1,6 +1,7 @@
 import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
-import { body, errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { signedInOperation } from '../openapi/openapi.signed-in.js';
 import { createAccountBodies } from '../schemas/account-bodies.js';
 
 const date = str({ format: 'date-time' });
@@ -57,62 +58,52 @@ export function accountDataComponents(): Record<string, Schema> {
 }
 
 /** `GET account/export`, `POST account/delete/code`, `DELETE account`. */
-export function accountDataPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
+export function accountDataPaths(context: PathContext): Paths {
+  const { prefix } = context;
   const fresh = 'Needs a fresh session (403 `SESSION_NOT_FRESH`).';
   return {
     [`${prefix}/account/export`]: {
-      get: operation('exportAccount', 'Everything stored about the signed-in user', {
+      get: signedInOperation(context, {
+        id: 'exportAccount',
+        summary: 'Everything stored about the signed-in user',
         description:
           'The user row, sign-in methods, sessions, passkeys, second-factor state, pending one-time secrets (type and expiry) and security events, as a JSON download. No password hash, token, token hash or secret. Recorded as `account.exported`. Refused from another site (an untrusted `Origin` or `Referer`, or `Sec-Fetch-Site: cross-site`).',
-        security: signedIn,
-        responses: {
-          200: ok('The export.', ref('ArrafAuthAccountExport')),
-          ...errors('INVALID_ORIGIN', 'UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
-        },
+        origin: true,
+        result: ok('The export.', ref('ArrafAuthAccountExport')),
+        codes: ['SERVICE_UNAVAILABLE'],
       }),
     },
     [`${prefix}/account/delete/code`]: {
-      post: operation('sendAccountDeleteCode', 'Send the code that confirms deleting the account', {
-        description: `An SMS (or WhatsApp) code to the verified phone, valid for \`DELETE account\` only. ${fresh} ${origin}`,
-        security: signedIn,
-        responses: {
-          200: ok(
-            'Sent.',
-            object({
-              success: { type: 'boolean', enum: [true] },
-              maskedPhone: str(),
-              channel: str({ enum: ['sms', 'whatsapp'] }),
-            }),
-          ),
-          ...errors(
-            'UNAUTHENTICATED',
-            'SESSION_NOT_FRESH',
-            'PHONE_NOT_VERIFIED',
-            'RATE_LIMITED',
-            'SMS_FAILED',
-            'INVALID_ORIGIN',
-          ),
-        },
+      post: signedInOperation(context, {
+        id: 'sendAccountDeleteCode',
+        summary: 'Send the code that confirms deleting the account',
+        description: `An SMS (or WhatsApp) code to the verified phone, valid for \`DELETE account\` only. ${fresh}`,
+        fresh: true,
+        origin: 'noted',
+        limited: true,
+        result: ok(
+          'Sent.',
+          object({
+            success: { type: 'boolean', enum: [true] },
+            maskedPhone: str(),
+            channel: str({ enum: ['sms', 'whatsapp'] }),
+          }),
+        ),
+        codes: ['PHONE_NOT_VERIFIED', 'SMS_FAILED'],
       }),
     },
     [`${prefix}/account`]: {
-      delete: operation('deleteAccount', 'Delete the account and everything that references it', {
-        description: `With the current password or the code from \`POST account/delete/code\`. One transaction; every session ends at once; only a pseudonymous \`account.deleted\` event stays. ${fresh} ${origin}`,
-        security: signedIn,
-        requestBody: body(ref('ArrafAuthAccountDeleteBody')),
-        responses: {
-          200: ok('Deleted; the session cookie is cleared.', ref('ArrafAuthSuccess')),
-          ...errors(
-            'INVALID_INPUT',
-            'UNAUTHENTICATED',
-            'INVALID_CREDENTIALS',
-            'SESSION_NOT_FRESH',
-            'OTP_EXPIRED',
-            'OTP_TOO_MANY_ATTEMPTS',
-            'RATE_LIMITED',
-            'INVALID_ORIGIN',
-          ),
-        },
+      delete: signedInOperation(context, {
+        id: 'deleteAccount',
+        summary: 'Delete the account and everything that references it',
+        description: `With the current password or the code from \`POST account/delete/code\`. One transaction; every session ends at once; only a pseudonymous \`account.deleted\` event stays. ${fresh}`,
+        fresh: true,
+        origin: 'noted',
+        limited: true,
+        body: 'ArrafAuthAccountDeleteBody',
+        result: ok('Deleted; the session cookie is cleared.', ref('ArrafAuthSuccess')),
+        // RATE_LIMITED listed to keep its place after OTP_TOO_MANY_ATTEMPTS (both 429).
+        codes: ['INVALID_INPUT', 'INVALID_CREDENTIALS', 'OTP_EXPIRED', 'OTP_TOO_MANY_ATTEMPTS', 'RATE_LIMITED'],
       }),
     },
   };

@@ -1,16 +1,7 @@
 import { bodyComponents } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
-import {
-  body,
-  errors,
-  NEW_PASSWORD_ERRORS,
-  nullableStr,
-  object,
-  ok,
-  ref,
-  type Schema,
-  str,
-} from '../openapi/openapi.schemas.js';
+import { NEW_PASSWORD_ERRORS, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { type SignedInRoute, signedInOperation } from '../openapi/openapi.signed-in.js';
 import { createAccountBodies } from '../schemas/account-bodies.js';
 
 /** Request bodies of the sign-in method routes, generated from the schemas the routes validate with. */
@@ -60,40 +51,38 @@ export function accountMethodComponents(): Record<string, Schema> {
   };
 }
 
-const CHANGE_ERRORS = [
-  'UNAUTHENTICATED',
-  'SESSION_NOT_FRESH',
-  'INVALID_ORIGIN',
-  'RATE_LIMITED',
-  'INVALID_INPUT',
-] as const;
-
-type ChangeCodes = Parameters<typeof errors>;
+type ChangeCodes = NonNullable<SignedInRoute['codes']>;
 
 /** One change route: fresh session, origin-checked, counted per account. */
 function changeOperation(
-  { signedIn, origin, operation }: PathContext,
+  context: PathContext,
   [id, summary, description]: [string, string, string],
   request: string | null,
   codes: ChangeCodes,
   result: Schema = ref('ArrafAuthSuccess'),
 ): Schema {
-  return operation(id, summary, {
-    description: `${description} Signed in with a fresh session (\`session.freshAge\`). ${origin}`,
-    security: signedIn,
-    ...(request ? { requestBody: body(ref(request)) } : {}),
-    responses: { 200: ok('Done.', result), ...errors(...CHANGE_ERRORS, ...codes) },
+  return signedInOperation(context, {
+    id,
+    summary,
+    description: `${description} Signed in with a fresh session (\`session.freshAge\`).`,
+    fresh: true,
+    origin: 'noted',
+    limited: true,
+    ...(request ? { body: request } : {}),
+    result: ok('Done.', result),
+    codes: ['INVALID_INPUT', ...codes],
   });
 }
 
 /** `GET account/methods` and the phone routes. */
 function phonePaths(context: PathContext): Paths {
-  const { prefix, signedIn, operation } = context;
+  const { prefix } = context;
   return {
     [`${prefix}/account/methods`]: {
-      get: operation('accountMethods', 'List the sign-in methods of the account', {
-        security: signedIn,
-        responses: { 200: ok('The methods.', ref('ArrafAuthAccountMethods')), ...errors('UNAUTHENTICATED') },
+      get: signedInOperation(context, {
+        id: 'accountMethods',
+        summary: 'List the sign-in methods of the account',
+        result: ok('The methods.', ref('ArrafAuthAccountMethods')),
       }),
     },
     [`${prefix}/account/methods/acknowledge`]: {
@@ -194,7 +183,7 @@ function emailAndPasswordPaths(context: PathContext): Paths {
 
 /** Unlinking (`DELETE account/providers/{id}`) and linking (`GET link/{provider}`). */
 function providerPaths(context: PathContext): Paths {
-  const { prefix, signedIn, providerParam, operation } = context;
+  const { prefix, providerParam } = context;
   return {
     [`${prefix}/account/providers/{id}`]: {
       delete: {
@@ -208,29 +197,25 @@ function providerPaths(context: PathContext): Paths {
       },
     },
     [`${prefix}/link/{provider}`]: {
-      get: operation('oauthLink', 'Link a provider to the signed-in account', {
+      get: signedInOperation(context, {
+        id: 'oauthLink',
+        summary: 'Link a provider to the signed-in account',
         description:
           'Open it in the browser (a navigation): the same state/PKCE/nonce flow as a sign-in; the callback links the ' +
           'identity and redirects to `redirectTo` without a new session (409 `OAUTH_ACCOUNT_IN_USE` when it belongs to ' +
           'another user). Signed in with a fresh session.',
-        security: signedIn,
+        fresh: true,
+        limited: true,
         parameters: [
           providerParam,
           { name: 'redirectTo', in: 'query', required: false, schema: str({ example: '/' }) },
         ],
-        responses: {
-          302: {
-            description: "Redirect to the provider's authorization page.",
-            headers: { Location: { schema: str() } },
-          },
-          ...errors(
-            'UNAUTHENTICATED',
-            'SESSION_NOT_FRESH',
-            'UNKNOWN_PROVIDER',
-            'RATE_LIMITED',
-            'OAUTH_PROVIDER_UNAVAILABLE',
-          ),
+        status: 302,
+        result: {
+          description: "Redirect to the provider's authorization page.",
+          headers: { Location: { schema: str() } },
         },
+        codes: ['UNKNOWN_PROVIDER', 'OAUTH_PROVIDER_UNAVAILABLE'],
       }),
     },
   };

@@ -3,6 +3,7 @@ import { bodyComponents } from './openapi.bodies.js';
 import type { PathContext, Paths } from './openapi.paths.js';
 import { body, bool, errors, nullableStr, object, ok, ref, type Schema, str } from './openapi.schemas.js';
 import { signInAnswers } from './openapi.responses.js';
+import { signedInOperation } from './openapi.signed-in.js';
 
 const BODY_COMPONENTS: Record<string, TwoFactorBodyName> = {
   ArrafAuthPasskeyRegisterBody: 'passkeyRegisterVerify',
@@ -44,34 +45,30 @@ export function passkeyPaths(context: PathContext): Paths {
 }
 
 /** Registering a passkey (signed in, fresh). */
-function registrationPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
+function registrationPaths(context: PathContext): Paths {
+  const { prefix } = context;
   return {
     [`${prefix}/passkey/register/options`]: {
-      post: operation('passkeyRegisterOptions', 'Options to create a passkey', {
-        description: `Signed in, fresh session. ${NEEDS_APP_URL} ${origin}`,
-        security: signedIn,
-        responses: {
-          200: ok('Creation options.', ref('ArrafAuthWebAuthnOptions')),
-          ...errors('UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'PASSKEY_INVALID', 'NOT_FOUND', 'INVALID_ORIGIN'),
-        },
+      post: signedInOperation(context, {
+        id: 'passkeyRegisterOptions',
+        summary: 'Options to create a passkey',
+        description: `Signed in, fresh session. ${NEEDS_APP_URL}`,
+        fresh: true,
+        origin: 'noted',
+        result: ok('Creation options.', ref('ArrafAuthWebAuthnOptions')),
+        codes: ['PASSKEY_INVALID', 'NOT_FOUND'],
       }),
     },
     [`${prefix}/passkey/register/verify`]: {
-      post: operation('passkeyRegisterVerify', 'Store a new passkey', {
-        description: `Signed in, fresh session; the challenge works once. ${origin}`,
-        security: signedIn,
-        requestBody: body(ref('ArrafAuthPasskeyRegisterBody')),
-        responses: {
-          200: ok('Stored.', ref('ArrafAuthPasskeyResult')),
-          ...errors(
-            'INVALID_INPUT',
-            'UNAUTHENTICATED',
-            'SESSION_NOT_FRESH',
-            'PASSKEY_INVALID',
-            'NOT_FOUND',
-            'INVALID_ORIGIN',
-          ),
-        },
+      post: signedInOperation(context, {
+        id: 'passkeyRegisterVerify',
+        summary: 'Store a new passkey',
+        description: 'Signed in, fresh session; the challenge works once.',
+        fresh: true,
+        origin: 'noted',
+        body: 'ArrafAuthPasskeyRegisterBody',
+        result: ok('Stored.', ref('ArrafAuthPasskeyResult')),
+        codes: ['INVALID_INPUT', 'PASSKEY_INVALID', 'NOT_FOUND'],
       }),
     },
   };
@@ -107,34 +104,36 @@ function signInPaths({ prefix, origin, operation }: PathContext): Paths {
 }
 
 /** Listing, renaming and deleting one's passkeys. */
-function managementPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
-  const idParam = { name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) };
+function managementPaths(context: PathContext): Paths {
+  const { prefix } = context;
+  const parameters = [{ name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) }];
   return {
     [`${prefix}/passkeys`]: {
-      get: operation('passkeyList', "The user's passkeys", {
-        security: signedIn,
-        responses: { 200: ok('No key material.', ref('ArrafAuthPasskeyList')), ...errors('UNAUTHENTICATED') },
+      get: signedInOperation(context, {
+        id: 'passkeyList',
+        summary: "The user's passkeys",
+        result: ok('No key material.', ref('ArrafAuthPasskeyList')),
       }),
     },
     [`${prefix}/passkeys/{id}`]: {
-      patch: operation('passkeyRename', 'Rename a passkey', {
-        description: origin,
-        security: signedIn,
-        parameters: [idParam],
-        requestBody: body(ref('ArrafAuthPasskeyRenameBody')),
-        responses: {
-          200: ok('Renamed.', ref('ArrafAuthPasskeyResult')),
-          ...errors('INVALID_INPUT', 'UNAUTHENTICATED', 'PASSKEY_NOT_FOUND', 'INVALID_ORIGIN'),
-        },
+      patch: signedInOperation(context, {
+        id: 'passkeyRename',
+        summary: 'Rename a passkey',
+        origin: 'noted',
+        parameters,
+        body: 'ArrafAuthPasskeyRenameBody',
+        result: ok('Renamed.', ref('ArrafAuthPasskeyResult')),
+        codes: ['INVALID_INPUT', 'PASSKEY_NOT_FOUND'],
       }),
-      delete: operation('passkeyDelete', 'Delete a passkey', {
-        description: `Fresh session. ${origin}`,
-        security: signedIn,
-        parameters: [idParam],
-        responses: {
-          200: ok('Deleted.', ref('ArrafAuthSuccess')),
-          ...errors('UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'PASSKEY_NOT_FOUND', 'INVALID_ORIGIN'),
-        },
+      delete: signedInOperation(context, {
+        id: 'passkeyDelete',
+        summary: 'Delete a passkey',
+        description: 'Fresh session.',
+        fresh: true,
+        origin: 'noted',
+        parameters,
+        result: ok('Deleted.', ref('ArrafAuthSuccess')),
+        codes: ['PASSKEY_NOT_FOUND'],
       }),
     },
   };

@@ -2,7 +2,6 @@ import {
   body,
   EDGE_ERRORS,
   errors,
-  json,
   NEW_PASSWORD_ERRORS,
   ok,
   oneOf,
@@ -13,6 +12,7 @@ import {
   str,
 } from './openapi.schemas.js';
 import { signInAnswers } from './openapi.responses.js';
+import { signedInOperation } from './openapi.signed-in.js';
 import { PHONE_SEND_ERRORS } from './openapi.otp-paths.js';
 
 /** What every group of paths needs from the options. */
@@ -61,7 +61,8 @@ export function signUpAndSignInPaths({ prefix, origin, operation }: PathContext)
 }
 
 /** The session routes: sign-out, current session, listing and revoking sessions. */
-export function sessionPaths({ prefix, signedIn, origin, operation }: PathContext): Paths {
+export function sessionPaths(context: PathContext): Paths {
+  const { prefix, signedIn, origin, operation } = context;
   return {
     [`${prefix}/sign-out`]: {
       post: operation('signOut', 'Sign out', {
@@ -83,33 +84,33 @@ export function sessionPaths({ prefix, signedIn, origin, operation }: PathContex
       }),
     },
     [`${prefix}/sessions`]: {
-      get: operation('listSessions', "The signed-in user's active sessions", {
-        security: signedIn,
-        responses: {
-          200: ok('Active sessions, newest first, the current one marked.', ref('ArrafAuthSessionList')),
-          ...errors('UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
-        },
+      get: signedInOperation(context, {
+        id: 'listSessions',
+        summary: "The signed-in user's active sessions",
+        result: ok('Active sessions, newest first, the current one marked.', ref('ArrafAuthSessionList')),
+        codes: ['SERVICE_UNAVAILABLE'],
       }),
     },
     [`${prefix}/sessions/{id}`]: {
-      delete: operation('revokeSession', 'Revoke one of your sessions', {
+      delete: signedInOperation(context, {
+        id: 'revokeSession',
+        summary: 'Revoke one of your sessions',
         description: "Another device's session needs a recent sign-in (`session.freshAge`).",
-        security: signedIn,
+        fresh: true,
+        origin: true,
         parameters: [{ name: 'id', in: 'path', required: true, schema: str({ format: 'uuid' }) }],
-        responses: {
-          200: ok('Revoked (the cookie is cleared when it was the current session).', ref('ArrafAuthSuccess')),
-          ...errors('INVALID_INPUT', 'UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'INVALID_ORIGIN', 'SESSION_NOT_FOUND'),
-        },
+        result: ok('Revoked (the cookie is cleared when it was the current session).', ref('ArrafAuthSuccess')),
+        codes: ['INVALID_INPUT', 'SESSION_NOT_FOUND'],
       }),
     },
     [`${prefix}/sessions/revoke-others`]: {
-      post: operation('revokeOtherSessions', 'Sign out every other device', {
+      post: signedInOperation(context, {
+        id: 'revokeOtherSessions',
+        summary: 'Sign out every other device',
         description: 'Needs a recent sign-in (`session.freshAge`).',
-        security: signedIn,
-        responses: {
-          200: ok('Other sessions revoked.', ref('ArrafAuthRevoked')),
-          ...errors('UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'INVALID_ORIGIN'),
-        },
+        fresh: true,
+        origin: true,
+        result: ok('Other sessions revoked.', ref('ArrafAuthRevoked')),
       }),
     },
   };
@@ -120,17 +121,19 @@ export function passwordPaths(context: PathContext): Paths {
   return { ...changePasswordPath(context), ...passwordResetPaths(context) };
 }
 
-function changePasswordPath({ prefix, signedIn, operation }: PathContext): Paths {
+function changePasswordPath(context: PathContext): Paths {
   return {
-    [`${prefix}/change-password`]: {
-      post: operation('changePassword', 'Change the password', {
+    [`${context.prefix}/change-password`]: {
+      post: signedInOperation(context, {
+        id: 'changePassword',
+        summary: 'Change the password',
         description: "Revokes the user's other sessions.",
-        security: signedIn,
-        requestBody: body(ref('ArrafAuthChangePasswordBody')),
-        responses: {
-          200: ok('Changed.', ref('ArrafAuthRevoked')),
-          ...errors('INVALID_INPUT', ...NEW_PASSWORD_ERRORS, 'INVALID_CREDENTIALS', 'UNAUTHENTICATED', ...EDGE_ERRORS),
-        },
+        origin: true,
+        limited: true,
+        body: 'ArrafAuthChangePasswordBody',
+        result: ok('Changed.', ref('ArrafAuthRevoked')),
+        // UNAUTHENTICATED listed to keep its place after INVALID_CREDENTIALS (both 401).
+        codes: ['INVALID_INPUT', ...NEW_PASSWORD_ERRORS, 'INVALID_CREDENTIALS', 'UNAUTHENTICATED'],
       }),
     },
   };
@@ -168,16 +171,19 @@ function passwordResetPaths({ prefix, operation }: PathContext): Paths {
 }
 
 /** Verifying the user's email address. */
-export function emailPaths({ prefix, signedIn, operation }: PathContext): Paths {
+export function emailPaths(context: PathContext): Paths {
+  const { prefix, operation } = context;
   return {
     [`${prefix}/verify-email/send`]: {
-      post: operation('sendEmailVerification', "Send the signed-in user's email a verification code or link", {
-        security: signedIn,
-        requestBody: { required: false, ...json(ref('ArrafAuthSendVerificationBody')) },
-        responses: {
-          200: ok('Sent.', ref('ArrafAuthSuccess')),
-          ...errors('INVALID_INPUT', 'EMAIL_REQUIRED', 'UNAUTHENTICATED', ...EDGE_ERRORS, 'DELIVERY_FAILED'),
-        },
+      post: signedInOperation(context, {
+        id: 'sendEmailVerification',
+        summary: "Send the signed-in user's email a verification code or link",
+        origin: true,
+        limited: true,
+        body: 'ArrafAuthSendVerificationBody',
+        optionalBody: true,
+        result: ok('Sent.', ref('ArrafAuthSuccess')),
+        codes: ['INVALID_INPUT', 'EMAIL_REQUIRED', 'DELIVERY_FAILED'],
       }),
     },
     [`${prefix}/verify-email`]: {

@@ -1,6 +1,7 @@
 import { TWO_FACTOR_BODIES, type TwoFactorBodyName } from '../schemas/two-factor-bodies.js';
 import { bodyComponents } from './openapi.bodies.js';
 import type { PathContext, Paths } from './openapi.paths.js';
+import { type SignedInRoute, signedInOperation } from './openapi.signed-in.js';
 import { body, errors, object, ok, ref, type Schema, setCookie, str, trueOnly } from './openapi.schemas.js';
 
 /** Request bodies of the second-factor routes, generated from the schemas the routes validate with. */
@@ -44,18 +45,8 @@ export function twoFactorComponents(): Record<string, Schema> {
 
 type ErrorCodes = Parameters<typeof errors>;
 
-/** A signed-in `POST` route that manages the second factor. */
-interface ManagementRoute {
-  id: string;
-  summary: string;
-  description: string;
-  /** The request body component, if the route takes one. */
-  request?: string;
-  /** The body may be left out (no `Content-Type`, nothing sent). */
-  optionalBody?: boolean;
-  result: Schema;
-  codes: ErrorCodes;
-}
+/** A signed-in, origin-checked `POST` route that manages the second factor. */
+type ManagementRoute = Omit<SignedInRoute, 'result' | 'origin'> & { result: Schema };
 
 const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
   'two-factor/enable': {
@@ -63,33 +54,25 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
     summary: 'Start TOTP enrolment',
     description:
       'Needs a fresh session. Returns the otpauth URI, its QR code and ten backup codes; active after `confirm`.',
-    request: 'ArrafAuthTwoFactorEnableBody',
+    fresh: true,
+    body: 'ArrafAuthTwoFactorEnableBody',
     optionalBody: true,
     result: ref('ArrafAuthTwoFactorEnrolment'),
-    codes: [
-      'INVALID_INPUT',
-      'UNAUTHENTICATED',
-      'INVALID_CREDENTIALS',
-      'SESSION_NOT_FRESH',
-      'TWO_FACTOR_ALREADY_ENABLED',
-      'INVALID_ORIGIN',
-    ],
+    codes: ['INVALID_INPUT', 'INVALID_CREDENTIALS', 'TWO_FACTOR_ALREADY_ENABLED'],
   },
   'two-factor/confirm': {
     id: 'twoFactorConfirm',
     summary: 'Activate TOTP with a first code',
     description:
       'The session counts as having passed a second factor. `revokeOtherSessions: true` also signs out every other session.',
-    request: 'ArrafAuthTwoFactorCodeBody',
+    body: 'ArrafAuthTwoFactorCodeBody',
     result: ref('ArrafAuthTwoFactorChanged'),
     codes: [
       'INVALID_INPUT',
-      'UNAUTHENTICATED',
       'TWO_FACTOR_INVALID',
       'TWO_FACTOR_NOT_ENABLED',
       'TWO_FACTOR_ALREADY_ENABLED',
       'TWO_FACTOR_TOO_MANY_ATTEMPTS',
-      'INVALID_ORIGIN',
     ],
   },
   'two-factor/disable': {
@@ -98,39 +81,26 @@ const MANAGEMENT_ROUTES: Record<string, ManagementRoute> = {
     description:
       'Needs a fresh session and a code or a backup code; the backup codes stop working. ' +
       '`revokeOtherSessions: true` also signs out every other session.',
-    request: 'ArrafAuthTwoFactorDisableBody',
+    fresh: true,
+    body: 'ArrafAuthTwoFactorDisableBody',
     result: ref('ArrafAuthTwoFactorChanged'),
-    codes: [
-      'INVALID_INPUT',
-      'UNAUTHENTICATED',
-      'SESSION_NOT_FRESH',
-      'TWO_FACTOR_INVALID',
-      'TWO_FACTOR_NOT_ENABLED',
-      'TWO_FACTOR_TOO_MANY_ATTEMPTS',
-      'INVALID_ORIGIN',
-    ],
+    codes: ['INVALID_INPUT', 'TWO_FACTOR_INVALID', 'TWO_FACTOR_NOT_ENABLED', 'TWO_FACTOR_TOO_MANY_ATTEMPTS'],
   },
   'two-factor/backup-codes': {
     id: 'twoFactorBackupCodes',
     summary: 'Replace the backup codes',
     description:
       'Needs a fresh session; the previous set stops working. `revokeOtherSessions: true` also signs out every other session.',
-    request: 'ArrafAuthTwoFactorBackupCodesBody',
+    fresh: true,
+    body: 'ArrafAuthTwoFactorBackupCodesBody',
     optionalBody: true,
     result: ref('ArrafAuthBackupCodes'),
-    codes: ['INVALID_INPUT', 'UNAUTHENTICATED', 'SESSION_NOT_FRESH', 'TWO_FACTOR_NOT_ENABLED', 'INVALID_ORIGIN'],
+    codes: ['INVALID_INPUT', 'TWO_FACTOR_NOT_ENABLED'],
   },
 };
 
-function managementPath({ signedIn, origin, operation }: PathContext, route: ManagementRoute) {
-  return {
-    post: operation(route.id, route.summary, {
-      description: `${route.description} ${origin}`,
-      security: signedIn,
-      ...(route.request ? { requestBody: { ...body(ref(route.request)), required: !route.optionalBody } } : {}),
-      responses: { 200: ok('Done.', route.result), ...errors(...route.codes) },
-    }),
-  };
+function managementPath(context: PathContext, route: ManagementRoute) {
+  return { post: signedInOperation(context, { ...route, origin: 'noted', result: ok('Done.', route.result) }) };
 }
 
 const VERIFY_ERRORS: ErrorCodes = [

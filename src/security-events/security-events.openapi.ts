@@ -1,6 +1,7 @@
 import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
-import { errors, nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
+import { signedInOperation } from '../openapi/openapi.signed-in.js';
 import { SECURITY_EVENT_TYPES } from './security-event.types.js';
 import { SECURITY_EVENTS_QUERY } from './security-events.query.js';
 
@@ -32,7 +33,7 @@ export function securityEventComponents(): Record<string, Schema> {
 }
 
 /** `GET account/events`. */
-export function securityEventPaths({ prefix, signedIn, operation }: PathContext): Paths {
+export function securityEventPaths(context: PathContext): Paths {
   const parameters = Object.entries(SECURITY_EVENTS_QUERY.shape).map(([name, schema]) => ({
     name,
     in: 'query',
@@ -40,16 +41,15 @@ export function securityEventPaths({ prefix, signedIn, operation }: PathContext)
     schema: inputSchema(schema),
   }));
   return {
-    [`${prefix}/account/events`]: {
-      get: operation('listSecurityEvents', "The signed-in user's security events", {
+    [`${context.prefix}/account/events`]: {
+      get: signedInOperation(context, {
+        id: 'listSecurityEvents',
+        summary: "The signed-in user's security events",
         description:
           'Sign-ins (and failed attempts), sign-outs, revoked sessions, password and second-factor changes, newest first.',
-        security: signedIn,
         parameters,
-        responses: {
-          200: ok('A page of events, newest first.', ref('ArrafAuthSecurityEventPage')),
-          ...errors('INVALID_INPUT', 'UNAUTHENTICATED', 'SERVICE_UNAVAILABLE'),
-        },
+        result: ok('A page of events, newest first.', ref('ArrafAuthSecurityEventPage')),
+        codes: ['INVALID_INPUT', 'SERVICE_UNAVAILABLE'],
       }),
     },
   };

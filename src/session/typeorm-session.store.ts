@@ -10,6 +10,7 @@ import {
   QueryFailedError,
 } from 'typeorm';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { SqliteTransactionQueue, sqliteTransactionQueue } from '../database/sqlite-transaction-queue.js';
 import { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
@@ -128,7 +129,11 @@ export class TypeOrmSessionStore implements SessionStore {
    */
   private lookup(queries: SessionQueries, sql: string, parameters: unknown[]): Promise<Record<string, unknown>[]> {
     this.lookupPath ??= this.choosePath();
-    if (this.lookupPath === 'sqlite') return this.sqlite(sql, parameters);
+    if (this.lookupPath === 'sqlite') {
+      // Never inside another request's open transaction: wait for its end, as `dataSource.query` would.
+      const waiting = sqliteTransactionQueue(this.dataSource).beforeQuery();
+      return waiting ? waiting.then(() => this.sqlite(sql, parameters)) : this.sqlite(sql, parameters);
+    }
     return this.lookupPath === 'prepared'
       ? this.prepared(queries, sql, parameters)
       : this.dataSource.query(sql, parameters);
@@ -137,11 +142,12 @@ export class TypeOrmSessionStore implements SessionStore {
   /**
    * PostgreSQL: named prepared statements. better-sqlite3: the driver's own statement, run directly
    * (TypeORM's query runner adds a query runner, two broadcasts and three awaits around the same
-   * synchronous call). DataSources with query subscribers keep `dataSource.query`, which calls them.
+   * synchronous call), after the module's own SQLite transaction queue (asked directly). DataSources
+   * with other query subscribers keep `dataSource.query`, which calls them.
    */
   private choosePath(): 'prepared' | 'sqlite' | 'query' {
     const subscribed = this.dataSource.subscribers.some(
-      (s) => s.beforeQuery !== undefined || s.afterQuery !== undefined,
+      (s) => !(s instanceof SqliteTransactionQueue) && (s.beforeQuery !== undefined || s.afterQuery !== undefined),
     );
     const type = this.dataSource.driver.options.type;
     if (subscribed) return 'query';

@@ -23,12 +23,14 @@ describe.each(testDatabases())('concurrent transactions on $name', (db: TestData
   let app: INestApplication;
   /** Users whose revocation fails after the round trip (their transaction rolls back). */
   const unreachable = new Set<string>();
+  /** Users whose revocation waits, inside the open transaction, for what the test says. */
+  const holds = new Map<string, () => Promise<void>>();
   const http = () => request(app.getHttpServer());
 
   class RemoteCachedSessionStore extends TypeOrmSessionStore {
     override async deleteByUser(...args: Parameters<TypeOrmSessionStore['deleteByUser']>): Promise<number> {
       const count = await super.deleteByUser(...args);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await (holds.get(args[0])?.() ?? new Promise((resolve) => setTimeout(resolve, 5)));
       if (unreachable.has(args[0])) throw new Error('injected: the session cache could not be reached');
       return count;
     }
@@ -52,7 +54,10 @@ describe.each(testDatabases())('concurrent transactions on $name', (db: TestData
     await database?.drop();
   });
 
-  beforeEach(() => unreachable.clear());
+  beforeEach(() => {
+    unreachable.clear();
+    holds.clear();
+  });
 
   const signIn = (email: string, password: string) =>
     http().post('/auth/sign-in').send({ method: 'email', email, password });
@@ -128,5 +133,29 @@ describe.each(testDatabases())('concurrent transactions on $name', (db: TestData
     const alive = await Promise.all(signIns.map((res) => isSignedIn(sessionCookie(res))));
     expect(alive).toEqual(signingIn.map(() => true));
     for (const user of signingIn) expect((await stored(user.id)).sessions).toBe(3);
+  });
+
+  it('a session check during another request’s open transaction reads what is committed, not its revocation', async () => {
+    const [user] = await accounts(1);
+    unreachable.add(user.id);
+    let reached!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (reached = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    holds.set(user.id, async () => {
+      reached();
+      await gate;
+    });
+    const changing = changePassword(user.cookie).then((res) => res);
+    await inside; // the revocation is written, uncommitted, and the transaction waits
+    const checking = http()
+      .get('/auth/session')
+      .set('Cookie', user.other)
+      .then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release(); // then it fails and rolls back
+    const [changed, checked] = await Promise.all([changing, checking]);
+    expect(changed.status).toBe(503);
+    expect({ status: checked.status, user: checked.body.user?.id }).toEqual({ status: 200, user: user.id });
   });
 });
