@@ -70,7 +70,6 @@ import { AccountDataController } from './account-data/account-data.controller.js
 import { AccountDeletionService } from './account-data/account-deletion.service.js';
 import { AccountExportService } from './account-data/account-export.service.js';
 import { ArrafAuthRetention } from './account-data/retention.service.js';
-import { AfterCommit } from './security-events/after-commit.js';
 import { Transactions } from './database/transactions.js';
 import { SecurityEventBus } from './security-events/security-event-bus.js';
 import { SecurityEventsService } from './security-events/security-events.service.js';
@@ -143,7 +142,6 @@ const PUBLIC_PROVIDERS = [
     ...ACCOUNT_METHOD_PROVIDERS,
     OAuthStateStore,
     ...OAUTH_PROVIDERS,
-    AfterCommit,
     Transactions,
     {
       // Closed on shutdown by its own lifecycle hooks (the Redis client quits, the memory sweeper stops).

@@ -8,7 +8,10 @@ import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.
 import { otpLocale } from '../otp/otp.controller.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
-import { readAccountDataBody } from '../schemas/account-data-bodies.js';
+import { BodyGuard } from '../schemas/body.guard.js';
+import type { ParsedBody } from '../schemas/request-bodies.js';
+import { RequestBody, ValidBody } from '../schemas/request-body.decorator.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionCookie } from '../session/session-cookie.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { AccountDeletionService } from './account-deletion.service.js';
@@ -37,7 +40,7 @@ export class AccountDataController {
   @Header('Cache-Control', 'no-store')
   @Header('Content-Disposition', 'attachment; filename="account-export.json"')
   export(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-    return this.exports.export(user.id, clientOf(request));
+    return this.exports.export(user.id, eventClientOf(request));
   }
 
   /** Sends the code that confirms a deletion to the verified phone: `{ success, maskedPhone, channel }`. */
@@ -54,20 +57,20 @@ export class AccountDataController {
   /** `{ password }` or `{ otp }` → `{ success: true }`: the account is gone and every session ended. */
   @Delete('account')
   @HttpCode(200)
-  @UseGuards(SessionGuard, RateLimitGuard)
+  // BodyGuard last, as when the handler read the body: a refused body still spends a deletion attempt.
+  @UseGuards(SessionGuard, RateLimitGuard, BodyGuard)
+  @RequestBody('accountDelete')
   @RequireFreshSession()
   @RateLimit('account-delete:account')
-  async remove(@Req() request: EdgeRequest, @CurrentUser() user: User, @Res({ passthrough: true }) response: unknown) {
-    const body = readAccountDataBody(request, 'accountDelete');
+  async remove(
+    @Req() request: EdgeRequest,
+    @ValidBody() body: ParsedBody<'accountDelete'>,
+    @CurrentUser() user: User,
+    @Res({ passthrough: true }) response: unknown,
+  ) {
     const proof = body.password !== undefined ? { password: body.password } : { otp: body.otp! };
     await this.deletion.deleteAccount(user, proof, { ip: request.ip });
     this.cookie.clear(response);
     return { success: true };
   }
-}
-
-/** The client address and user agent a security event records. */
-function clientOf(request: EdgeRequest): { ip?: string; userAgent?: string } {
-  const agent = request.headers['user-agent'];
-  return { ip: request.ip, userAgent: Array.isArray(agent) ? agent[0] : agent };
 }

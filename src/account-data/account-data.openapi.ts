@@ -2,15 +2,19 @@ import { inputSchema } from '../openapi/openapi.bodies.js';
 import type { PathContext, Paths } from '../openapi/openapi.paths.js';
 import { nullableStr, object, ok, ref, type Schema, str } from '../openapi/openapi.schemas.js';
 import { signedInOperation } from '../openapi/openapi.signed-in.js';
-import { ACCOUNT_DATA_BODIES } from '../schemas/account-data-bodies.js';
+import { createAccountBodies } from '../schemas/account-bodies.js';
 
 const date = str({ format: 'date-time' });
 const list = (items: Schema): Schema => ({ type: 'array', items });
 
-/** The components the account data routes refer to. */
+/**
+ * The components the account data routes refer to; the delete body is the schema `BodyGuard` reads
+ * it with, for the default limits as in `requestBodySchemas` (the byte cap is not JSON Schema).
+ */
 export function accountDataComponents(): Record<string, Schema> {
+  const { accountDelete } = createAccountBodies(1024);
   return {
-    ArrafAuthAccountDeleteBody: inputSchema(ACCOUNT_DATA_BODIES.accountDelete),
+    ArrafAuthAccountDeleteBody: inputSchema(accountDelete),
     ArrafAuthAccountExport: object({
       exportedAt: date,
       user: { type: 'object', additionalProperties: true, description: 'Every column of the user row.' },

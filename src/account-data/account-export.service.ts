@@ -9,7 +9,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { Passkey } from '../passkeys/passkey.entity.js';
 import { SecurityEvent } from '../security-events/security-event.entity.js';
 import type { SecurityEventClient } from '../security-events/security-event.types.js';
-import { SecurityEventsService } from '../security-events/security-events.service.js';
+import { SecurityEventsService, toOwnerEvent } from '../security-events/security-events.service.js';
 import { CREDENTIAL_PROVIDER_ID } from '../password/password-credentials.js';
 import { TwoFactor } from '../two-factor/two-factor.entity.js';
 import { VerificationService } from '../verification/verification.service.js';
@@ -123,7 +123,7 @@ export class AccountExportService {
       },
       twoFactor: twoFactor ? { enabled: twoFactor.enabled, createdAt: twoFactor.createdAt } : null,
       pendingVerifications: await this.verifications.listBound(boundIdentifiers(user), user.id),
-      securityEvents: events.map(exportEvent),
+      securityEvents: events.map((event) => toOwnerEvent(event, true)),
     };
     await this.events.record({ type: 'account.exported', userId, ip: client.ip, userAgent: client.userAgent });
     return data;
@@ -151,19 +151,4 @@ function exportAccount(account: Account): ExportedAccount {
     createdAt: account.createdAt,
     updatedAt: account.updatedAt,
   };
-}
-
-function exportEvent(event: SecurityEvent): ExportedSecurityEvent {
-  const { id, type, method, ip, userAgent, createdAt } = event;
-  return { id, type, method, ip, userAgent, detail: parseDetail(event.detail), createdAt };
-}
-
-/** The stored JSON of an event's detail; a row written by hand with text that is not JSON is exported as stored. */
-function parseDetail(detail: string | null): Record<string, unknown> | null {
-  if (detail === null) return null;
-  try {
-    return JSON.parse(detail) as Record<string, unknown>;
-  } catch {
-    return { text: detail };
-  }
 }

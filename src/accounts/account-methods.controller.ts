@@ -1,15 +1,17 @@
 import {
   applyDecorators,
   Controller,
+  createParamDecorator,
   Delete,
+  type ExecutionContext,
   Get,
   HttpCode,
   Param,
   Post,
-  Req,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
+import { getAuthHolder } from '../context/transport-context.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
@@ -23,19 +25,32 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { BodyGuard } from '../schemas/body.guard.js';
 import type { BodySchemaName, ParsedBody } from '../schemas/request-bodies.js';
 import { RequestBody, ValidBody } from '../schemas/request-body.decorator.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { SessionGuard } from '../session/session.guard.js';
+import { UUID } from '../utils/uuid.js';
 import { AccountMethodsService } from './account-methods.service.js';
 import { EmailChange } from './email-change.js';
-import type { MethodEventClient } from './method-event-log.js';
-import { PhoneChange } from './phone-change.js';
+import { PhoneChange, type PhoneChangeClient } from './phone-change.js';
 
-/** An identity id: the UUID of its `accounts` row. */
-const IDENTITY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The signed-in owner making a change, and the client it comes from (recorded with its events). */
+interface Owner {
+  user: User;
+  client: PhoneChangeClient;
+}
 
-/** Who made a change, for its security event. */
-function clientOf(request: EdgeRequest): MethodEventClient {
-  const agent = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
+/** The {@link Owner} of a change request: `@CurrentUser()`, the event client and the preferred SMS language. */
+const Owner = createParamDecorator((_data: unknown, context: ExecutionContext): Owner => {
+  const request = context.switchToHttp().getRequest<EdgeRequest>();
+  return {
+    user: getAuthHolder(context)?.user as User,
+    client: { ...eventClientOf(request), locale: preferredLocale(request) },
+  };
+});
+
+/** What every change answers once its step is done. */
+async function done(step: Promise<unknown>): Promise<{ success: true }> {
+  await step;
+  return { success: true };
 }
 
 /**
@@ -80,86 +95,57 @@ export class AccountMethodsController {
   /** Keeps the methods flagged `unrecognised` (the password proves the email's owner). */
   @Post('account/methods/acknowledge')
   @MethodChange('accountMethodsAcknowledge')
-  async acknowledgeMethods(@ValidBody() input: ParsedBody<'accountMethodsAcknowledge'>, @CurrentUser() user: User) {
-    await this.methods.acknowledgeUnrecognised(user, input.currentPassword);
-    return { success: true };
+  acknowledgeMethods(@ValidBody() input: ParsedBody<'accountMethodsAcknowledge'>, @Owner() owner: Owner) {
+    return done(this.methods.acknowledgeUnrecognised(owner.user, input.currentPassword));
   }
 
   /** A `change-phone` code to the new number: `{ success, maskedPhone }`, whoever has the number. */
   @Post('account/phone/send')
   @MethodChange('accountPhoneSend', 'otp-send:ip')
-  async sendPhoneCode(
-    @Req() request: EdgeRequest,
-    @ValidBody() input: ParsedBody<'accountPhoneSend'>,
-    @CurrentUser() user: User,
-  ) {
-    const client = { ...clientOf(request), locale: preferredLocale(request), channel: input.channel };
-    return { success: true, ...(await this.phones.send(user, input.phone, client)) };
+  async sendPhoneCode(@ValidBody() input: ParsedBody<'accountPhoneSend'>, @Owner() { user, client }: Owner) {
+    return { success: true, ...(await this.phones.send(user, input.phone, { ...client, channel: input.channel })) };
   }
 
   @Post('account/phone')
   @MethodChange('accountPhoneConfirm')
-  async confirmPhone(
-    @Req() request: EdgeRequest,
-    @ValidBody() input: ParsedBody<'accountPhoneConfirm'>,
-    @CurrentUser() user: User,
-  ) {
-    await this.phones.confirm(user, input.phone, input.otp, { ...clientOf(request), locale: preferredLocale(request) });
-    return { success: true };
+  confirmPhone(@ValidBody() input: ParsedBody<'accountPhoneConfirm'>, @Owner() owner: Owner) {
+    return done(this.phones.confirm(owner.user, input.phone, input.otp, owner.client));
   }
 
   @Delete('account/phone')
   @MethodChange()
-  async removePhone(@Req() request: EdgeRequest, @CurrentUser() user: User) {
-    await this.phones.remove(user, { ...clientOf(request), locale: preferredLocale(request) });
-    return { success: true };
+  removePhone(@Owner() owner: Owner) {
+    return done(this.phones.remove(owner.user, owner.client));
   }
 
   @Post('account/email/send')
   @MethodChange('accountEmailSend')
-  async sendEmailCode(@ValidBody() input: ParsedBody<'accountEmailSend'>, @CurrentUser() user: User) {
-    await this.emails.send(user, input.email);
-    return { success: true };
+  sendEmailCode(@ValidBody() input: ParsedBody<'accountEmailSend'>, @Owner() owner: Owner) {
+    return done(this.emails.send(owner.user, input.email));
   }
 
   @Post('account/email')
   @MethodChange('accountEmailConfirm')
-  async confirmEmail(
-    @Req() request: EdgeRequest,
-    @ValidBody() input: ParsedBody<'accountEmailConfirm'>,
-    @CurrentUser() user: User,
-  ) {
-    await this.emails.confirm(user, input.email, input.otp, clientOf(request));
-    return { success: true };
+  confirmEmail(@ValidBody() input: ParsedBody<'accountEmailConfirm'>, @Owner() owner: Owner) {
+    return done(this.emails.confirm(owner.user, input.email, input.otp, owner.client));
   }
 
   @Post('account/password')
   @MethodChange('accountPasswordSet')
-  async setPassword(
-    @Req() request: EdgeRequest,
-    @ValidBody() input: ParsedBody<'accountPasswordSet'>,
-    @CurrentUser() user: User,
-  ) {
-    await this.methods.setPassword(user, input.newPassword, clientOf(request));
-    return { success: true };
+  setPassword(@ValidBody() input: ParsedBody<'accountPasswordSet'>, @Owner() owner: Owner) {
+    return done(this.methods.setPassword(owner.user, input.newPassword, owner.client));
   }
 
   @Delete('account/password')
   @MethodChange('accountPasswordRemove')
-  async removePassword(
-    @Req() request: EdgeRequest,
-    @ValidBody() input: ParsedBody<'accountPasswordRemove'>,
-    @CurrentUser() user: User,
-  ) {
-    await this.methods.removePassword(user, input.currentPassword, clientOf(request));
-    return { success: true };
+  removePassword(@ValidBody() input: ParsedBody<'accountPasswordRemove'>, @Owner() owner: Owner) {
+    return done(this.methods.removePassword(owner.user, input.currentPassword, owner.client));
   }
 
   @Delete('account/providers/:id')
   @MethodChange()
-  async unlinkProvider(@Req() request: EdgeRequest, @Param('id') id: string, @CurrentUser() user: User) {
-    if (!IDENTITY_ID.test(id)) throw new ArrafAuthException('SIGN_IN_METHOD_NOT_FOUND');
-    await this.methods.unlinkProvider(user, id, clientOf(request));
-    return { success: true };
+  unlinkProvider(@Param('id') id: string, @Owner() owner: Owner) {
+    if (!UUID.test(id)) throw new ArrafAuthException('SIGN_IN_METHOD_NOT_FOUND');
+    return done(this.methods.unlinkProvider(owner.user, id, owner.client));
   }
 }

@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ARRAF_AUTH_OPTIONS, SMS_PROVIDER } from '../arraf-auth.constants.js';
 import type { User } from '../entities/user.entity.js';
+import type { ArrafAuthCallbacks } from '../options/hooks-options.interface.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { maskPhone } from '../phone/normalize-phone.js';
 import type { SmsProvider } from '../sms/sms-provider.interface.js';
+import type { RemovedSignInMethod } from './sign-in-methods.service.js';
+import { errorMessage } from '../utils/error-message.js';
 
 const PHONE_NOTICE = {
   ar: '{appName}: تم تغيير رقم الجوال المرتبط بحسابك أو إزالته. إن لم تكن أنت، فأعد تعيين كلمة المرور فورًا.',
@@ -11,9 +14,10 @@ const PHONE_NOTICE = {
 } as const;
 
 /**
- * Tells the previous phone number or email address that it was replaced or removed (the old one is
- * told, SECURITY-CHECKLIST A1): an SMS through the configured provider, `callbacks.onEmailChanged`
- * for an email. A notice is sent after the change is committed; its failure is logged, never fatal.
+ * The notices of account changes, sent after the change is committed; a failure is logged, never
+ * fatal. The previous phone number or email address is told that it was replaced or removed (the
+ * old one is told, SECURITY-CHECKLIST A1): an SMS through the configured provider,
+ * `callbacks.onEmailChanged` for an email; a changed password goes to `callbacks.onPasswordChanged`.
  */
 @Injectable()
 export class ChangeNotices {
@@ -31,7 +35,7 @@ export class ChangeNotices {
       const result = await this.sms.send({ to: previous, code: '', message, channel: 'sms', locale });
       if (!result?.success) throw new Error(result?.error ?? 'the provider reported a failure');
     } catch (error) {
-      this.logger.warn(`The phone change notice to ${maskPhone(previous)} failed: ${describe(error)}`);
+      this.logger.warn(`The phone change notice to ${maskPhone(previous)} failed: ${errorMessage(error)}`);
     }
   }
 
@@ -44,14 +48,21 @@ export class ChangeNotices {
       );
       return;
     }
+    await this.tell('onEmailChanged', () => notify({ user, previousEmail, newEmail }));
+  }
+
+  /** Hands the notice of a changed or reset password to `callbacks.onPasswordChanged`, when configured. */
+  async passwordChanged(user: User, reason: 'change' | 'reset', removedMethods: RemovedSignInMethod[]): Promise<void> {
+    const notify = this.options.callbacks.onPasswordChanged;
+    if (notify) await this.tell('onPasswordChanged', () => notify({ user, reason, removedMethods }));
+  }
+
+  /** Runs the application's callback `name`: a notice after the fact, whose failure is logged and the change stands. */
+  private async tell(name: keyof ArrafAuthCallbacks, notify: () => unknown): Promise<void> {
     try {
-      await notify({ user, previousEmail, newEmail });
+      await notify();
     } catch (error) {
-      this.logger.error(`callbacks.onEmailChanged failed: ${describe(error)}`);
+      this.logger.error(`callbacks.${name} failed: ${errorMessage(error)}`);
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

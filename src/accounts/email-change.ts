@@ -1,12 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ARRAF_AUTH_OPTIONS, USER_TABLE } from '../arraf-auth.constants.js';
+import { Injectable } from '@nestjs/common';
+import { USER_TABLE } from '../arraf-auth.constants.js';
 import { AuthService, isUniqueViolation } from '../auth/auth.service.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { EmailSecretMailer } from '../password/email-secret-mailer.js';
-import { TimingEqualizer } from '../password/timing-equalizer.js';
+import { DeliveryTimings } from '../password/timing-equalizer.js';
 import { ChangeNotices } from './change-notices.js';
 import type { MethodEventClient } from './method-event-log.js';
 import { SignInMethodReview } from './sign-in-method-review.js';
@@ -20,28 +19,25 @@ import { SignInMethodsService } from './sign-in-methods.service.js';
  */
 @Injectable()
 export class EmailChange {
-  private readonly logger = new Logger('ArrafAuth:Accounts');
-  private readonly timing = new TimingEqualizer();
-
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly auth: AuthService,
     private readonly mailer: EmailSecretMailer,
     private readonly methods: SignInMethodsService,
     private readonly review: SignInMethodReview,
     private readonly notices: ChangeNotices,
+    private readonly timings: DeliveryTimings,
   ) {}
 
   /** Sends a code to `input` for `user` (502 `DELIVERY_FAILED` without `callbacks.onVerifyEmail`). */
   async send(user: User, input: string): Promise<void> {
     const email = normalizeEmail(input);
-    const deliver = this.options.callbacks.onVerifyEmail;
-    if (!deliver) {
-      this.logger.error('An email change was requested but callbacks.onVerifyEmail is not set');
-      throw new ArrafAuthException('DELIVERY_FAILED');
-    }
-    if (await this.unavailable(user, email)) return this.timing.pad();
-    await this.timing.measure(() => this.mailer.issue(user, email, 'change-email', 'otp', deliver));
+    const deliver = this.mailer.deliveryCallback('onVerifyEmail', 'An email change');
+    if (!deliver) throw new ArrafAuthException('DELIVERY_FAILED');
+    const unavailable = await this.unavailable(user, email);
+    await this.timings.deliverOrPad(
+      'change-email',
+      unavailable ? undefined : () => this.mailer.issue(user, email, 'change-email', 'otp', deliver),
+    );
   }
 
   /** Attaches `input`, proven by `code`, to `user` (verified) and tells the previous address. */

@@ -7,7 +7,7 @@ import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { OtpService } from '../otp/otp.service.js';
 import { allowedPhone } from '../password/allowed-phone.js';
-import { TimingEqualizer } from '../password/timing-equalizer.js';
+import { DeliveryTimings } from '../password/timing-equalizer.js';
 import { maskPhone } from '../phone/normalize-phone.js';
 import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { ChangeNotices } from './change-notices.js';
@@ -31,8 +31,6 @@ export interface PhoneChangeClient extends MethodEventClient {
  */
 @Injectable()
 export class PhoneChange {
-  private readonly timing = new TimingEqualizer();
-
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly auth: AuthService,
@@ -40,6 +38,7 @@ export class PhoneChange {
     private readonly methods: SignInMethodsService,
     private readonly review: SignInMethodReview,
     private readonly notices: ChangeNotices,
+    private readonly timings: DeliveryTimings,
   ) {}
 
   /** Sends a code to `phone` for `user`; `{ maskedPhone }` whether or not one was sent. */
@@ -52,12 +51,10 @@ export class PhoneChange {
         silent,
         account: user.id,
       });
-    if (await this.unavailable(user, e164)) {
-      await send(true);
-      await this.timing.pad();
-    } else {
-      await this.timing.measure(() => send(false));
-    }
+    const unavailable = await this.unavailable(user, e164);
+    // A taken number still counts against the code limits, so a 429 does not tell it apart.
+    if (unavailable) await send(true);
+    await this.timings.deliverOrPad('change-phone', unavailable ? undefined : () => send(false));
     return { maskedPhone: maskPhone(e164) };
   }
 

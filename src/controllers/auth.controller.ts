@@ -30,8 +30,7 @@ import { OriginGuard } from './origin.guard.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
 import type { SecurityEventDetail, SecurityEventInput } from '../security-events/security-event.types.js';
-
-const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { UUID } from '../utils/uuid.js';
 
 /**
  * The session routes, mounted under `routes.path` by `mountController`: `GET session`,
@@ -108,7 +107,7 @@ export class AuthController {
     @CurrentSession() session: Session,
     @Res({ passthrough: true }) response: unknown,
   ) {
-    if (!SESSION_ID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
+    if (!UUID.test(id)) throw new ArrafAuthException('INVALID_INPUT', { field: 'id' });
     const current = id === session.id;
     if (!current && !this.sessions.isFresh(session)) throw new ArrafAuthException('SESSION_NOT_FRESH');
     const event = revoked(request, user, { sessionId: id });

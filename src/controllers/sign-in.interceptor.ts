@@ -12,6 +12,7 @@ import { TwoFactorPendingService } from '../two-factor/two-factor-pending.servic
 import type { TwoFactorMethod } from '../two-factor/two-factor.constants.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import type { SecurityEventDetail } from '../security-events/security-event.types.js';
+import { eventClientOf } from '../security-events/security-event-client.js';
 import { type EdgeRequest, httpOf } from './edge-request.js';
 
 /**
@@ -39,12 +40,8 @@ export class SignIn {
 
 /** The sign-in context of a request: client address, user agent, and the session it already holds. */
 export function signInContext(request: EdgeRequest, cookie: SessionCookie): SignInContext {
-  const userAgent = request.headers['user-agent'];
-  return {
-    ipAddress: request.ip ?? null,
-    userAgent: typeof userAgent === 'string' ? userAgent : null,
-    replaces: cookie.read(request.headers)?.token,
-  };
+  const { ip, userAgent } = eventClientOf(request);
+  return { ipAddress: ip ?? null, userAgent: userAgent ?? null, replaces: cookie.read(request.headers)?.token };
 }
 
 /**

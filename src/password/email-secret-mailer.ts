@@ -15,6 +15,7 @@ import {
 import type { IssuedSecret, VerificationMatch } from '../verification/verification.interfaces.js';
 import { VerificationService } from '../verification/verification.service.js';
 import type { DeliveryMode } from './password-input.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /**
  * Emailed codes and links (password reset, email verification) on top of `VerificationService`:
@@ -30,6 +31,19 @@ export class EmailSecretMailer {
     private readonly verifications: VerificationService,
     private readonly auth: AuthService,
   ) {}
+
+  /**
+   * The application's callback that delivers the codes and links of `flow` (`A password reset`), or
+   * `undefined`, logged as the setup error it is, when it is not set: nothing can be sent.
+   */
+  deliveryCallback(
+    name: 'onVerifyEmail' | 'onForgotPassword',
+    flow: string,
+  ): ((delivery: VerificationDelivery) => unknown) | undefined {
+    const deliver = this.options.callbacks[name];
+    if (!deliver) this.logger.error(`${flow} was requested but callbacks.${name} is not set: nothing was sent`);
+    return deliver;
+  }
 
   /**
    * Issues a code or link for `user` at `email` and hands it to `deliver`. A failed delivery is 502
@@ -58,7 +72,7 @@ export class EmailSecretMailer {
       });
     } catch (error) {
       if (!(error instanceof DeliveryFailure)) throw error;
-      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${describe(error.cause)}`);
+      this.logger.error(`Delivering the ${purpose} ${mode} failed: ${errorMessage(error.cause)}`);
       throw new ArrafAuthException('DELIVERY_FAILED', { cause: error.cause });
     }
   }
@@ -122,8 +136,4 @@ class DeliveryFailure extends Error {
   constructor(override readonly cause: unknown) {
     super('delivery failed');
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

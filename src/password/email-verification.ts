@@ -1,13 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Transactions } from '../database/transactions.js';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
 import { AuthService } from '../auth/auth.service.js';
 import { SignInMethodsService } from '../accounts/sign-in-methods.service.js';
 import { SignInMethodReview } from '../accounts/sign-in-method-review.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { SessionService } from '../session/session.service.js';
 import { EmailSecretMailer } from './email-secret-mailer.js';
 import type { DeliveryMode, VerifyEmailInput } from './password-input.js';
@@ -19,10 +17,7 @@ import type { ProvenEmailOutcome } from './password-recovery.js';
  */
 @Injectable()
 export class EmailVerification {
-  private readonly logger = new Logger('ArrafAuth');
-
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly transactions: Transactions,
     private readonly auth: AuthService,
     private readonly methods: SignInMethodsService,
@@ -35,11 +30,8 @@ export class EmailVerification {
     const email = user.email;
     if (!email) throw new ArrafAuthException('EMAIL_REQUIRED');
     if (user.emailVerified) return;
-    const deliver = this.options.callbacks.onVerifyEmail;
-    if (!deliver) {
-      this.logger.error('An email verification was requested but callbacks.onVerifyEmail is not set');
-      throw new ArrafAuthException('DELIVERY_FAILED');
-    }
+    const deliver = this.mailer.deliveryCallback('onVerifyEmail', 'An email verification');
+    if (!deliver) throw new ArrafAuthException('DELIVERY_FAILED');
     await this.mailer.issue(user, email, 'verify-email', mode, deliver);
   }
 

@@ -1,15 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
+import { ChangeNotices } from '../accounts/change-notices.js';
 import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
 import { isUniqueViolation } from '../auth/auth.service.js';
 import { randomId } from '../crypto/crypto.util.js';
 import { Account } from '../entities/account.entity.js';
 import type { User } from '../entities/user.entity.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
-import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { PasswordHasher } from './password-hasher.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
 export const CREDENTIAL_PROVIDER_ID = 'credential';
@@ -23,10 +23,10 @@ export class PasswordCredentials {
   private readonly logger = new Logger('ArrafAuth');
 
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly limiter: RateLimiter,
+    private readonly notices: ChangeNotices,
   ) {}
 
   /**
@@ -99,24 +99,12 @@ export class PasswordCredentials {
       // Only over the hash that was checked, so a password changed meanwhile is not overwritten.
       await this.replace(accountId, stored, upgraded, this.dataSource.manager);
     } catch (error) {
-      this.logger.warn(`Upgrading a password hash failed: ${describe(error)}`);
+      this.logger.warn(`Upgrading a password hash failed: ${errorMessage(error)}`);
     }
   }
 
   /** `onPasswordChanged` is a notice after the fact: its failure is logged, the change stands. */
-  async notifyChanged(
-    user: User,
-    reason: 'change' | 'reset',
-    removedMethods: RemovedSignInMethod[] = [],
-  ): Promise<void> {
-    try {
-      await this.options.callbacks.onPasswordChanged?.({ user, reason, removedMethods });
-    } catch (error) {
-      this.logger.error(`callbacks.onPasswordChanged failed: ${describe(error)}`);
-    }
+  notifyChanged(user: User, reason: 'change' | 'reset', removedMethods: RemovedSignInMethod[] = []): Promise<void> {
+    return this.notices.passwordChanged(user, reason, removedMethods);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

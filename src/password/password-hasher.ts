@@ -5,6 +5,7 @@ import { randomToken } from '../crypto/crypto.util.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { contextWords, findPasswordProblem, maxPasswordBytes } from './password-policy.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** argon2id with the OWASP parameters: 19 MiB of memory, 2 iterations, 1 lane. */
 export const PASSWORD_HASH_OPTIONS = {
@@ -42,9 +43,7 @@ export class PasswordHasher {
     try {
       return await argon2.verify(hash, normalized);
     } catch (error) {
-      this.logger.error(
-        `A stored password hash could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      this.logger.error(`A stored password hash could not be read: ${errorMessage(error)}`);
       return false;
     }
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Transactions } from '../database/transactions.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { normalizeEmail } from '../auth/email.util.js';
@@ -19,7 +19,7 @@ import type { ForgotPasswordInput, ResetPasswordInput } from './password-input.j
 import { PasswordCredentials } from './password-credentials.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { PasswordHasher } from './password-hasher.js';
-import { TimingEqualizer } from './timing-equalizer.js';
+import { DeliveryTimings } from './timing-equalizer.js';
 
 /** The client a phone code is asked for or entered from: its address counts for the per-client code limits. */
 export interface OtpClient {
@@ -54,10 +54,6 @@ export type MessageLocale = 'ar' | 'en';
  */
 @Injectable()
 export class PasswordRecovery {
-  private readonly logger = new Logger('ArrafAuth');
-  private readonly emailResetTiming = new TimingEqualizer();
-  private readonly phoneResetTiming = new TimingEqualizer();
-
   constructor(
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
     private readonly transactions: Transactions,
@@ -72,6 +68,7 @@ export class PasswordRecovery {
     private readonly credentials: PasswordCredentials,
     private readonly mailer: EmailSecretMailer,
     private readonly events: SecurityEventsService,
+    private readonly timings: DeliveryTimings,
   ) {}
 
   async request(input: ForgotPasswordInput, locale?: MessageLocale, client: OtpClient = {}): Promise<void> {
@@ -79,9 +76,11 @@ export class PasswordRecovery {
       const phone = allowedPhone(input.phone, this.options.phone);
       const user = await this.auth.findUserByPhone(phone);
       // An unverified number is only a claim: its owner must not be able to take the account.
-      if (!user?.phoneVerified) return this.phoneResetTiming.pad();
+      const send = user?.phoneVerified
+        ? () => this.otp.send(phone, 'reset-password', locale, { ip: client.ip })
+        : undefined;
       try {
-        await this.phoneResetTiming.measure(() => this.otp.send(phone, 'reset-password', locale, { ip: client.ip }));
+        await this.timings.deliverOrPad('reset-password:phone', send);
       } catch (error) {
         // A resend limit only ever shows for existing accounts: answering it would tell them apart.
         if (error instanceof ArrafAuthException && error.code === 'RATE_LIMITED') return;
@@ -92,13 +91,11 @@ export class PasswordRecovery {
 
     const email = normalizeEmail(input.email);
     const user = await this.auth.findUserByEmail(email);
-    const deliver = this.options.callbacks.onForgotPassword;
-    if (!user) return this.emailResetTiming.pad();
-    if (!deliver) {
-      this.logger.error('A password reset was requested but callbacks.onForgotPassword is not set: nothing was sent');
-      return this.emailResetTiming.pad();
-    }
-    await this.emailResetTiming.measure(() => this.mailer.issue(user, email, 'reset-password', input.mode, deliver));
+    const deliver = user ? this.mailer.deliveryCallback('onForgotPassword', 'A password reset') : undefined;
+    await this.timings.deliverOrPad(
+      'reset-password:email',
+      user && deliver ? () => this.mailer.issue(user, email, 'reset-password', input.mode, deliver) : undefined,
+    );
   }
 
   async reset(input: ResetPasswordInput, client: OtpClient = {}): Promise<ProvenEmailOutcome> {

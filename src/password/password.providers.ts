@@ -4,6 +4,7 @@ import { EmailVerification } from './email-verification.js';
 import { PasswordCredentials } from './password-credentials.js';
 import { PasswordHasher } from './password-hasher.js';
 import { PasswordRecovery } from './password-recovery.js';
+import { DeliveryTimings } from './timing-equalizer.js';
 
 /** What `PasswordService` is built from; internal, so not exported from the package. */
 export const PASSWORD_PROVIDERS: Provider[] = [
@@ -12,4 +13,5 @@ export const PASSWORD_PROVIDERS: Provider[] = [
   EmailSecretMailer,
   PasswordRecovery,
   EmailVerification,
+  DeliveryTimings,
 ];

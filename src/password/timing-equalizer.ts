@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable } from '@nestjs/common';
 
 /** Weight of the newest sample in the moving average. */
 const SMOOTHING = 0.2;
@@ -27,5 +28,26 @@ export class TimingEqualizer {
   async pad(): Promise<void> {
     if (this.averageMs === undefined) return;
     await sleep(Math.min(MAX_PAD_MS, this.averageMs));
+  }
+}
+
+/**
+ * The answer timing of the flows that must not tell whether an address is someone's (forgot
+ * password, adding an email or a phone): one {@link TimingEqualizer} per flow, and the one place
+ * that decides between delivering and padding.
+ */
+@Injectable()
+export class DeliveryTimings {
+  private readonly flows = new Map<string, TimingEqualizer>();
+
+  /**
+   * Runs `deliver` when there is something to send, timed for `flow`; without it, waits about as
+   * long as `flow`'s deliveries take, so the answer comes after the same time either way.
+   */
+  async deliverOrPad(flow: string, deliver: (() => Promise<unknown>) | undefined): Promise<void> {
+    let timing = this.flows.get(flow);
+    if (!timing) this.flows.set(flow, (timing = new TimingEqualizer()));
+    if (deliver) await timing.measure(deliver);
+    else await timing.pad();
   }
 }

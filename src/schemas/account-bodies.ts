@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The bodies of the sign-in method routes (`account/*`), merged into the schemas `BodyGuard`
+ * The bodies of the sign-in method routes (`account/*`) and of `DELETE account`, merged into the schemas `BodyGuard`
  * validates with and the OpenAPI output describes. Raw values are normalised by the services
  * (phone to E.164, email NFKC and lower case, password rules).
  */
@@ -41,5 +41,18 @@ export function createAccountBodies(maxPasswordBytes: number) {
         description: 'The account password: after an email-proven reset, only the email owner knows it.',
       }),
     }),
+    accountDelete: z
+      .strictObject({
+        password: password.optional().meta({ description: 'The current password (accounts that have one).' }),
+        otp: z.string().min(1).max(32).optional().meta({
+          example: '123456',
+          description: 'The code `POST /auth/account/delete/code` sent to the verified phone.',
+        }),
+      })
+      .refine((body) => (body.password === undefined) !== (body.otp === undefined), {
+        path: ['password'],
+        message: 'send either password or otp',
+      })
+      .meta({ description: 'Exactly one of `password` and `otp`.' }),
   };
 }

@@ -7,11 +7,15 @@ import {
   type TransactionCommitEvent,
   type TransactionRollbackEvent,
 } from 'typeorm';
+import { errorMessage } from '../utils/error-message.js';
+
+/** Work to do once committed; a promise is awaited before the next callback (and before the commit returns). */
+export type AfterCommitCallback = () => void | Promise<void>;
 
 interface Deferred {
   /** The transaction depth it was queued at: a savepoint rolled back drops what was queued inside it. */
   depth: number;
-  run: () => void;
+  run: AfterCommitCallback;
 }
 
 function depthOf(runner: QueryRunner): number {
@@ -21,11 +25,12 @@ function depthOf(runner: QueryRunner): number {
 /**
  * Runs a callback once the caller's transaction has committed (at once when there is none), and
  * never when it rolls back: a TypeORM subscriber on the application's `DataSource` watching
- * commits and rollbacks, savepoints included.
+ * commits and rollbacks, savepoints included. The one after-commit queue of the module: security
+ * events are published, and session invalidations sent to the other instances, through it.
  */
 @Injectable()
 export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('ArrafAuth:SecurityEvents');
+  private readonly logger = new Logger('ArrafAuth');
   private readonly pending = new Map<QueryRunner, Deferred[]>();
 
   constructor(private readonly dataSource: DataSource) {}
@@ -39,8 +44,11 @@ export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnA
     if (index >= 0) this.dataSource.subscribers.splice(index, 1);
   }
 
-  /** Runs `callback` after `manager`'s transaction commits, or now outside a transaction. */
-  run(manager: EntityManager | undefined, callback: () => void): void {
+  /**
+   * Runs `callback` after `manager`'s transaction commits (the commit returns once it has run), or
+   * now outside a transaction (the returned promise settles once it has run). A failure is logged.
+   */
+  async run(manager: EntityManager | undefined, callback: AfterCommitCallback): Promise<void> {
     const runner = manager?.queryRunner;
     if (!runner?.isTransactionActive) return this.safely(callback);
     const list = this.pending.get(runner) ?? [];
@@ -48,7 +56,7 @@ export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnA
     this.pending.set(runner, list);
   }
 
-  afterTransactionCommit(event: TransactionCommitEvent): void {
+  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const runner = event.queryRunner;
     const list = this.pending.get(runner);
     if (!list) return;
@@ -59,7 +67,7 @@ export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnA
       return;
     }
     this.pending.delete(runner);
-    for (const deferred of list) this.safely(deferred.run);
+    for (const deferred of list) await this.safely(deferred.run);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
@@ -72,11 +80,11 @@ export class AfterCommit implements EntitySubscriberInterface, OnModuleInit, OnA
     else this.pending.delete(runner);
   }
 
-  private safely(callback: () => void): void {
+  private async safely(callback: AfterCommitCallback): Promise<void> {
     try {
-      callback();
+      await callback();
     } catch (error) {
-      this.logger.error(`An after-commit callback failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`An after-commit callback failed: ${errorMessage(error)}`);
     }
   }
 }

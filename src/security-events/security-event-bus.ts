@@ -6,6 +6,7 @@ import {
   type SecurityEventType,
   securityEventName,
 } from './security-event.types.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** The part of `EventEmitter2` the bus uses. */
 interface Emitter {
@@ -82,6 +83,6 @@ export class SecurityEventBus implements OnModuleInit {
   }
 
   private failed(error: unknown): void {
-    this.logger.error(`A security event listener failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.logger.error(`A security event listener failed: ${errorMessage(error)}`);
   }
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { UUID } from '../utils/uuid.js';
 
 /** Default and largest page of `GET account/events`. */
 export const SECURITY_EVENTS_PAGE = { default: 20, max: 100 } as const;
@@ -11,7 +10,7 @@ export const SECURITY_EVENTS_PAGE = { default: 20, max: 100 } as const;
  */
 export const SECURITY_EVENTS_QUERY = z.strictObject({
   before: z
-    .union([z.string().regex(EVENT_ID), z.iso.datetime({ offset: true })])
+    .union([z.string().regex(UUID), z.iso.datetime({ offset: true })])
     .optional()
     .meta({ description: 'The `next` of the previous page (an event id), or an ISO 8601 time.' }),
   limit: z
@@ -27,5 +26,5 @@ export type SecurityEventsQuery = z.output<typeof SECURITY_EVENTS_QUERY>;
 
 /** Whether `before` names an event (its id) rather than a time. */
 export function isEventId(before: string): boolean {
-  return EVENT_ID.test(before);
+  return UUID.test(before);
 }

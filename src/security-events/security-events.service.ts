@@ -13,6 +13,7 @@ import {
   type SecurityEventDetail,
   type SecurityEventInput,
 } from './security-event.types.js';
+import { errorMessage } from '../utils/error-message.js';
 
 /** A page of a user's events, newest first; `next` is the `before` of the following page. */
 export interface SecurityEventPage {
@@ -36,16 +37,12 @@ function boundedDetail(detail: SecurityEventDetail | undefined): string | null {
   return entries.length === 0 ? null : JSON.stringify(Object.fromEntries(entries));
 }
 
-function parseDetail(detail: string | null): SecurityEventDetail | null {
-  if (detail === null) return null;
-  try {
-    return JSON.parse(detail) as SecurityEventDetail;
-  } catch {
-    return null;
-  }
-}
-
-function toPublished(row: SecurityEvent): PublishedSecurityEvent {
+/**
+ * A stored event as the bus publishes it; without its `userId`, as its owner reads it (`GET
+ * account/events`, the account export). A detail that is not JSON (a row written by hand) reads as
+ * `null`, or with `keepText` (the export: everything stored) as `{ text }`.
+ */
+export function toPublished(row: SecurityEvent, keepText = false): PublishedSecurityEvent {
   return {
     id: row.id,
     type: row.type as PublishedSecurityEvent['type'],
@@ -53,9 +50,24 @@ function toPublished(row: SecurityEvent): PublishedSecurityEvent {
     method: row.method,
     ip: row.ip,
     userAgent: row.userAgent,
-    detail: parseDetail(row.detail),
+    detail: parseDetail(row.detail, keepText),
     createdAt: row.createdAt,
   };
+}
+
+/** {@link toPublished} for the event's owner: without `userId`. */
+export function toOwnerEvent(row: SecurityEvent, keepText = false): Omit<PublishedSecurityEvent, 'userId'> {
+  const { userId: _owner, ...event } = toPublished(row, keepText);
+  return event;
+}
+
+function parseDetail(detail: string | null, keepText: boolean): SecurityEventDetail | null {
+  if (detail === null) return null;
+  try {
+    return JSON.parse(detail) as SecurityEventDetail;
+  } catch {
+    return keepText ? { text: detail } : null;
+  }
 }
 
 /**
@@ -101,7 +113,7 @@ export class SecurityEventsService {
     // its own: on SQLite's one connection, parallel failed sign-ins then collided ("cannot start a
     // transaction within a transaction") and waited on the lock with the event loop blocked.
     await write(options.manager ?? this.dataSource.manager);
-    this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
+    await this.afterCommit.run(options.manager, () => this.bus.publish(toPublished(row)));
   }
 
   /** Runs `work` in `manager`'s transaction when given, else in a new one. */
@@ -114,7 +126,7 @@ export class SecurityEventsService {
     try {
       await this.record(event);
     } catch (error) {
-      this.logger.error(`Recording ${event.type} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(`Recording ${event.type} failed: ${errorMessage(error)}`);
     }
   }
 
@@ -146,10 +158,7 @@ export class SecurityEventsService {
       .addOrderBy('e.id', 'DESC')
       .limit(limit + 1)
       .getMany();
-    const page = rows.slice(0, limit).map((row) => {
-      const { userId: _owner, ...event } = toPublished(row);
-      return event;
-    });
+    const page = rows.slice(0, limit).map((row) => toOwnerEvent(row));
     return { events: page, next: rows.length > limit ? page[page.length - 1].id : null };
   }
 

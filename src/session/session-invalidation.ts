@@ -8,13 +8,12 @@ import {
   type QueryRunner,
   type RemoveEvent,
   type SoftRemoveEvent,
-  type TransactionCommitEvent,
-  type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
 import { randomId } from '../crypto/crypto.util.js';
 import { ARRAF_AUTH_OPTIONS, SESSION_TABLE, USER_TABLE } from '../arraf-auth.constants.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
+import { AfterCommit } from '../security-events/after-commit.js';
 import { PASSKEY_TABLE } from '../passkeys/passkey.entity.js';
 import { TWO_FACTOR_TABLE } from '../two-factor/two-factor.constants.js';
 import type { InvalidationChannel } from './invalidation-channel.js';
@@ -54,7 +53,6 @@ const PUBLISH_RETRIES = 3;
 export class SessionInvalidation implements EntitySubscriberInterface, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('ArrafAuth:SessionCache');
   private readonly instanceId = randomId();
-  private readonly pending = new Map<QueryRunner, Invalidation[]>();
   private heartbeat?: NodeJS.Timeout;
   private lastEchoAt = 0;
   private downAt = 0;
@@ -65,6 +63,7 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
     @Inject(SESSION_INVALIDATION_CHANNEL) private readonly channel: InvalidationChannel,
     private readonly dataSource: DataSource,
     @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    private readonly afterCommit: AfterCommit,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -91,18 +90,16 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
 
   /**
    * Applies an invalidation here, then on every other instance. With `manager` inside a
-   * transaction, it is applied and sent again after the commit.
+   * transaction, it is applied again and sent once the transaction commits (`AfterCommit`).
    */
   async invalidate(invalidation: Invalidation, manager?: EntityManager): Promise<void> {
     this.apply(invalidation);
-    const runner = manager?.queryRunner;
-    if (runner?.isTransactionActive) {
-      const list = this.pending.get(runner) ?? [];
-      list.push(invalidation);
-      this.pending.set(runner, list);
-      return;
-    }
-    await this.send(invalidation);
+    const deferred = manager?.queryRunner?.isTransactionActive === true;
+    await this.afterCommit.run(manager, async () => {
+      // What was read between the write and the commit is dropped too.
+      if (deferred) this.apply(invalidation);
+      await this.send(invalidation);
+    });
   }
 
   // TypeORM subscriber: writes to users and sessions made outside the session layer.
@@ -133,21 +130,6 @@ export class SessionInvalidation implements EntitySubscriberInterface, OnModuleI
 
   afterSoftRemove(event: SoftRemoveEvent<Record<string, unknown>>): Promise<void> {
     return this.onForeignWrite(event.metadata.tableName, event.queryRunner, event.entity?.id ?? event.entityId);
-  }
-
-  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    const runner = event.queryRunner;
-    if (runner.isTransactionActive || !this.pending.has(runner)) return;
-    const list = this.pending.get(runner)!;
-    this.pending.delete(runner);
-    for (const invalidation of list) {
-      this.apply(invalidation);
-      await this.send(invalidation);
-    }
-  }
-
-  afterTransactionRollback(event: TransactionRollbackEvent): void {
-    if (!event.queryRunner.isTransactionActive) this.pending.delete(event.queryRunner);
   }
 
   private onForeignWrite(table: string, runner: QueryRunner, id: unknown): Promise<void> {

@@ -11,6 +11,7 @@ import { RedisInvalidationChannel } from './redis-invalidation.channel.js';
 import { SESSION_CACHE, SESSION_CACHE_SETTINGS, SESSION_INVALIDATION_CHANNEL } from './session-cache.constants.js';
 import { SessionCache } from './session-cache.js';
 import { SessionInvalidation } from './session-invalidation.js';
+import { AfterCommit } from '../security-events/after-commit.js';
 import { TypeOrmSessionStore } from './typeorm-session.store.js';
 
 /**
@@ -47,6 +48,8 @@ export const SESSION_LAYER_PROVIDERS: Provider[] = [
       new SessionCache({ max: session.cache.max, ttlSeconds: session.cache.ttl }),
   },
   { provide: SESSION_INVALIDATION_CHANNEL, inject: [ARRAF_AUTH_OPTIONS, DataSource], useFactory: invalidationChannel },
+  // The one after-commit queue: invalidations inside a transaction are sent once it commits.
+  AfterCommit,
   SessionInvalidation,
   CachingSessionStore,
   {
