@@ -42,7 +42,7 @@ const SCENARIOS: { name: string; db: (typeof databases)[number]; storage: Storag
   ...databases.slice(1).map((db) => ({ name: `${db.name} + memory`, db, storage: 'memory' as const })),
 ];
 
-const WAIT_MS = 1600;
+const WAIT_MS = 3600;
 const BUDGET_KEY = 'otp-daily-budget';
 /** Per-address limits lifted, so each scenario meets only the guard under test. */
 const OPEN_ROUTES = { 'otp-send:ip': { limit: 100_000 }, 'otp-verify:ip': { limit: 100_000 } };
@@ -65,7 +65,7 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
         sms,
         otp: {
           channels: ['whatsapp', 'sms'],
-          fallbackAfter: 1,
+          fallbackAfter: 3,
           dailyBudget: 10_000_000,
           ...otp,
           prefixGuard: { digits: 6, ...otp?.prefixGuard },

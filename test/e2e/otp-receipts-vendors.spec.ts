@@ -169,7 +169,7 @@ describe.each([unifonic, taqnyat])('$vendor delivery reports (whatsapp.receiptTo
       globalPrefix: 'api',
       auth: {
         sms: vendor.create(fake.baseUrl, RECEIPT_TOKEN),
-        otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 1 },
+        otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 3 },
       },
     }));
   });
@@ -204,7 +204,7 @@ describe.each([unifonic, taqnyat])('$vendor delivery reports (whatsapp.receiptTo
 
   it('sends the same code by SMS once when no delivery report comes in time, and that code signs in', async () => {
     const { phone, ip, code } = await sendCode();
-    await sleep(1500);
+    await sleep(3500);
     expect(sentTo(phone.e164)).toEqual([
       { channel: 'whatsapp', to: phone.e164, code },
       { channel: 'sms', to: phone.e164, code },
@@ -220,7 +220,7 @@ describe.each([unifonic, taqnyat])('$vendor delivery reports (whatsapp.receiptTo
     const { phone, messageId } = await sendCode();
     const res = await postReport(vendor.report(messageId, phone.e164, 'delivered'));
     expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { received: 1 } });
-    await sleep(1500);
+    await sleep(3500);
     expect(sentTo(phone.e164)).toHaveLength(1);
   });
 
@@ -243,7 +243,7 @@ describe.each([unifonic, taqnyat])('$vendor delivery reports (whatsapp.receiptTo
     expectError(await postReport(delivered, derived), 404, 'NOT_FOUND');
     const interim = await postReport(vendor.report(messageId, phone.e164, 'interim'));
     expect({ status: interim.status, body: interim.body }).toEqual({ status: 200, body: { received: 0 } });
-    await sleep(1500);
+    await sleep(3500);
     expect(sentTo(phone.e164).map((s) => s.channel)).toEqual(['whatsapp', 'sms']);
   });
 });

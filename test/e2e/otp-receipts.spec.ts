@@ -68,7 +68,7 @@ beforeAll(async () => {
     auth: {
       appUrl: APP_URL,
       sms: twilio(vendor.baseUrl),
-      otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 1 },
+      otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 3 },
       rateLimit: { limits: { 'otp-receipt:ip': { limit: 3 } } },
     },
   }));
@@ -89,7 +89,7 @@ describe('fallback when no delivery receipt comes within otp.fallbackAfter', () 
 
   it('sends the same code by SMS once when no receipt arrives, and that code signs in', async () => {
     const { phone, client, code } = await sendCode();
-    await sleep(1500);
+    await sleep(3500);
     const sent = sentTo(phone.e164);
     expect(sent).toHaveLength(2);
     expect(sent[1].To).toBe(phone.e164);
@@ -102,7 +102,7 @@ describe('fallback when no delivery receipt comes within otp.fallbackAfter', () 
     const sid = `SM${String(messages).padStart(32, '0')}`;
     const res = await postReceipt(String(whatsapp.StatusCallback), { MessageSid: sid, MessageStatus: 'delivered' });
     expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { received: 1 } });
-    await sleep(1500);
+    await sleep(3500);
     expect(sentTo(phone.e164)).toHaveLength(1);
   });
 
@@ -123,7 +123,7 @@ describe('fallback when no delivery receipt comes within otp.fallbackAfter', () 
       MessageStatus: 'delivered',
     });
     expectError(res, 404, 'NOT_FOUND');
-    await sleep(1500);
+    await sleep(3500);
     expect(sentTo(phone.e164)).toHaveLength(2);
   });
 
@@ -166,7 +166,7 @@ describe('the receipt route on Fastify', () => {
       database: database.options,
       platform: 'fastify',
       smsVia: 'option',
-      auth: { appUrl: APP_URL, sms: twilio(vendor.baseUrl), otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 1 } },
+      auth: { appUrl: APP_URL, sms: twilio(vendor.baseUrl), otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 3 } },
     });
     try {
       const phone = saudiMobile();
@@ -178,7 +178,7 @@ describe('the receipt route on Fastify', () => {
         .type('form')
         .send({ MessageSid: sid, MessageStatus: 'read' });
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { received: 1 } });
-      await sleep(1500);
+      await sleep(3500);
       expect(sentTo(phone.e164)).toHaveLength(1);
     } finally {
       await fastify.close();
@@ -192,7 +192,7 @@ describe('the receipt URL under the application global prefix (setGlobalPrefix)'
       database: database.options,
       globalPrefix,
       smsVia: 'option',
-      auth: { appUrl: APP_URL, sms: twilio(vendor.baseUrl), otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 1 } },
+      auth: { appUrl: APP_URL, sms: twilio(vendor.baseUrl), otp: { channels: ['whatsapp', 'sms'], fallbackAfter: 3 } },
     });
     try {
       const path = `/${globalPrefix.replace(/^\/|\/$/g, '')}/auth`;
@@ -213,7 +213,7 @@ describe('the receipt URL under the application global prefix (setGlobalPrefix)'
         .type('form')
         .send({ MessageSid: sid, MessageStatus: 'delivered' });
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { received: 1 } });
-      await sleep(1500);
+      await sleep(3500);
       expect(sentTo(phone.e164)).toHaveLength(1);
     } finally {
       await prefixed.close();
