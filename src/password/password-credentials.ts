@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { USER_TABLE } from '../arraf-auth.constants.js';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotices } from '../accounts/change-notices.js';
 import type { RemovedSignInMethod } from '../accounts/sign-in-methods.service.js';
@@ -13,6 +14,9 @@ import { errorMessage } from '../utils/error-message.js';
 
 /** `providerId` of the account row that holds a user's password hash (its `accountId` is the user id). */
 export const CREDENTIAL_PROVIDER_ID = 'credential';
+
+/** The part of a credential account row a password check reads. */
+export type CredentialRow = Pick<Account, 'id' | 'password'>;
 
 /**
  * The credential account row that holds a user's password hash: read it, set it (creating the
@@ -46,10 +50,32 @@ export class PasswordCredentials {
     return { account, stored };
   }
 
-  find(
-    userId: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<Pick<Account, 'id' | 'password'> | null> {
+  /**
+   * The user whose email this is (exactly) and their credential row, in one query: a sign-in for
+   * an unknown email does the same database work as one for a known account.
+   */
+  async findByEmail(email: string): Promise<{ user: User; account: CredentialRow | null } | null> {
+    const { entities, raw } = await this.dataSource
+      .getRepository<User>(USER_TABLE)
+      .createQueryBuilder('user')
+      .leftJoin(
+        Account,
+        'credential',
+        'credential.userId = user.id AND credential.providerId = :provider AND credential.accountId = user.id',
+        { provider: CREDENTIAL_PROVIDER_ID },
+      )
+      .addSelect('credential.id', 'credential_id')
+      .addSelect('credential.password', 'credential_password')
+      .where('user.email = :email', { email })
+      .getRawAndEntities<{ credential_id: string | null; credential_password: string | null }>();
+    const user = entities[0];
+    // Defence in depth against accent- or case-insensitive collations, as AuthService.findUserByEmail.
+    if (!user || user.email !== email) return null;
+    const { credential_id: id, credential_password: password } = raw[0];
+    return { user, account: id === null ? null : { id, password } };
+  }
+
+  find(userId: string, manager: EntityManager = this.dataSource.manager): Promise<CredentialRow | null> {
     return manager.getRepository(Account).findOne({
       select: { id: true, password: true },
       where: { userId, providerId: CREDENTIAL_PROVIDER_ID, accountId: userId },

@@ -146,14 +146,14 @@ export class PasswordService {
           `it unlocks in ${Math.ceil((hit.resetAt - Date.now()) / 1000)} s or when the password is reset`,
       ),
     );
-    const user = await this.auth.findUserByEmail(address);
-    const account = user ? await this.credentials.find(user.id) : null;
+    const found = await this.credentials.findByEmail(address);
+    const account = found?.account ?? null;
     const stored = account?.password ?? null;
     const matches = await this.verify(stored ?? (await this.hasher.getDummyHash()), password);
-    if (!user || !account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
+    if (!found || !account || stored === null || !matches) throw new ArrafAuthException('INVALID_CREDENTIALS');
     if (this.needsRehash(stored)) await this.credentials.upgrade(account.id, stored, password);
     await this.limiter.reset('sign-in:account', address);
-    return user;
+    return found.user;
   }
 
   /**
