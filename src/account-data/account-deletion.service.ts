@@ -12,7 +12,6 @@ import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.int
 import { OtpService, type OtpSent } from '../otp/otp.service.js';
 import { PasskeyService } from '../passkeys/passkey.service.js';
 import { PasswordCredentials } from '../password/password-credentials.js';
-import { PasswordHasher } from '../password/password-hasher.js';
 import { SecurityEventsService } from '../security-events/security-events.service.js';
 import { SessionService } from '../session/session.service.js';
 import { TwoFactorService } from '../two-factor/two-factor.service.js';
@@ -45,7 +44,6 @@ export class AccountDeletionService {
     private readonly sessions: SessionService,
     private readonly verifications: VerificationService,
     private readonly credentials: PasswordCredentials,
-    private readonly hasher: PasswordHasher,
     private readonly otp: OtpService,
     private readonly events: SecurityEventsService,
     private readonly passkeys: PasskeyService,

@@ -46,13 +46,20 @@ const PASSWORD_PROVIDER_ID = 'credential';
 @Injectable()
 export class SignInMethodsService {
   private readonly logger = new Logger('ArrafAuth:Accounts');
+  /** The configured providers: an identity counts as a way in only while its provider is one of them. */
+  private readonly providerIds: ReadonlySet<string>;
+  /** Whether passkeys are on (`twoFactor.passkeyRpId` resolved): only then is each passkey a way in. */
+  private readonly passkeysOn: boolean;
 
   constructor(
-    @Inject(ARRAF_AUTH_OPTIONS) private readonly options: ResolvedArrafAuthOptions,
+    @Inject(ARRAF_AUTH_OPTIONS) options: ResolvedArrafAuthOptions,
     private readonly dataSource: DataSource,
     private readonly events: MethodEventLog,
     private readonly transactions: Transactions,
-  ) {}
+  ) {
+    this.providerIds = new Set(options.providers.map((provider) => provider.id));
+    this.passkeysOn = options.twoFactor.passkeyRpId !== undefined;
+  }
 
   /**
    * Runs `work` as one change of `userId`'s sign-in methods (see the class): locked, recounted,
@@ -76,9 +83,8 @@ export class SignInMethodsService {
   }
 
   /** How many ways into the account `user` has (see the class), read through `manager`. */
-  async countWaysIn(user: User, manager: EntityManager = this.dataSource.manager): Promise<number> {
+  private async countWaysIn(user: User, manager: EntityManager): Promise<number> {
     let count = user.phone !== null && user.phoneVerified ? 1 : 0;
-    const providers = new Set(this.options.providers.map((provider) => provider.id));
     const accounts = await manager.getRepository(Account).find({
       select: { id: true, providerId: true, password: true },
       where: { userId: user.id },
@@ -86,10 +92,9 @@ export class SignInMethodsService {
     for (const account of accounts) {
       if (account.providerId === PASSWORD_PROVIDER_ID) {
         if (account.password !== null && user.email !== null) count += 1;
-      } else if (providers.has(account.providerId)) count += 1;
+      } else if (this.providerIds.has(account.providerId)) count += 1;
     }
-    if (this.options.twoFactor.passkeyRpId !== undefined)
-      count += await manager.getRepository(Passkey).countBy({ userId: user.id });
+    if (this.passkeysOn) count += await manager.getRepository(Passkey).countBy({ userId: user.id });
     return count;
   }
 
