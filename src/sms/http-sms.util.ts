@@ -3,8 +3,6 @@ import { maskPhone } from '../phone/normalize-phone.js';
 import { providerOptions, resolveBaseUrl, resolveTimeout } from './provider-options.util.js';
 import type { DeliveryReceipt, OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
 
-export type { WhatsAppTemplateLanguages } from './whatsapp-template.util.js';
-
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
   /** Origin of the vendor's API, or of a proxy in front of it (tests, egress gateways). @default the vendor's */
