@@ -129,10 +129,22 @@ export {
 // Extension point: the SMS provider (SPEC §2), with the built-in vendors and the base class of HTTP vendors.
 export type { SmsMessage, SmsProvider, SmsSendResult } from './sms/sms-provider.interface.js';
 export { ConsoleSmsProvider, type ConsoleSmsProviderOptions } from './sms/console.sms-provider.js';
-export { UnifonicSmsProvider, type UnifonicSmsProviderOptions } from './sms/unifonic.sms-provider.js';
-export { TaqnyatSmsProvider, type TaqnyatSmsProviderOptions } from './sms/taqnyat.sms-provider.js';
+export {
+  UnifonicSmsProvider,
+  type UnifonicSmsProviderOptions,
+  type UnifonicWhatsAppOptions,
+} from './sms/unifonic.sms-provider.js';
+export {
+  TaqnyatSmsProvider,
+  type TaqnyatSmsProviderOptions,
+  type TaqnyatWhatsAppOptions,
+} from './sms/taqnyat.sms-provider.js';
 export { MsegatSmsProvider, type MsegatSmsProviderOptions } from './sms/msegat.sms-provider.js';
-export { TwilioSmsProvider, type TwilioSmsProviderOptions } from './sms/twilio.sms-provider.js';
+export {
+  TwilioSmsProvider,
+  type TwilioSmsProviderOptions,
+  type TwilioWhatsAppOptions,
+} from './sms/twilio.sms-provider.js';
 export {
   HttpSmsProvider,
   type HttpSmsProviderOptions,
@@ -197,10 +209,7 @@ export {
 export { OTP_CHANNELS, providerChannels, type OtpChannel } from './sms/sms-provider.interface.js';
 export { smsSegments, type SmsSegments } from './sms/sms-segments.js';
 export type { OtpDeliveryOptions, OtpPrefixGuardOptions } from './otp/otp-delivery.options.js';
-export type { UnifonicWhatsAppOptions } from './sms/unifonic.sms-provider.js';
-export type { TaqnyatWhatsAppOptions } from './sms/taqnyat.sms-provider.js';
-export type { TwilioWhatsAppOptions } from './sms/twilio.sms-provider.js';
-export type { WhatsAppTemplateLanguages } from './sms/http-sms.util.js';
+export type { WhatsAppTemplateLanguages } from './sms/whatsapp-template.util.js';
 
 // Account data: the owner's export, account deletion, and retention of what is no longer needed (issue 18, Saudi PDPL).
 export {

@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { maskPhone } from '../phone/normalize-phone.js';
-import { resolveBaseUrl, resolveTimeout } from './provider-options.util.js';
+import { providerOptions, resolveBaseUrl, resolveTimeout } from './provider-options.util.js';
 import type { DeliveryReceipt, OtpChannel, SmsMessage, SmsProvider, SmsSendResult } from './sms-provider.interface.js';
-
-export type { WhatsAppTemplateLanguages } from './whatsapp-template.util.js';
 
 /** Options every HTTP SMS provider accepts besides its credentials. */
 export interface HttpSmsProviderOptions {
@@ -113,7 +111,8 @@ export abstract class HttpSmsProvider implements SmsProvider {
 
   /**
    * @param vendor the vendor's name in log lines and errors
-   * @param options the common options (`baseUrl`, `timeoutMs`), already checked to be an object
+   * @param options the vendor's options as given, checked here to be an object, so a vendor reads its
+   * own options after `super` without checking them again
    * @param defaultBaseUrl the vendor's API origin
    * @param path the send endpoint below the base URL
    */
@@ -123,8 +122,9 @@ export abstract class HttpSmsProvider implements SmsProvider {
     defaultBaseUrl: string,
     path: string,
   ) {
-    this.url = `${resolveBaseUrl(this.constructor.name, options.baseUrl, defaultBaseUrl)}${path}`;
-    this.timeoutMs = resolveTimeout(this.constructor.name, options.timeoutMs);
+    const { baseUrl, timeoutMs } = providerOptions(this.constructor.name, options);
+    this.url = `${resolveBaseUrl(this.constructor.name, baseUrl, defaultBaseUrl)}${path}`;
+    this.timeoutMs = resolveTimeout(this.constructor.name, timeoutMs);
   }
 
   /** `['sms', 'whatsapp']` when the vendor's WhatsApp channel is configured, otherwise `['sms']`. */

@@ -5,7 +5,7 @@ import {
   type VendorRequest,
   type VendorVerdict,
 } from './http-sms.util.js';
-import { providerOptions, requiredString } from './provider-options.util.js';
+import { requiredString } from './provider-options.util.js';
 
 /** Options of {@link MsegatSmsProvider}. */
 export interface MsegatSmsProviderOptions extends HttpSmsProviderOptions {
@@ -36,11 +36,10 @@ export class MsegatSmsProvider extends HttpSmsProvider {
   private readonly sender: string;
 
   constructor(options: MsegatSmsProviderOptions) {
-    const opts = providerOptions(MsegatSmsProvider.name, options);
-    super('Msegat', opts, 'https://www.msegat.com', '/gw/sendsms.php');
-    this.userName = requiredString(MsegatSmsProvider.name, 'userName', opts.userName);
-    this.apiKey = requiredString(MsegatSmsProvider.name, 'apiKey', opts.apiKey);
-    this.sender = requiredString(MsegatSmsProvider.name, 'sender', opts.sender);
+    super('Msegat', options, 'https://www.msegat.com', '/gw/sendsms.php');
+    this.userName = requiredString(MsegatSmsProvider.name, 'userName', options.userName);
+    this.apiKey = requiredString(MsegatSmsProvider.name, 'apiKey', options.apiKey);
+    this.sender = requiredString(MsegatSmsProvider.name, 'sender', options.sender);
   }
 
   protected request(_to: string, recipient: string, message: string): VendorRequest {

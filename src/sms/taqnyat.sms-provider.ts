@@ -51,11 +51,10 @@ export class TaqnyatSmsProvider extends HttpSmsProvider {
   private whatsappToken: string | undefined;
 
   constructor(options: TaqnyatSmsProviderOptions) {
-    const opts = providerOptions(TaqnyatSmsProvider.name, options);
-    super('Taqnyat', opts, 'https://api.taqnyat.sa', '/v1/messages');
-    this.bearerToken = requiredString(TaqnyatSmsProvider.name, 'bearerToken', opts.bearerToken);
-    this.sender = requiredString(TaqnyatSmsProvider.name, 'sender', opts.sender);
-    if (opts.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(opts);
+    super('Taqnyat', options, 'https://api.taqnyat.sa', '/v1/messages');
+    this.bearerToken = requiredString(TaqnyatSmsProvider.name, 'bearerToken', options.bearerToken);
+    this.sender = requiredString(TaqnyatSmsProvider.name, 'sender', options.sender);
+    if (options.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(options);
   }
 
   private whatsappEndpoint(opts: TaqnyatSmsProviderOptions): WhatsAppEndpoint {

@@ -55,11 +55,10 @@ export class UnifonicSmsProvider extends HttpSmsProvider {
   private whatsappSecret: string | undefined;
 
   constructor(options: UnifonicSmsProviderOptions) {
-    const opts = providerOptions(UnifonicSmsProvider.name, options);
-    super('Unifonic', opts, 'https://el.cloud.unifonic.com', '/rest/SMS/messages');
-    this.appSid = requiredString(UnifonicSmsProvider.name, 'appSid', opts.appSid);
-    this.senderId = optionalString(UnifonicSmsProvider.name, 'senderId', opts.senderId);
-    if (opts.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(opts.whatsapp);
+    super('Unifonic', options, 'https://el.cloud.unifonic.com', '/rest/SMS/messages');
+    this.appSid = requiredString(UnifonicSmsProvider.name, 'appSid', options.appSid);
+    this.senderId = optionalString(UnifonicSmsProvider.name, 'senderId', options.senderId);
+    if (options.whatsapp !== undefined) this.whatsapp = this.whatsappEndpoint(options.whatsapp);
   }
 
   private whatsappEndpoint(options: UnifonicWhatsAppOptions): WhatsAppEndpoint {

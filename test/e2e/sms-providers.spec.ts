@@ -3,6 +3,12 @@ import { Logger } from '@nestjs/common';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConsoleSmsProvider } from '../../src/sms/console.sms-provider.js';
+import {
+  HttpSmsProvider,
+  type HttpSmsProviderOptions,
+  type VendorRequest,
+  type VendorVerdict,
+} from '../../src/sms/http-sms.util.js';
 import { MsegatSmsProvider } from '../../src/sms/msegat.sms-provider.js';
 import type { SmsProvider } from '../../src/sms/sms-provider.interface.js';
 import { TaqnyatSmsProvider } from '../../src/sms/taqnyat.sms-provider.js';
@@ -663,6 +669,27 @@ describe('vendor specifics', () => {
 
   it('refuses to be built without an options object', () => {
     expect(() => new UnifonicSmsProvider(undefined as never)).toThrow(/UnifonicSmsProvider: options are required/);
+    expect(() => new TaqnyatSmsProvider(undefined as never)).toThrow(/TaqnyatSmsProvider: options are required/);
+    expect(() => new MsegatSmsProvider(undefined as never)).toThrow(/MsegatSmsProvider: options are required/);
+    expect(() => new TwilioSmsProvider(undefined as never)).toThrow(/TwilioSmsProvider: options are required/);
+  });
+
+  it("an application's own HTTP vendor gets the same check from the base class", () => {
+    class MyVendorSmsProvider extends HttpSmsProvider {
+      constructor(options: HttpSmsProviderOptions) {
+        super('MyVendor', options, 'https://sms.example.com', '/send');
+      }
+      protected request(): VendorRequest {
+        return { headers: {}, body: '' };
+      }
+      protected interpret(): VendorVerdict {
+        return {};
+      }
+      protected secrets(): readonly string[] {
+        return [];
+      }
+    }
+    expect(() => new MyVendorSmsProvider(undefined as never)).toThrow(/MyVendorSmsProvider: options are required/);
   });
 });
 
