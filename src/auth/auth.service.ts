@@ -22,8 +22,17 @@ export interface SignInContext {
   userAgent?: string | null;
   /** The session credential the client already holds: that session ends with this sign-in. */
   replaces?: string;
-  /** `beforeSignIn` already ran for this sign-in, before its second-factor step: not run again. */
-  beforeSignInRan?: boolean;
+}
+
+/**
+ * Marks the context of a sign-in whose `beforeSignIn` already ran, before its second-factor step
+ * (set by the sign-in edge only; not exported from the package, so no caller can skip the hook).
+ */
+export const BEFORE_SIGN_IN_RAN = Symbol('ARRAF_AUTH:BEFORE_SIGN_IN_RAN');
+
+/** A {@link SignInContext} as the module's own sign-in edge builds it. */
+export interface EdgeSignInContext extends SignInContext {
+  [BEFORE_SIGN_IN_RAN]?: boolean;
 }
 
 /** A completed sign-in: the user, the new session, and the token the client gets for it. */
@@ -136,7 +145,8 @@ export class AuthService {
     context: SignInContext = {},
     after?: (session: Session) => Promise<void>,
   ): Promise<CompletedSignIn> {
-    if (!context.beforeSignInRan) await this.runHook(this.options.hooks.beforeSignIn, { user, method });
+    if (!(context as EdgeSignInContext)[BEFORE_SIGN_IN_RAN])
+      await this.runHook(this.options.hooks.beforeSignIn, { user, method });
     const { session, cookieValue } = await this.sessions.createSession(user, {
       ipAddress: context.ipAddress ?? null,
       userAgent: context.userAgent ? context.userAgent.slice(0, MAX_USER_AGENT) : null,

@@ -1,7 +1,7 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { from, mergeMap, type Observable } from 'rxjs';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
-import { AuthService, type SignInContext } from '../auth/auth.service.js';
+import { AuthService, BEFORE_SIGN_IN_RAN, type EdgeSignInContext, type SignInContext } from '../auth/auth.service.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
 import type { ResolvedArrafAuthOptions, SignInMethod } from '../options/arraf-auth-options.interface.js';
@@ -81,9 +81,9 @@ export class SignInInterceptor implements NestInterceptor {
       return { twoFactorRequired: true, methods: pending.methods };
     }
     // A completed pending sign-in ran `beforeSignIn` before its second factor (TwoFactorPendingService.start).
-    const client = {
+    const client: EdgeSignInContext = {
       ...signInContext(request, this.cookie),
-      beforeSignInRan: signIn.answer.secondFactor !== undefined,
+      [BEFORE_SIGN_IN_RAN]: signIn.answer.secondFactor !== undefined,
     };
     const { method, detail } = signInEvent(signIn, request);
     // Recorded as part of the sign-in: when the event cannot be written, the new session is revoked.

@@ -1,5 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DataSource, EntityManager, EntitySubscriberInterface } from 'typeorm';
+import type {
+  DataSource,
+  EntityManager,
+  EntitySubscriberInterface,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+} from 'typeorm';
 
 /** One transaction of the queue, from its start to its end. */
 interface Turn {
@@ -7,6 +13,10 @@ interface Turn {
   manager?: EntityManager;
   /** Settles when the transaction has committed or rolled back. */
   ended: Promise<void>;
+  /** Settles {@link ended}. */
+  end: () => void;
+  /** Committed or rolled back: statements from outside no longer wait for it. */
+  over: boolean;
 }
 
 /**
@@ -20,7 +30,9 @@ interface Turn {
  *
  * Here each transaction waits for the one before it, and, as a TypeORM subscriber (`beforeQuery`),
  * a statement issued outside the open transaction (another request's read or write) waits until it
- * ends, so it is neither absorbed into it nor rolled back with it.
+ * ends, so it is neither absorbed into it nor rolled back with it. It ends at its COMMIT or ROLLBACK
+ * (`afterTransactionCommit`/`afterTransactionRollback`), not when the work after the commit is done
+ * (sending a session invalidation to the other instances): nothing is open then to be absorbed into.
  */
 export class SqliteTransactionQueue implements EntitySubscriberInterface {
   private tail: Promise<unknown> = Promise.resolve();
@@ -44,16 +56,40 @@ export class SqliteTransactionQueue implements EntitySubscriberInterface {
 
   /** TypeORM subscriber: a statement from outside the open transaction waits for its end. */
   beforeQuery(): Promise<void> | void {
-    if (this.current && this.turns.getStore() !== this.current) return this.outside();
+    if (this.waits()) return this.outside();
+  }
+
+  /** TypeORM subscriber: the open transaction's COMMIT ends it for statements from outside. */
+  afterTransactionCommit(event: TransactionCommitEvent): void {
+    this.over(event);
+  }
+
+  /** TypeORM subscriber: so does its ROLLBACK. */
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    this.over(event);
+  }
+
+  /** Whether a statement issued now is from outside a transaction that is still open. */
+  private waits(): boolean {
+    return this.current !== undefined && !this.current.over && this.turns.getStore() !== this.current;
   }
 
   private async outside(): Promise<void> {
-    while (this.current && this.turns.getStore() !== this.current) await this.current.ended;
+    while (this.waits()) await this.current!.ended;
+  }
+
+  /** The current turn's outermost transaction has committed or rolled back (not a savepoint, not another's). */
+  private over(event: TransactionCommitEvent | TransactionRollbackEvent): void {
+    const turn = this.current;
+    if (!turn || event.queryRunner.isTransactionActive || this.turns.getStore() !== turn) return;
+    turn.over = true;
+    turn.end();
   }
 
   private open<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     let end!: () => void;
-    const turn: Turn = { ended: new Promise<void>((resolve) => (end = resolve)) };
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const turn: Turn = { ended, end, over: false };
     this.current = turn;
     const run = () =>
       this.dataSource.transaction((manager) => {
@@ -62,6 +98,7 @@ export class SqliteTransactionQueue implements EntitySubscriberInterface {
       });
     return this.turns.run(turn, run).finally(() => {
       this.current = undefined;
+      turn.over = true;
       end();
     });
   }

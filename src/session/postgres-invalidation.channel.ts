@@ -7,6 +7,8 @@ import {
 } from './invalidation-channel.js';
 
 const RECONNECT_MAX_MS = 1000;
+/** Milliseconds a publish may take before it counts as failed (as on the Redis channel). */
+const PUBLISH_TIMEOUT_MS = 1000;
 
 /** The connection settings of a TypeORM PostgreSQL DataSource, for a `pg` client of our own. */
 function clientConfig(dataSource: DataSource): ClientConfig {
@@ -36,12 +38,16 @@ function clientConfig(dataSource: DataSource): ClientConfig {
 
 /**
  * Invalidations over PostgreSQL `LISTEN/NOTIFY`, for deployments with no Redis: a dedicated `pg`
- * connection listens (a pooled one would be handed to other queries), and messages are published
- * with `pg_notify` through the application's own pool. The listener reconnects in the background.
+ * connection listens (a pooled one would be handed to other queries), and another one publishes
+ * with `pg_notify`. Not the application's pool: a revocation is published while its transaction
+ * commits, holding a pooled connection, so with as many commits at once as the pool has
+ * connections each publish would wait for ever for one of them. The listener reconnects in the
+ * background; the publisher on the next publish after it failed.
  */
 export class PostgresInvalidationChannel implements InvalidationChannel {
   readonly kind = 'postgres' as const;
   private client?: Client;
+  private publisher?: Promise<Client>;
   private closed = false;
   private retries = 0;
   private listener?: InvalidationListener;
@@ -54,12 +60,54 @@ export class PostgresInvalidationChannel implements InvalidationChannel {
   }
 
   async publish(payload: string): Promise<void> {
-    await this.dataSource.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL_NAME, payload]);
+    if (this.closed) throw new Error('PostgreSQL invalidation channel closed');
+    const opening = (this.publisher ??= this.openPublisher());
+    try {
+      const client = await opening;
+      await client.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL_NAME, payload]);
+    } catch (error) {
+      // A timed-out or broken connection is not used again: the next publish opens a new one.
+      this.forgetPublisher(opening);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.client?.end().catch(() => undefined);
+    const publisher = this.publisher;
+    this.publisher = undefined;
+    await Promise.all([
+      this.client?.end().catch(() => undefined),
+      publisher?.then((client) => client.end()).catch(() => undefined),
+    ]);
+  }
+
+  /** The publishing connection: opened on first use, its queries bounded like a Redis publish. */
+  private openPublisher(): Promise<Client> {
+    const opening: Promise<Client> = (async () => {
+      const { Client: PgClient } = (await import('pg')).default;
+      const client = new PgClient({
+        ...clientConfig(this.dataSource),
+        application_name: 'arraf-auth-session-cache-notify',
+        query_timeout: PUBLISH_TIMEOUT_MS,
+      });
+      // A broken connection fails its queries and ends; its end makes the next publish open another.
+      client.on('error', () => undefined);
+      client.on('end', () => this.forgetPublisher(opening));
+      await client.connect();
+      if (this.closed) {
+        await client.end();
+        throw new Error('PostgreSQL invalidation channel closed');
+      }
+      return client;
+    })();
+    return opening;
+  }
+
+  /** Forgets the publishing connection `opening` (unless another replaced it already) and closes it. */
+  private forgetPublisher(opening: Promise<Client>): void {
+    if (this.publisher === opening) this.publisher = undefined;
+    opening.then((client) => client.end()).catch(() => undefined);
   }
 
   private async connect(): Promise<void> {

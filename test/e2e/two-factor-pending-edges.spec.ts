@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { Session, Verification } from '../../src/index.js';
+import { AuthService, Session, type SignInContext, User, Verification } from '../../src/index.js';
 import { expectErrorBody, freshEmail, GOOD_PASSWORD, sessionCookie } from '../apps/password-test-app.js';
 import type { Platform } from '../apps/test-app.js';
 import {
@@ -110,6 +110,18 @@ describe.each(PLATFORMS)('pending second-factor sign-ins (%s)', (platform) => {
       .send({ response: passkey.assertion(options.body) })
       .expect(200);
     expect(callsOf(userId).slice(before)).toEqual(['email', 'email', 'passkey']);
+  });
+
+  it('beforeSignIn is skipped only by the module itself: a caller of AuthService.completeSignIn cannot opt out', async () => {
+    const { userId } = await enrolled();
+    banned.add(userId);
+    const user = (await app.get(DataSource).getRepository(User).findOneBy({ id: userId }))!;
+    // What the module marks internally once a pending sign-in's hook has run, tried through the public API.
+    const context = { beforeSignInRan: true } as SignInContext;
+    await expect(app.get(AuthService).completeSignIn(user, 'email', context)).rejects.toMatchObject({
+      code: 'HOOK_REJECTED',
+    });
+    expect(await app.get(DataSource).getRepository(Session).countBy({ userId })).toBe(1);
   });
 
   it('a passkey of another account ends the pending sign-in: refused, the pending cookie cleared, its state gone', async () => {
