@@ -1,10 +1,10 @@
-import { Controller, Delete, Get, Header, HttpCode, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Delete, Get, Header, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { otpLocale } from '../otp/otp.controller.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -24,9 +24,7 @@ import { ExportOriginGuard } from './export-origin.guard.js';
  * `DELETE account` (`{ password }` or `{ otp }`, fresh session: the account and every row that
  * references it, in one transaction).
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class AccountDataController {
   constructor(
     readonly exports: AccountExportService,

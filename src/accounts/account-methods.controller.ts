@@ -1,6 +1,5 @@
 import {
   applyDecorators,
-  Controller,
   createParamDecorator,
   Delete,
   type ExecutionContext,
@@ -8,16 +7,15 @@ import {
   HttpCode,
   Param,
   Post,
-  UseFilters,
   UseGuards,
 } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import { getAuthHolder } from '../context/transport-context.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { preferredLocale } from '../password/password.controller.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -76,9 +74,7 @@ function MethodChange(schema?: BodySchemaName, ...extra: Parameters<typeof RateL
  * linking is `GET link/:provider`). Every change needs a fresh session, is origin-checked and
  * counted per account; the last way in is never removed (409 `LAST_SIGN_IN_METHOD`).
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class AccountMethodsController {
   constructor(
     readonly methods: AccountMethodsService,

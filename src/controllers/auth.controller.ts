@@ -1,16 +1,5 @@
-import {
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Req,
-  Res,
-  UseFilters,
-  UseGuards,
-} from '@nestjs/common';
+import { Delete, Get, HttpCode, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { AuthRoutes } from './auth-routes.decorator.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { CurrentSession } from '../decorators/current-session.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
@@ -18,7 +7,6 @@ import { Public } from '../decorators/public.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { SessionCookie } from '../session/session-cookie.js';
@@ -36,9 +24,7 @@ import { UUID } from '../utils/uuid.js';
  * The session routes, mounted under `routes.path` by `mountController`: `GET session`,
  * `POST sign-out`, `GET sessions`, `DELETE sessions/:id`, `POST sessions/revoke-others`.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class AuthController {
   constructor(
     readonly sessions: SessionService,

@@ -1,7 +1,7 @@
 import { Controller, type Type } from '@nestjs/common';
 
 /**
- * The built-in controllers are declared with `@Controller()` and mounted under `routes.path` here.
+ * The built-in controllers are declared with `@AuthRoutes()` and mounted under `routes.path` here.
  * Each `forRoot` call gets its own subclass, so two modules with different paths never share (or
  * overwrite) the path metadata of one class; routes, guards and injections are inherited.
  */

@@ -1,7 +1,7 @@
-import { Controller, Get, Header, Param, Query, Redirect, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Get, Header, Param, Query, Redirect, Res, UseGuards } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { appendHeader } from '../session/session-cookie.js';
@@ -15,8 +15,7 @@ import { OAuthService } from './oauth.service.js';
  * to `redirectTo` without a new session. 409 `OAUTH_ACCOUNT_IN_USE` when the identity belongs to
  * another user.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
+@AuthRoutes()
 export class OAuthLinkController {
   constructor(readonly oauth: OAuthService) {}
 

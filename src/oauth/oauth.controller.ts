@@ -1,21 +1,9 @@
-import {
-  Controller,
-  Get,
-  Header,
-  Param,
-  Query,
-  Redirect,
-  Req,
-  Res,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Get, Header, Param, Query, Redirect, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { Public } from '../decorators/public.decorator.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { appendHeader } from '../session/session-cookie.js';
@@ -33,8 +21,7 @@ import { OAuthAuthGuard, type OAuthAuthInfo } from './oauth.strategy.js';
  * `OAUTH_PROVIDER_ERROR` (the user denied access, or the exchange or id_token failed), 409
  * `OAUTH_ACCOUNT_NOT_LINKED`, 502 `OAUTH_PROVIDER_UNAVAILABLE`; 404 `UNKNOWN_PROVIDER` on both.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
+@AuthRoutes()
 @Public()
 export class OAuthController {
   constructor(readonly oauth: OAuthService) {}

@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, HttpCode, Param, Post } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { OtpReceipts } from './otp-receipts.service.js';
@@ -11,9 +11,7 @@ import { OtpReceipts } from './otp-receipts.service.js';
  * the route is rate-limited per address (`otp-receipt:ip`) and exempt from the Origin check, since
  * the vendor's server is not a browser and sends no Origin.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(RateLimitGuard)
+@AuthRoutes(RateLimitGuard)
 export class OtpReceiptController {
   constructor(readonly receipts: OtpReceipts) {}
 

@@ -1,4 +1,5 @@
-import { Controller, HttpCode, Inject, Post, Req, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
+import { HttpCode, Inject, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import { ARRAF_AUTH_OPTIONS } from '../arraf-auth.constants.js';
 import { AuthService } from '../auth/auth.service.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
@@ -6,7 +7,6 @@ import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignIn, SignInInterceptor } from '../controllers/sign-in.interceptor.js';
 import { Public } from '../decorators/public.decorator.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import type { ResolvedArrafAuthOptions } from '../options/arraf-auth-options.interface.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -27,9 +27,7 @@ export function otpLocale(request: EdgeRequest): 'ar' | 'en' {
  * The phone code routes under `routes.path`: `POST otp/send` and `POST otp/verify`. Browsers on
  * untrusted origins may not trigger texts or sign in (403 `INVALID_ORIGIN`); bodies are JSON.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard, BodyGuard, RateLimitGuard)
+@AuthRoutes(OriginGuard, BodyGuard, RateLimitGuard)
 export class OtpController {
   constructor(
     readonly otp: OtpService,

@@ -1,4 +1,5 @@
-import { Controller, HttpCode, Post, Req, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
+import { HttpCode, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { eventClientOf } from '../security-events/security-event-client.js';
@@ -8,7 +9,6 @@ import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { Public } from '../decorators/public.decorator.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { OtpService } from '../otp/otp.service.js';
 import type { OtpChannel } from '../sms/sms-provider.interface.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -51,9 +51,7 @@ const SMS_SEND = { rule: 'otp-send:ip', when: { method: 'phone' } } as const;
  * its rate limits, applied by the guards in the order listed. Errors never tell whether an account
  * exists (except sign-up's 409).
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class PasswordController {
   constructor(
     readonly passwords: PasswordService,

@@ -1,8 +1,8 @@
-import { Controller, Get, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Get, Query, UseGuards } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { parseBody } from '../schemas/parse-body.js';
 import { SessionGuard } from '../session/session.guard.js';
 import { isEventId, SECURITY_EVENTS_PAGE, SECURITY_EVENTS_QUERY } from './security-events.query.js';
@@ -12,9 +12,7 @@ import { SecurityEventsService } from './security-events.service.js';
  * `GET account/events?before=&limit=`: the signed-in user's security events, newest first, with
  * `next` (the `before` of the following page, `null` on the last). Mounted under `routes.path`.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class SecurityEventsController {
   constructor(readonly events: SecurityEventsService) {}
 

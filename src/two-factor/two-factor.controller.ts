@@ -1,5 +1,5 @@
-import { applyDecorators } from '@nestjs/common';
-import { Controller, HttpCode, Post, Req, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, HttpCode, Post, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
+import { AuthRoutes } from '../controllers/auth-routes.decorator.js';
 import type { EdgeRequest } from '../controllers/edge-request.js';
 import { OriginGuard } from '../controllers/origin.guard.js';
 import { SignInInterceptor } from '../controllers/sign-in.interceptor.js';
@@ -9,7 +9,6 @@ import { Public } from '../decorators/public.decorator.js';
 import { RequireFreshSession } from '../decorators/require-fresh-session.decorator.js';
 import type { Session } from '../entities/session.entity.js';
 import type { User } from '../entities/user.entity.js';
-import { ArrafAuthExceptionFilter } from '../errors/arraf-auth-exception.filter.js';
 import { ArrafAuthException } from '../errors/arraf-auth.exception.js';
 import { PasswordService } from '../password/password.service.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
@@ -32,9 +31,7 @@ import { type FactorChangeOptions, TwoFactorService } from './two-factor.service
  * session) and `POST two-factor/verify`, which completes a pending sign-in (pending cookie) or steps a
  * session up.
  */
-@Controller()
-@UseFilters(ArrafAuthExceptionFilter)
-@UseGuards(OriginGuard)
+@AuthRoutes(OriginGuard)
 export class TwoFactorController {
   constructor(
     readonly twoFactor: TwoFactorService,
