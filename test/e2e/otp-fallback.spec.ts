@@ -10,7 +10,7 @@ import type { DeliveryReceipt, OtpChannel } from '../../src/sms/sms-provider.int
 import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { otpClient, otpSuite } from './otp.helpers.js';
+import { otpClient, otpSuite, ownRedisDatabase } from './otp.helpers.js';
 
 /**
  * The fake provider of the other OTP suites, declaring WhatsApp and reading receipts; no receipt ever
@@ -56,7 +56,7 @@ function freshNumber(): { local: string; e164: string } {
 describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) => {
   const suite = otpSuite(db);
 
-  async function start(otp: ArrafAuthOptions['otp'] = {}) {
+  async function start(otp: ArrafAuthOptions['otp'] = {}, store = storage) {
     const sms = new NoReceiptProvider();
     const { app } = await createOtpTestApp({
       database: suite.options(),
@@ -70,7 +70,7 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
           ...otp,
           prefixGuard: { digits: 6, ...otp?.prefixGuard },
         },
-        rateLimit: { storage, limits: OPEN_ROUTES },
+        rateLimit: { storage: store, limits: OPEN_ROUTES },
       },
     });
     return suite.track({ app, sms });
@@ -134,11 +134,12 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
   });
 
   it('sends no SMS once otp.dailyBudget is used up, and logs why', async () => {
-    // The budget counter is global: on a shared store, start from what is counted already.
-    const probe = await start();
-    const counted = (await probe.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
+    // The budget counter is global: count in a Redis database of its own (other workers send codes through the
+    // same server), and start from what an earlier run counted there.
+    const own = await start({}, ownRedisDatabase(storage, 14));
+    const counted = (await own.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const { app, sms } = await start({ dailyBudget: counted + 1 });
+    const { app, sms } = await start({ dailyBudget: counted + 1 }, ownRedisDatabase(storage, 14));
     const { phone } = await whatsappCode(app, sms);
     await sleep(WAIT_MS);
     expect(sms.to(phone.e164, 'sms')).toEqual([]);

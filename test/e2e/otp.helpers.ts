@@ -48,6 +48,20 @@ export function otpClient(app: INestApplication, ip = uniqueIp()) {
 }
 
 /** The SPEC's error body exactly: `{ error: { code, en, ar } }`, with real English and Arabic text. */
+/**
+ * The same storage on a Redis database no other suite uses, for tests of a global counter (the daily budget):
+ * suites in other Jest workers send codes through the same Redis server. Memory storage is already per app.
+ */
+export function ownRedisDatabase<S extends { redis: string }>(
+  storage: 'memory' | S | undefined,
+  database: number,
+): 'memory' | S | undefined {
+  if (!storage || storage === 'memory') return storage;
+  const url = new URL(storage.redis);
+  url.pathname = `/${database}`;
+  return { ...storage, redis: url.toString() };
+}
+
 export function expectError(res: Response, status: number, code: string): void {
   // `field` (SPEC §9): only on INVALID_INPUT, naming the field at fault in both texts.
   const field: unknown = res.body?.error?.field;
