@@ -1,11 +1,6 @@
 import { taqnyatReceipts } from './delivery-receipts.js';
-import {
-  HttpSmsProvider,
-  type HttpSmsProviderOptions,
-  type VendorRequest,
-  type VendorVerdict,
-  type WhatsAppEndpoint,
-} from './http-sms.util.js';
+import { HttpSmsProvider } from './http-sms.util.js';
+import type { HttpSmsProviderOptions, VendorRequest, VendorVerdict, WhatsAppEndpoint } from './http-sms.util.js';
 import { optionalString, providerOptions, requiredString, resolveBaseUrl } from './provider-options.util.js';
 import { authenticationTemplate, type WhatsAppTemplateOptions } from './whatsapp-template.util.js';
 

@@ -1,10 +1,5 @@
-import {
-  HttpSmsProvider,
-  type HttpSmsProviderOptions,
-  type VendorRequest,
-  type VendorVerdict,
-  type WhatsAppEndpoint,
-} from './http-sms.util.js';
+import { HttpSmsProvider } from './http-sms.util.js';
+import type { HttpSmsProviderOptions, VendorRequest, VendorVerdict, WhatsAppEndpoint } from './http-sms.util.js';
 import { exactlyOne, providerOptions, requiredString } from './provider-options.util.js';
 import { twilioReceipts } from './delivery-receipts.js';
 import type { DeliveryReceipt } from './sms-provider.interface.js';
