@@ -16,6 +16,7 @@
 // dist/ folder inside this package: the SessionGuard cases are measured on it too, for before/after;
 // section `ab` uses it instead of building BENCH_AB_REV, default 0dd68c7), BENCH_PLATFORMS
 // (express,fastify: section `cache`), BENCH_REVOCATIONS (1000), BENCH_REDIS_URL (redis://127.0.0.1:6379).
+// BENCH_PIN=1 gives the applications a core of their own (bench/lib/pin.mjs).
 // Section `peers` installs bench/peers/ (better-auth, @thallesp/nestjs-better-auth) when missing.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { guardSection } from './lib/guard.mjs';
 import { peersSection } from './lib/peers.mjs';
 import { revocationSection } from './lib/revocation.mjs';
 import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs';
+import { placement, pinLoadAndDatabase } from './lib/pin.mjs';
 import { environment, writeMarkdown } from './lib/report.mjs';
 
 const BENCH_DIR = new URL('.', import.meta.url).pathname;
@@ -83,6 +85,8 @@ if (args.includes('--report-only')) {
 }
 // A subset run replaces only its sections; the others keep their earlier figures and dates.
 const previous = only && existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : { sections: {} };
+const unpin = pinLoadAndDatabase();
+process.once('exit', unpin);
 const env = await environment();
 const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 const results = { ...previous, environment: env, sections: { ...previous.sections } };
@@ -107,7 +111,8 @@ for (const name of SECTIONS) {
   const data = await runners[name](config, log);
   results.sections[name] = {
     measuredAt: new Date().toISOString(),
-    command,
+    command: `${process.env.BENCH_PIN === '1' ? 'BENCH_PIN=1 ' : ''}${command}`,
+    placement: placement(),
     durationSeconds: Math.round((Date.now() - sectionStarted) / 1000),
     ...data,
   };

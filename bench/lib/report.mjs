@@ -237,6 +237,14 @@ function memoryMarkdown(section) {
   ];
 }
 
+/** A section measured with BENCH_PIN=1 says where the processes ran. */
+function pinNote(section) {
+  const p = section.placement;
+  return p?.pinned
+    ? `, with BENCH_PIN=1: applications on core ${p.applicationCore}, load generator and PostgreSQL on ${p.loadAndDatabaseCores}`
+    : '';
+}
+
 export function writeMarkdown(file, results) {
   const e = results.environment;
   const s = results.sections;
@@ -281,7 +289,7 @@ export function writeMarkdown(file, results) {
     out.push(
       `## ${title}`,
       '',
-      `_Measured ${s[name].measuredAt} by \`${s[name].command}\` (${s[name].durationSeconds} s)._`,
+      `_Measured ${s[name].measuredAt} by \`${s[name].command}\` (${s[name].durationSeconds} s)${pinNote(s[name])}._`,
       '',
     );
     out.push(...render(s[name]), '');

@@ -2,6 +2,7 @@
 import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { pinApplication } from './pin.mjs';
 
 const SERVER = new URL('./server.mjs', import.meta.url);
 export const BENCH_SECRET = 'Zq7vK2pW9xR4mT8nB3cY6hJ1dF5gL0sA-benchOnly_u7Qe';
@@ -41,6 +42,7 @@ export async function startServer({ db, dbUrl, strategy, profileDir, env = {}, s
     execArgv: [...execArgv, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  pinApplication(child.pid);
   const ready = await waitForMessage(child, 'ready');
   return {
     child,
@@ -81,10 +83,12 @@ export function freePort() {
 
 /** Starts a plain `node <script>` process (the sample app). */
 export function startProcess(script, env) {
-  return spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  pinApplication(child.pid);
+  return child;
 }
 
 /** Resident set size of a process in MiB, from /proc. */
