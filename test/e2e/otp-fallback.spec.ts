@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it, jest } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
@@ -10,7 +10,7 @@ import type { DeliveryReceipt, OtpChannel } from '../../src/sms/sms-provider.int
 import { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { otpClient, otpSuite, ownRedisDatabase } from './otp.helpers.js';
+import { emptyRedisDatabase, otpClient, otpSuite, ownRedisDatabase, uniquePrefix } from './otp.helpers.js';
 
 /**
  * The fake provider of the other OTP suites, declaring WhatsApp and reading receipts; no receipt ever
@@ -38,7 +38,10 @@ const databases = testDatabases();
 /** Both stores on the first database; the other databases (the pending check reads them) on memory. */
 const SCENARIOS: { name: string; db: (typeof databases)[number]; storage: Storage }[] = [
   { name: `${databases[0].name} + memory`, db: databases[0], storage: 'memory' },
-  ...(REDIS_URL ? [{ name: `${databases[0].name} + redis`, db: databases[0], storage: { redis: REDIS_URL } }] : []),
+  // Database 14, emptied first: no other suite counts there, so prefixes and the daily budget start at zero.
+  ...(REDIS_URL
+    ? [{ name: `${databases[0].name} + redis`, db: databases[0], storage: ownRedisDatabase({ redis: REDIS_URL }, 14) }]
+    : []),
   ...databases.slice(1).map((db) => ({ name: `${db.name} + memory`, db, storage: 'memory' as const })),
 ];
 
@@ -49,14 +52,15 @@ const OPEN_ROUTES = { 'otp-send:ip': { limit: 100_000 }, 'otp-verify:ip': { limi
 
 /** A number in a prefix (digits 6) no other scenario uses, so prefix counters start at zero. */
 function freshNumber(): { local: string; e164: string } {
-  const national = `55${String(randomInt(0, 10_000)).padStart(4, '0')}${String(randomInt(0, 1000)).padStart(3, '0')}`;
+  const national = `${uniquePrefix()}${String(randomInt(0, 1000)).padStart(3, '0')}`;
   return { local: `0${national}`, e164: `+966${national}` };
 }
 
 describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) => {
   const suite = otpSuite(db);
+  beforeAll(() => emptyRedisDatabase(storage));
 
-  async function start(otp: ArrafAuthOptions['otp'] = {}, store = storage) {
+  async function start(otp: ArrafAuthOptions['otp'] = {}) {
     const sms = new NoReceiptProvider();
     const { app } = await createOtpTestApp({
       database: suite.options(),
@@ -70,7 +74,7 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
           ...otp,
           prefixGuard: { digits: 6, ...otp?.prefixGuard },
         },
-        rateLimit: { storage: store, limits: OPEN_ROUTES },
+        rateLimit: { storage, limits: OPEN_ROUTES },
       },
     });
     return suite.track({ app, sms });
@@ -134,12 +138,11 @@ describe.each(SCENARIOS)('WhatsApp fallback by SMS ($name)', ({ db, storage }) =
   });
 
   it('sends no SMS once otp.dailyBudget is used up, and logs why', async () => {
-    // The budget counter is global: count in a Redis database of its own (other workers send codes through the
-    // same server), and start from what an earlier run counted there.
-    const own = await start({}, ownRedisDatabase(storage, 14));
-    const counted = (await own.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
+    // The budget counter is global: start from what this suite's earlier tests counted.
+    const probe = await start();
+    const counted = (await probe.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const { app, sms } = await start({ dailyBudget: counted + 1 }, ownRedisDatabase(storage, 14));
+    const { app, sms } = await start({ dailyBudget: counted + 1 });
     const { phone } = await whatsappCode(app, sms);
     await sleep(WAIT_MS);
     expect(sms.to(phone.e164, 'sms')).toEqual([]);

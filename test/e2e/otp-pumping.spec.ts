@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { randomInt } from 'node:crypto';
-import { describe, expect, it, jest } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { RATE_LIMIT_STORE } from '../../src/arraf-auth.constants.js';
 import type { ArrafAuthOptions } from '../../src/options/arraf-auth-options.interface.js';
@@ -8,14 +7,22 @@ import type { RateLimitStore } from '../../src/rate-limit/rate-limit-store.inter
 import type { InMemorySmsProvider } from '../../src/testing/index.js';
 import { createOtpTestApp } from '../apps/otp-test-app.js';
 import { testDatabases } from '../helpers/databases.js';
-import { expectError, expectTooMany, otpClient, otpSuite, ownRedisDatabase } from './otp.helpers.js';
+import {
+  emptyRedisDatabase,
+  expectError,
+  expectTooMany,
+  otpClient,
+  otpSuite,
+  ownRedisDatabase,
+  uniquePrefix,
+} from './otp.helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) process.stdout.write('otp-pumping.spec: Redis storage SKIPPED: TEST_REDIS_URL not set (memory runs)\n');
 
-/** Numbers sharing one prefix no other scenario uses: `+96655` + 4 random digits (prefixGuard.digits 6). */
+/** Numbers sharing one prefix no other scenario uses: `+96655` + 4 digits (prefixGuard.digits 6). */
 function prefixNumbers(count: number): { local: string; e164: string }[] {
-  const head = `55${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+  const head = uniquePrefix();
   return Array.from({ length: count }, (_, i) => {
     const tail = String(i).padStart(3, '0');
     return { local: `0${head}${tail}`, e164: `+966${head}${tail}` };
@@ -32,20 +39,21 @@ const STORAGES: { name: string; storage: Storage }[] = [
   { name: 'memory', storage: 'memory' },
   // A generous command timeout: 200 parallel sends on a loaded CI machine can keep a reply past the default
   // 1 s, and a timed-out hit is refused (503) after Redis counted it. These tests are about exact counts.
-  ...(REDIS_URL ? [{ name: 'redis', storage: { redis: REDIS_URL, commandTimeout: 15_000 } }] : []),
+  // Database 13, emptied first: no other suite counts there, so prefixes and the daily budget start at zero.
+  ...(REDIS_URL
+    ? [{ name: 'redis', storage: ownRedisDatabase({ redis: REDIS_URL, commandTimeout: 15_000 }, 13) }]
+    : []),
 ];
 
 describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) => {
   const db = testDatabases()[0];
   const suite = otpSuite(db);
+  beforeAll(() => emptyRedisDatabase(storage));
 
-  async function start(
-    otp: ArrafAuthOptions['otp'],
-    store: Storage = storage,
-  ): Promise<{ app: INestApplication; sms: InMemorySmsProvider }> {
+  async function start(otp: ArrafAuthOptions['otp']): Promise<{ app: INestApplication; sms: InMemorySmsProvider }> {
     const started = await createOtpTestApp({
       database: suite.options(),
-      auth: { otp, rateLimit: { storage: store, limits: OPEN_ROUTES } },
+      auth: { otp, rateLimit: { storage, limits: OPEN_ROUTES } },
     });
     return suite.track(started);
   }
@@ -111,16 +119,12 @@ describe.each(STORAGES)('SMS-pumping guard with $name storage', ({ storage }) =>
   });
 
   it('refuses sends past otp.dailyBudget with 503 OTP_BUDGET_EXHAUSTED and logs one error line', async () => {
-    // The budget counter is global (all numbers), and suites in other Jest workers send codes through the same
-    // Redis server: this test counts in a Redis database of its own, and starts from what an earlier run counted.
-    const own = await start({ dailyBudget: 10_000_000 }, ownRedisDatabase(storage, 13));
-    const counted = (await own.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
+    // The budget counter is global (all numbers): start from what this suite's earlier tests counted.
+    const probe = await start({ dailyBudget: 10_000_000 });
+    const counted = (await probe.app.get<RateLimitStore>(RATE_LIMIT_STORE).peek(BUDGET_KEY))?.count ?? 0;
     const error = jest.spyOn(Logger.prototype, 'error');
     // Digits 6: the numbers' own prefix, so the breaker of a prefix other suites share (+96655) is not touched.
-    const { app } = await start(
-      { dailyBudget: counted + 3, prefixGuard: { digits: 6, maxSendsPerHour: 1_000_000 } },
-      ownRedisDatabase(storage, 13),
-    );
+    const { app } = await start({ dailyBudget: counted + 3, prefixGuard: { digits: 6, maxSendsPerHour: 1_000_000 } });
     const numbers = prefixNumbers(5);
     const statuses: number[] = [];
     for (const n of numbers) {

@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync, randomInt } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { Session } from '../../src/entities/session.entity.js';
@@ -49,8 +50,9 @@ export function otpClient(app: INestApplication, ip = uniqueIp()) {
 
 /** The SPEC's error body exactly: `{ error: { code, en, ar } }`, with real English and Arabic text. */
 /**
- * The same storage on a Redis database no other suite uses, for tests of a global counter (the daily budget):
- * suites in other Jest workers send codes through the same Redis server. Memory storage is already per app.
+ * The same storage on a Redis database no other suite uses, emptied before the suite: its tests count
+ * per prefix and globally (the daily budget), and suites in other Jest workers, or an earlier run within
+ * the hour, would otherwise have counted there too. Memory storage is already per app.
  */
 export function ownRedisDatabase<S extends { redis: string }>(
   storage: 'memory' | S | undefined,
@@ -60,6 +62,25 @@ export function ownRedisDatabase<S extends { redis: string }>(
   const url = new URL(storage.redis);
   url.pathname = `/${database}`;
   return { ...storage, redis: url.toString() };
+}
+
+/** Empties the Redis database of `storage` (from {@link ownRedisDatabase}); nothing for memory. */
+export async function emptyRedisDatabase(storage: 'memory' | { redis: string } | undefined): Promise<void> {
+  if (!storage || storage === 'memory') return;
+  const client = new Redis(storage.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    await client.flushdb();
+  } finally {
+    client.disconnect();
+  }
+}
+
+let prefixCounter = randomInt(0, 10_000);
+/** A six-digit number prefix (`55` + four digits) not handed out before in this suite file. */
+export function uniquePrefix(): string {
+  prefixCounter = (prefixCounter + 1) % 10_000;
+  return `55${String(prefixCounter).padStart(4, '0')}`;
 }
 
 export function expectError(res: Response, status: number, code: string): void {
