@@ -147,12 +147,12 @@ if (opt.twoFactor) {
   await migrator.getRepository('two_factors').insert({ userId: signedIn.user.id, secret: 'x', enabled: true });
 }
 const request = { method: 'GET', url: `/${opt.route}`, headers: { cookie: signedIn.cookie } };
-const inject1 = opt.platform === 'fastify' ? () => instance.inject(request) : () => inject(instance, request);
+const injectOnce = opt.platform === 'fastify' ? () => instance.inject(request) : () => inject(instance, request);
 // Each injected response leaves a setImmediate behind (it holds the request and response). A loop of
 // awaited injections never reaches the event loop's check phase, so without this yield they pile up
 // (~9 KB a request: 1.8 GiB of heap after 200,000) and the growing heap's GC lands on the figures.
 const send = async () => {
-  const response = await inject1();
+  const response = await injectOnce();
   await setImmediatePromise();
   return response;
 };

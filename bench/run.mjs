@@ -29,7 +29,7 @@ import { guardSection } from './lib/guard.mjs';
 import { peersSection } from './lib/peers.mjs';
 import { revocationSection } from './lib/revocation.mjs';
 import { cleanupSection, memorySection, scaleSection } from './lib/database.mjs';
-import { placement, pinLoadAndDatabase } from './lib/pin.mjs';
+import { PINNED, placement, pinLoadAndDatabase } from './lib/pin.mjs';
 import { environment, writeMarkdown } from './lib/report.mjs';
 
 const BENCH_DIR = new URL('.', import.meta.url).pathname;
@@ -111,7 +111,7 @@ for (const name of SECTIONS) {
   const data = await runners[name](config, log);
   results.sections[name] = {
     measuredAt: new Date().toISOString(),
-    command: `${process.env.BENCH_PIN === '1' ? 'BENCH_PIN=1 ' : ''}${command}`,
+    command: `${PINNED ? 'BENCH_PIN=1 ' : ''}${command}`,
     placement: placement(),
     durationSeconds: Math.round((Date.now() - sectionStarted) / 1000),
     ...data,

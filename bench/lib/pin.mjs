@@ -1,9 +1,10 @@
 // BENCH_PIN=1: the application under test gets a core of its own. Every benchmark application is
 // pinned to the last core, and the bench process (the load generator) and the PostgreSQL server to the
-// others, with `taskset` (util-linux). Without it the three share every core and a ratio of two
-// applications moves with whatever the scheduler puts beside them (per-round ratios of 0.54-1.10 for
-// the same two processes were measured that way). The pins of the PostgreSQL server are put back when
-// the run ends. Linux only; off by default, and a run records whether it was on.
+// others, with `taskset` (util-linux), so that a ratio of two applications does not move with whatever
+// the scheduler puts beside them. On the 2-core bench machine it did not narrow the per-round spread
+// (bench/notes.md, runs of 2026-11-30 morning); it is kept for machines with more cores. The pins of the
+// PostgreSQL server are put back when the run ends. Linux only; off by default, and a run records
+// whether it was on.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 

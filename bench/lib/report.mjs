@@ -237,11 +237,11 @@ function memoryMarkdown(section) {
   ];
 }
 
-/** A section measured with BENCH_PIN=1 says where the processes ran. */
+/** A section measured with BENCH_PIN=1 (its command says so) says where the processes ran. */
 function pinNote(section) {
   const p = section.placement;
   return p?.pinned
-    ? `, with BENCH_PIN=1: applications on core ${p.applicationCore}, load generator and PostgreSQL on ${p.loadAndDatabaseCores}`
+    ? `; applications on core ${p.applicationCore}, load generator and PostgreSQL on ${p.loadAndDatabaseCores}`
     : '';
 }
 

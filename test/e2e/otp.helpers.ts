@@ -48,7 +48,6 @@ export function otpClient(app: INestApplication, ip = uniqueIp()) {
   };
 }
 
-/** The SPEC's error body exactly: `{ error: { code, en, ar } }`, with real English and Arabic text. */
 /**
  * The same storage on a Redis database no other suite uses, emptied before the suite: its tests count
  * per prefix and globally (the daily budget), and suites in other Jest workers, or an earlier run within
@@ -83,6 +82,7 @@ export function uniquePrefix(): string {
   return `55${String(prefixCounter).padStart(4, '0')}`;
 }
 
+/** The SPEC's error body exactly: `{ error: { code, en, ar } }`, with real English and Arabic text. */
 export function expectError(res: Response, status: number, code: string): void {
   // `field` (SPEC §9): only on INVALID_INPUT, naming the field at fault in both texts.
   const field: unknown = res.body?.error?.field;

@@ -10,8 +10,8 @@ const sqlite = testDatabases().find((db) => db.name === 'sqlite')!;
  * Paired rounds. With the 2 cores busy (two busy-loop processes, or the other Jest worker in CI), one
  * paired difference spreads with a standard deviation of 20-23 ms (measured), so the median of 80
  * rounds moved by ~3 ms, and a CI run once saw 7.5 ms with no leak (medians measured here: 0.02-2 ms).
- * 300 rounds bring that to ~1.6 ms, so the 5 ms bound is three of them away, while a missing dummy
- * hash (a whole verification, ~100 ms here) still fails at once.
+ * 300 rounds bring that to ~1.6 ms: the 5 ms bound is three of them from zero and two from the largest
+ * median measured, while a missing dummy hash (a whole verification, ~100 ms here) still fails at once.
  */
 const ROUNDS = 300;
 /** What "the same time" means here: well under one argon2id verification (tens of ms). */
